@@ -1,0 +1,74 @@
+// The request as engines see it: ExecuteBatch (one request), its messages and sampling params.
+// Built by the gateway / InferenceService from the client's body, consumed by a ModelRunner.
+
+export type ContentPart =
+  | { readonly type: "text"; readonly text: string }
+  | { readonly type: "image"; readonly url: string }; // http(s) URL or a data: URL with base64
+
+export type Role = "system" | "user" | "assistant" | "tool" | "developer";
+
+export interface ToolCall {
+  readonly id: string;
+  readonly type: "function";
+  readonly function: { readonly name: string; readonly arguments: string };
+}
+
+export interface Message {
+  readonly role: Role;
+  /** Plain text or parts (text, images). Null for an assistant turn that only calls tools. */
+  readonly content: string | readonly ContentPart[] | null;
+  readonly name?: string;
+  readonly toolCallId?: string;
+  readonly toolCalls?: readonly ToolCall[];
+}
+
+export interface SamplingParams {
+  readonly temperature?: number;
+  readonly topP?: number;
+  readonly topK?: number;
+  readonly maxTokens?: number;
+  readonly stop?: readonly string[];
+  readonly presencePenalty?: number;
+  readonly frequencyPenalty?: number;
+  readonly seed?: number;
+}
+
+/** Request fields only some runtimes honour; passed through to remote providers verbatim. */
+export interface PassThrough {
+  readonly tools?: readonly unknown[];
+  readonly toolChoice?: unknown;
+  readonly responseFormat?: unknown;
+}
+
+export interface ExecuteBatch {
+  readonly requestId: string;
+  /** The deployment's upstream model (the file path for llama). */
+  readonly model: string;
+  readonly messages: readonly Message[];
+  readonly sampling: SamplingParams;
+  readonly stream: boolean;
+  /** Lower runs first (vLLM convention); default 0. */
+  readonly priority: number;
+  readonly estimatedTokens: number;
+  readonly passThrough: PassThrough;
+  /** Aborted when the client leaves, the deadline passes or the server drains. */
+  readonly signal: AbortSignal;
+}
+
+/** Text of a message's content (parts joined by newlines; images contribute nothing). */
+export function messageText(message: Message): string {
+  const content = message.content;
+  if (content === null) return "";
+  if (typeof content === "string") return content;
+  return content
+    .map((part) => (part.type === "text" ? part.text : ""))
+    .filter((text) => text.length > 0)
+    .join("\n");
+}
+
+/** DESIGN.md §7: ceil(prompt characters / 4) + (max_tokens or 1024). */
+export function estimateTokens(messages: readonly Message[], maxTokens: number | undefined): number {
+  let characters = 0;
+  for (const message of messages) characters += messageText(message).length;
+  return Math.ceil(characters / 4) + (maxTokens ?? 1024);
+}

@@ -1,0 +1,226 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import type { RuntimeSchemas } from "./deployment-schema.js";
+import { parseConfig } from "./load-config.js";
+import { secretSchema } from "./secret-schema.js";
+
+// A registry as the CLI fills it: a local runtime and a remote one with a secret.
+const runtimes: RuntimeSchemas = new Map([
+  [
+    "mock",
+    {
+      transport: "local" as const,
+      configSchema: z.strictObject({ tokens_per_second: z.number().min(0).default(0) }),
+    },
+  ],
+  [
+    "openai",
+    {
+      transport: "remote" as const,
+      configSchema: z.strictObject({ api_key: secretSchema, base_url: z.url().optional() }),
+    },
+  ],
+]);
+const secrets = { env: { OPENAI_API_KEY: "sk-test-value-123" }, readFile: () => "" };
+const load = (text: string, env: Record<string, string> = secrets.env) =>
+  parseConfig(text, { runtimes, secrets: { env, readFile: () => "" } });
+
+describe("parseConfig", () => {
+  it("accepts a good file and applies the defaults", () => {
+    const result = load(`
+[server]
+bind = "127.0.0.1:9000"
+
+[[deployment]]
+name = "echo"
+model = "echo-1"
+runtime = "mock"
+
+[[deployment]]
+name = "gpt-4o"
+model = "gpt-4o"
+replicas = 2
+[deployment.serving]
+max_concurrent = 8
+[deployment.runtime_config]
+api_key = { from_env = "OPENAI_API_KEY" }
+`);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const { server, deployments } = result.value;
+    expect(server).toMatchObject({ host: "127.0.0.1", port: 9000, maxBodyBytes: 4 * 1024 * 1024 });
+    expect(server.requestTimeoutMs).toBe(600_000);
+    expect(server.drainTimeoutMs).toBe(30_000);
+    expect(deployments.map((d) => [d.name, d.runtime, d.replicas])).toEqual([
+      ["echo", "mock", 1],
+      ["gpt-4o", "openai", 2],
+    ]);
+    expect(deployments[0]?.serving).toEqual({
+      maxConcurrent: 32,
+      queueCapacity: 256,
+      onCapacityExhausted: "queue",
+      queueTimeoutMs: 30_000,
+    });
+    expect(deployments[1]?.serving.maxConcurrent).toBe(8);
+    expect(deployments[0]?.idempotent).toBe(true);
+    expect(deployments[0]?.runtimeConfig).toEqual({ tokens_per_second: 0 });
+    expect(JSON.stringify(deployments)).not.toContain("sk-test-value-123");
+  });
+
+  it("lists several errors at once, each with its path", () => {
+    const result = load(`
+[server]
+bind = "nowhere"
+request_timeout_ms = -5
+
+[[deployment]]
+model = "echo-1"
+runtime = "mock"
+[deployment.serving]
+max_concurrent = 0
+on_capacity_exhausted = "panic"
+
+[[deployment]]
+name = "x"
+model = "gpt-4o"
+[deployment.runtime_config]
+base_url = "not a url"
+`);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const paths = result.problems.map((p) => p.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        "server.bind",
+        "server.request_timeout_ms",
+        "deployment[0].name",
+        "deployment[0].serving.max_concurrent",
+        "deployment[0].serving.on_capacity_exhausted",
+        "deployment[1].runtime_config.api_key",
+        "deployment[1].runtime_config.base_url",
+      ]),
+    );
+    expect(result.problems.find((p) => p.path === "deployment[0].name")?.message).toBe("is required");
+  });
+
+  it("refuses an unknown key by name, at every level", () => {
+    const result = load(`
+[server]
+bnd = "127.0.0.1:1"
+[[deployment]]
+name = "echo"
+model = "echo-1"
+runtime = "mock"
+replica = 3
+[deployment.runtime_config]
+tokens_per_secnd = 5
+`);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual(
+      expect.arrayContaining([
+        { path: "server.bnd", message: "unknown key" },
+        { path: "deployment[0].replica", message: "unknown key" },
+        { path: "deployment[0].runtime_config.tokens_per_secnd", message: "unknown key" },
+      ]),
+    );
+  });
+
+  it("refuses a fallbacks entry naming no deployment, or the deployment itself", () => {
+    const result = load(`
+[[deployment]]
+name = "a"
+model = "m"
+runtime = "mock"
+fallbacks = ["missing", "a"]
+`);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual(
+      expect.arrayContaining([
+        { path: "deployment[0].fallbacks[0]", message: 'fallback "missing" names no deployment' },
+        { path: "deployment[0].fallbacks[1]", message: "a deployment cannot fall back to itself" },
+      ]),
+    );
+  });
+
+  it("names a missing environment variable, never a value", () => {
+    const result = load(
+      `
+[[deployment]]
+name = "gpt"
+model = "gpt-4o"
+[deployment.runtime_config]
+api_key = { from_env = "MISSING_KEY" }
+`,
+      {},
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual([
+      {
+        path: "deployment[0].runtime_config.api_key",
+        message: "environment variable MISSING_KEY is not set",
+      },
+    ]);
+  });
+
+  it("warns about an inline secret but accepts it", () => {
+    const result = load(`
+[[deployment]]
+name = "gpt"
+model = "gpt-4o"
+[deployment.runtime_config]
+api_key = "sk-inline-for-tests"
+`);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.warnings.map((w) => w.path)).toEqual(["deployment[0].runtime_config.api_key"]);
+    expect(JSON.stringify(result.warnings)).not.toContain("sk-inline-for-tests");
+  });
+
+  it("refuses runtimes and keys this build does not provide as not available", () => {
+    const result = load(`
+[[deployment]]
+name = "claude"
+model = "claude-3-5-sonnet"
+
+[[deployment]]
+name = "llm"
+model = "m"
+runtime = "warp-drive"
+
+[[deployment]]
+name = "b"
+model = "m"
+runtime = "mock"
+[deployment.budget]
+max_spend_per_day_usd = 5
+`);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual([
+      { path: "deployment[0].runtime", message: 'runtime "anthropic" is not available in this build' },
+      { path: "deployment[1].runtime", message: expect.stringContaining('unknown runtime "warp-drive"') },
+      { path: "deployment[2].budget", message: '"budget" is not available in this build' },
+    ]);
+  });
+
+  it("refuses duplicate deployment names and reports invalid TOML", () => {
+    const duplicate = load(`
+[[deployment]]
+name = "a"
+model = "m"
+runtime = "mock"
+[[deployment]]
+name = "a"
+model = "m"
+runtime = "mock"
+`);
+    expect(duplicate.ok === false && duplicate.problems).toEqual([
+      { path: "deployment[1].name", message: 'duplicate deployment name "a"' },
+    ]);
+    const broken = load(`[[deployment]\nname = `);
+    expect(broken.ok === false && broken.problems[0]?.message).toMatch(/^invalid TOML/);
+  });
+});

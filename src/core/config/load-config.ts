@@ -1,0 +1,104 @@
+// Reads the TOML project file: [server] plus [[deployment]] tables. Returns the whole config or
+// every problem by path (`rakka validate` prints them; `rakka serve` refuses to start).
+
+import { parse as parseToml, TomlError } from "smol-toml";
+import { z } from "zod";
+import type { Deployment } from "../deployment-types.js";
+import { processSecretEnvironment, type SecretEnvironment } from "../secret.js";
+import { Deployment as DeploymentValidator, type RuntimeSchemas } from "./deployment-schema.js";
+import { joinPath, type Problem, type Validated } from "./problem.js";
+import { loadSecrets } from "./secret-schema.js";
+import { parseBind, type ServerConfig, serverTableSchema, unavailableServerKeys } from "./server-schema.js";
+import { zodProblems } from "./zod-problems.js";
+
+export interface ProjectConfig {
+  readonly server: ServerConfig;
+  readonly deployments: readonly Deployment[];
+}
+
+export interface LoadConfigOptions {
+  readonly runtimes: RuntimeSchemas;
+  readonly secrets?: SecretEnvironment;
+}
+
+const fileSchema = z.strictObject({
+  server: z.unknown().optional(),
+  deployment: z.array(z.unknown()).default([]),
+});
+
+/** Parses TOML text. `source` names the file in problems about the file as a whole. */
+export function parseConfig(text: string, options: LoadConfigOptions): Validated<ProjectConfig> {
+  let document: unknown;
+  try {
+    document = parseToml(text);
+  } catch (error) {
+    const message = error instanceof TomlError ? error.message.split("\n")[0] : String(error);
+    return { ok: false, problems: [{ path: "(file)", message: `invalid TOML: ${message}` }] };
+  }
+  const top = fileSchema.safeParse(document);
+  if (!top.success) return { ok: false, problems: zodProblems("", top.error) };
+
+  const problems: Problem[] = [];
+  const warnings: Problem[] = [];
+  const environment = options.secrets ?? processSecretEnvironment;
+
+  let server: ServerConfig | undefined;
+  const serverParsed = serverTableSchema.safeParse(top.data.server);
+  if (!serverParsed.success) problems.push(...zodProblems("server", serverParsed.error));
+  else {
+    const table = serverParsed.data;
+    for (const key of unavailableServerKeys) {
+      if ((table as Record<string, unknown>)[key] !== undefined) {
+        problems.push({
+          path: joinPath("server", [key]),
+          message: `"${key}" is not available in this build`,
+        });
+      }
+    }
+    const secrets = loadSecrets(table.api_keys, "server.api_keys", environment);
+    problems.push(...secrets.problems);
+    warnings.push(...secrets.warnings);
+    const bind = parseBind(table.bind) as { host: string; port: number };
+    server = {
+      host: bind.host,
+      port: bind.port,
+      apiKeys: table.api_keys,
+      maxBodyBytes: table.max_body_bytes,
+      requestTimeoutMs: table.request_timeout_ms,
+      drainTimeoutMs: table.drain_timeout_ms,
+    };
+  }
+
+  const tables = top.data.deployment;
+  const names = tables
+    .map((table) => (table && typeof table === "object" ? (table as { name?: unknown }).name : undefined))
+    .filter((name): name is string => typeof name === "string");
+  const deployments: Deployment[] = [];
+  const seen = new Set<string>();
+  tables.forEach((table, index) => {
+    const path = `deployment[${index}]`;
+    const result = DeploymentValidator.validate(table, {
+      runtimes: options.runtimes,
+      knownDeployments: names,
+      secrets: environment,
+      path,
+    });
+    if (!result.ok) {
+      problems.push(...result.problems);
+      return;
+    }
+    warnings.push(...result.warnings);
+    if (seen.has(result.value.name)) {
+      problems.push({ path: `${path}.name`, message: `duplicate deployment name "${result.value.name}"` });
+      return;
+    }
+    seen.add(result.value.name);
+    deployments.push(result.value);
+  });
+
+  if (problems.length > 0 || server === undefined) return { ok: false, problems };
+  return { ok: true, value: { server, deployments }, warnings };
+}
+
+/** Secrets in [server] are loaded by parseConfig; re-exported for callers that build configs in code. */
+export { loadSecrets };

@@ -1,0 +1,48 @@
+// The [server] table: where the gateway listens, client keys, limits and deadlines.
+
+import { z } from "zod";
+import type { Secret } from "../secret.js";
+import { secretSchema } from "./secret-schema.js";
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly apiKeys: readonly Secret[];
+  readonly maxBodyBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly drainTimeoutMs: number;
+}
+
+/** Keys of [server] whose behaviour this build does not have yet. */
+export const unavailableServerKeys: readonly string[] = ["admin_key", "admin_secret_sources"];
+
+export const serverDefaults = {
+  bind: "127.0.0.1:8080",
+  maxBodyBytes: 4 * 1024 * 1024,
+  requestTimeoutMs: 600_000,
+  drainTimeoutMs: 30_000,
+} as const;
+
+/** "host:port", "[::1]:port" or ":port"; port 0 picks a free one. */
+export function parseBind(bind: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(bind);
+  if (!match) return undefined;
+  const port = Number(match[3]);
+  if (port > 65_535) return undefined;
+  return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+export const serverTableSchema = z
+  .strictObject({
+    bind: z
+      .string()
+      .default(serverDefaults.bind)
+      .refine((value) => parseBind(value) !== undefined, 'must be "host:port"'),
+    api_keys: z.array(secretSchema).default([]),
+    admin_key: secretSchema.optional(),
+    admin_secret_sources: z.array(z.string()).optional(),
+    max_body_bytes: z.int().min(1024).default(serverDefaults.maxBodyBytes),
+    request_timeout_ms: z.int().min(1).default(serverDefaults.requestTimeoutMs),
+    drain_timeout_ms: z.int().min(0).default(serverDefaults.drainTimeoutMs),
+  })
+  .prefault({});

@@ -1,0 +1,76 @@
+// The one mapping from InferenceError to an HTTP status, headers and OpenAI-style error body
+// (DESIGN.md §4). Only the gateway calls it; the SSE error event reuses the same body.
+
+import type { InferenceError, InferenceErrorKind } from "./inference-error.js";
+
+export interface OpenAiErrorBody {
+  readonly error: { readonly message: string; readonly type: string; readonly code: InferenceErrorKind };
+}
+
+export interface HttpError {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: OpenAiErrorBody;
+}
+
+const statusByKind: Readonly<Record<InferenceErrorKind, number>> = {
+  bad_request: 400,
+  content_filtered: 400,
+  context_length_exceeded: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  rate_limited: 429,
+  backpressure: 429,
+  budget_exceeded: 429,
+  context_poisoned: 500,
+  internal: 500,
+  server_error: 502,
+  network_error: 502,
+  upstream_unauthorized: 502,
+  circuit_open: 503,
+  unavailable: 503,
+  timeout: 504,
+};
+
+const typeByStatus: Readonly<Record<number, string>> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  429: "rate_limit_error",
+  500: "server_error",
+  502: "upstream_error",
+  503: "service_unavailable",
+  504: "timeout_error",
+};
+
+export function httpStatusOf(kind: InferenceErrorKind): number {
+  return statusByKind[kind];
+}
+
+/** Retry-After in whole seconds, rounded up; at least 1. */
+function retryAfterSeconds(ms: number | undefined): string {
+  return String(Math.max(1, Math.ceil((ms ?? 1000) / 1000)));
+}
+
+/** `now` (ms, from the injected clock) is needed for circuit_open's Retry-After. */
+export function toHttpError(error: InferenceError, now: number): HttpError {
+  const status = statusByKind[error.kind];
+  const body: OpenAiErrorBody = {
+    error: { message: error.message, type: typeByStatus[status] ?? "server_error", code: error.kind },
+  };
+  const details = error.details;
+  let headers: Record<string, string> = {};
+  switch (details.kind) {
+    case "rate_limited":
+    case "backpressure":
+    case "budget_exceeded":
+      headers = { "retry-after": retryAfterSeconds(details.retryAfterMs) };
+      break;
+    case "circuit_open":
+      headers = { "retry-after": retryAfterSeconds(details.retryAt - now) };
+      break;
+  }
+  return { status, headers, body };
+}

@@ -1,0 +1,87 @@
+// The routing table: which engine targets serve each deployment, and their last reported load.
+// DpCoordinatorActor reads it on every route (RequestActor → DpCoordinatorActor → engine core) and
+// engine cores keep it fresh with load reports. In a cluster it is shared through Redis, so every
+// node routes over every node's engines.
+
+/** One engine replica that can take requests for a deployment. */
+export interface RoutingTarget {
+  /** The deployment (the client's `model`) this target serves. */
+  deployment: string;
+  /** Unique within the deployment (e.g. the engine core's actor path). */
+  targetId: string;
+  /** The cluster node that owns the engine; requests for it are forwarded there. */
+  nodeId: string;
+  /** The most sequences the engine runs at once; load is (running + waiting) / maxConcurrent. */
+  maxConcurrent: number;
+  /** Requests running at the last report. */
+  running: number;
+  /** Requests queued at the last report. */
+  waiting: number;
+  /** A draining target finishes its work but gets no new routes. */
+  draining: boolean;
+  /** When the last report (or the registration) was made, ms since epoch. */
+  reportedAt: number;
+}
+
+/** A load report from an engine core. */
+export interface LoadReport {
+  running: number;
+  waiting: number;
+  /** Omitted: the target's draining flag stays as it was. */
+  draining?: boolean;
+  /** When the engine measured this load, ms since epoch. */
+  reportedAt: number;
+}
+
+/**
+ * Deployment → engine targets. Every method is async so a shared (Redis) implementation fits;
+ * returned targets are copies, so changing them never changes the table.
+ */
+export interface RoutingTable {
+  /**
+   * DpCoordinatorActor calls this when an engine core announces itself (replica start, or a node
+   * joining the cluster). Registering a (deployment, targetId) that is already there replaces its
+   * fields and keeps its place in the registration order.
+   */
+  register(target: RoutingTarget): Promise<void>;
+
+  /**
+   * DpCoordinatorActor calls this when an engine core stops or its owner died (death watch).
+   * Resolves true when the target was there and is now gone, false when it was unknown.
+   */
+  deregister(deployment: string, targetId: string): Promise<boolean>;
+
+  /**
+   * DpCoordinatorActor calls this for each load report an engine core sends. Resolves false and
+   * changes nothing for an unknown target (a report that raced its deregistration), true otherwise.
+   */
+  reportLoad(deployment: string, targetId: string, report: LoadReport): Promise<boolean>;
+
+  /**
+   * DpCoordinatorActor calls this when DeploymentManagerActor starts or cancels draining a replica
+   * (rolling update, scale-down, removal). Resolves false for an unknown target.
+   */
+  setDraining(deployment: string, targetId: string, draining: boolean): Promise<boolean>;
+
+  /**
+   * DpCoordinatorActor calls this on every route to pick the least-loaded live target. Targets come
+   * in registration order (stable, so ties break the same way on every node); empty when unknown.
+   */
+  list(deployment: string): Promise<RoutingTarget[]>;
+
+  /** Deployments that have at least one target, sorted by name; used by metrics and the admin API. */
+  deployments(): Promise<string[]>;
+
+  /**
+   * DpCoordinatorActor calls this on its sweep timer in a cluster: removes every target whose
+   * `reportedAt` is earlier than `olderThan` (ms since epoch) and resolves with the removed targets,
+   * deployments in name order, each deployment's targets in registration order.
+   */
+  removeStale(olderThan: number): Promise<RoutingTarget[]>;
+
+  /**
+   * Cluster membership calls this when a node leaves or its heartbeat expires: removes every target
+   * owned by `nodeId` and resolves with them (same order as `removeStale`).
+   */
+  removeNode(nodeId: string): Promise<RoutingTarget[]>;
+}

@@ -1,0 +1,65 @@
+// What flows back from a runner: TokenChunks (deltas), the final usage, and the Tokens aggregate
+// that unary responses and metrics are built from.
+
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter";
+
+export interface TokenUsage {
+  /** Prompt tokens, cached ones included (OpenAI convention). */
+  readonly inputTokens: number;
+  /** Generated tokens, reasoning ones included. */
+  readonly outputTokens: number;
+  readonly reasoningTokens?: number;
+  readonly cachedInputTokens?: number;
+  /** True when the numbers are an estimate (an upstream that never reported usage). */
+  readonly estimated?: boolean;
+}
+
+export interface ToolCallDelta {
+  readonly index: number;
+  readonly id?: string;
+  readonly type?: "function";
+  readonly function?: { readonly name?: string; readonly arguments?: string };
+}
+
+export interface TokenChunk {
+  readonly text: string;
+  readonly toolCalls?: readonly ToolCallDelta[];
+  /** Set on the final chunk only. */
+  readonly finishReason?: FinishReason;
+  /** Set on the final chunk only. */
+  readonly usage?: TokenUsage;
+}
+
+/** Does this chunk commit the request (DESIGN.md §5: content or a tool-call delta)? */
+export function commitsResponse(chunk: TokenChunk): boolean {
+  return chunk.text.length > 0 || (chunk.toolCalls !== undefined && chunk.toolCalls.length > 0);
+}
+
+/** The aggregate of a whole generation. */
+export class Tokens {
+  text = "";
+  chunks = 0;
+  finishReason: FinishReason | undefined;
+  usage: TokenUsage | undefined;
+  readonly toolCalls: Array<{ id: string; type: "function"; function: { name: string; arguments: string } }> =
+    [];
+
+  append(chunk: TokenChunk): void {
+    this.chunks++;
+    this.text += chunk.text;
+    if (chunk.toolCalls) {
+      for (const delta of chunk.toolCalls) {
+        let call = this.toolCalls[delta.index];
+        if (!call) {
+          call = { id: delta.id ?? "", type: "function", function: { name: "", arguments: "" } };
+          this.toolCalls[delta.index] = call;
+        }
+        if (delta.id) call.id = delta.id;
+        if (delta.function?.name) call.function.name += delta.function.name;
+        if (delta.function?.arguments) call.function.arguments += delta.function.arguments;
+      }
+    }
+    if (chunk.finishReason) this.finishReason = chunk.finishReason;
+    if (chunk.usage) this.usage = chunk.usage;
+  }
+}

@@ -1,0 +1,3 @@
+// The mock runtime: deterministic tokens from the prompt's words, for tests and benchmarks.
+
+export { type MockConfig, mockConfigSchema } from "./mock-config.js";
