@@ -6,6 +6,7 @@ export type CircuitState = "closed" | "open" | "half-open";
 
 /** What the breaker knows about one endpoint. */
 export interface CircuitRecord {
+  /** closed: calls pass; open: calls fail fast until retryAt; half-open: a few probes may pass. */
   state: CircuitState;
   /** Counted failures (5xx, timeouts, network errors) since the last success. */
   consecutiveFailures: number;

@@ -10,6 +10,7 @@ export interface DeploymentRecord {
   name: string;
   /** The validated deployment; must be JSON-serialisable (it is stored as JSON). */
   spec: unknown;
+  /** pending → serving → draining → removed, or failed (with `reason`). */
   state: DeploymentState;
   /** Why the deployment is `failed` (or any other state worth explaining). */
   reason?: string;

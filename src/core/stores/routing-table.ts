@@ -25,7 +25,9 @@ export interface RoutingTarget {
 
 /** A load report from an engine core. */
 export interface LoadReport {
+  /** Requests running on the engine now. */
   running: number;
+  /** Requests queued on the engine now. */
   waiting: number;
   /** Omitted: the target's draining flag stays as it was. */
   draining?: boolean;
