@@ -1,7 +1,7 @@
 // The package's public API: the one place (with the CLI built on it) that knows the concrete
 // runtimes and fills the runtime registry.
 
-import type { RuntimeRegistry } from "./protocol/runtime-registry.js";
+import type { RuntimeSchemas } from "./core/config/deployment-schema.js";
 import { mockConfigSchema } from "./runtimes/mock/index.js";
 
 export { type ProjectConfig, parseConfig } from "./core/config/load-config.js";
@@ -14,6 +14,6 @@ export { Secret } from "./core/secret.js";
 export type { RuntimeRegistry, RuntimeRegistryEntry } from "./protocol/runtime-registry.js";
 
 /** The runtimes this build provides. */
-export function defaultRuntimeRegistry(): RuntimeRegistry {
+export function defaultRuntimeRegistry(): RuntimeSchemas {
   return new Map([["mock", { transport: "local", configSchema: mockConfigSchema }]]);
 }

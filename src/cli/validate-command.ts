@@ -3,7 +3,7 @@
 
 import { readFile } from "node:fs/promises";
 import { parseConfig } from "../core/config/load-config.js";
-import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
+import type { RuntimeSchemas } from "../core/config/deployment-schema.js";
 
 export interface CommandIo {
   out(line: string): void;
@@ -12,7 +12,7 @@ export interface CommandIo {
 
 export async function validateCommand(
   configPath: string,
-  registry: RuntimeRegistry,
+  registry: RuntimeSchemas,
   io: CommandIo,
 ): Promise<number> {
   let text: string;

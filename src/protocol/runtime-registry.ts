@@ -1,10 +1,22 @@
-// The runtime registry: which runtimes this build has, each with the schema of its runtime_config.
-// Filled only by the package entry (src/index.ts) and handed down, so serving never imports a
-// concrete runtime (DESIGN.md §2).
+// The runtime registry: which runtimes this build has; for each, the schema of its
+// runtime_config and how to build one engine replica. Filled only by the package entry
+// (src/index.ts) and handed down, so serving never imports a concrete runtime (DESIGN.md §2).
 
+import type { Props } from "../actor/index.js";
 import type { RuntimeSchema } from "../core/config/deployment-schema.js";
+import type { DeploymentSpec } from "../core/deployment.js";
 import type { RuntimeKind } from "../core/runtime-kind.js";
+import type { EngineCommand, EngineDeps } from "./engine-messages.js";
 
-export interface RuntimeRegistryEntry extends RuntimeSchema {}
+export interface ReplicaIdentity {
+  /** Unique per replica and generation, e.g. `echo#2.0`; used as the routing target id. */
+  readonly replicaId: string;
+  readonly index: number;
+}
+
+export interface RuntimeRegistryEntry extends RuntimeSchema {
+  /** Called by the DeploymentManagerActor for each replica it starts. */
+  engineProps(deployment: DeploymentSpec, replica: ReplicaIdentity, deps: EngineDeps): Props<EngineCommand>;
+}
 
 export type RuntimeRegistry = ReadonlyMap<RuntimeKind, RuntimeRegistryEntry>;

@@ -1,0 +1,132 @@
+// A bounded single-producer single-consumer async channel: how token chunks travel from a runner
+// to the HTTP response without a mailbox hop per token. The producer awaits room (backpressure);
+// the consumer iterates with `for await`; either side can end it.
+
+export class ChannelClosedError extends Error {
+  constructor() {
+    super("channel closed by its consumer");
+    this.name = "ChannelClosedError";
+  }
+}
+
+type Waiter<T> = { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void };
+
+export class Channel<T> implements AsyncIterable<T> {
+  readonly capacity: number;
+  #items: T[] = [];
+  #head = 0;
+  #done = false;
+  #error: unknown;
+  #failed = false;
+  #cancelled = false;
+  #reader: Waiter<T> | undefined;
+  #spaceWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+
+  constructor(capacity = 64) {
+    this.capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** True once the consumer cancelled: the producer should stop producing. */
+  get cancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  /** True once the producer closed or failed it. */
+  get ended(): boolean {
+    return this.#done || this.#failed;
+  }
+
+  /** Adds an item if there is room; false when full. Throws ChannelClosedError after cancel. */
+  offer(item: T): boolean {
+    if (this.#cancelled) throw new ChannelClosedError();
+    if (this.#done || this.#failed) throw new Error("channel already ended by its producer");
+    const reader = this.#reader;
+    if (reader !== undefined) {
+      this.#reader = undefined;
+      reader.resolve({ value: item, done: false });
+      return true;
+    }
+    if (this.size >= this.capacity) return false;
+    this.#items.push(item);
+    return true;
+  }
+
+  /** Adds an item, waiting for room. Rejects with ChannelClosedError when the consumer cancels. */
+  async push(item: T): Promise<void> {
+    while (!this.offer(item)) {
+      await new Promise<void>((resolve, reject) => this.#spaceWaiters.push({ resolve, reject }));
+    }
+  }
+
+  /** Producer: no more items; the consumer finishes after draining what is queued. */
+  close(): void {
+    if (this.#done || this.#failed || this.#cancelled) return;
+    this.#done = true;
+    this.#wakeReader();
+  }
+
+  /** Producer: the consumer gets `error` after draining what is queued. */
+  fail(error: unknown): void {
+    if (this.#done || this.#failed || this.#cancelled) return;
+    this.#failed = true;
+    this.#error = error;
+    this.#wakeReader();
+  }
+
+  /** Consumer: stop; queued items are dropped and a waiting producer gets ChannelClosedError. */
+  cancel(): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    this.#items = [];
+    this.#head = 0;
+    const waiters = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const waiter of waiters) waiter.reject(new ChannelClosedError());
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.resolve({ value: undefined, done: true });
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#head < this.#items.length) {
+      const value = this.#items[this.#head] as T;
+      (this.#items as (T | undefined)[])[this.#head] = undefined;
+      this.#head++;
+      if (this.#head === this.#items.length) {
+        this.#items = [];
+        this.#head = 0;
+      }
+      const waiter = this.#spaceWaiters.shift();
+      waiter?.resolve();
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#failed) return Promise.reject(this.#error);
+    if (this.#done || this.#cancelled) return Promise.resolve({ value: undefined, done: true });
+    if (this.#reader !== undefined) return Promise.reject(new Error("channel has one consumer"));
+    return new Promise((resolve, reject) => {
+      this.#reader = { resolve, reject };
+    });
+  }
+
+  #wakeReader(): void {
+    const reader = this.#reader;
+    if (reader === undefined) return;
+    this.#reader = undefined;
+    if (this.#failed) reader.reject(this.#error);
+    else reader.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: () => this.next(),
+      return: () => {
+        this.cancel();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}

@@ -1,0 +1,71 @@
+// The boundary between serving and engines (local and remote): what a RequestActor hands an
+// engine core, what engines report to the DpCoordinatorActor and the DeploymentManagerActor,
+// and what an engine needs to be built. Both sides implement these; neither imports the other.
+
+import type { ActorRef, Clock, Logger } from "../actor/index.js";
+import type { ExecuteBatch } from "../core/batch.js";
+import type { Channel } from "../core/channel.js";
+import type { TokenChunk } from "../core/token-chunk.js";
+
+/** One request handed to an engine core. */
+export interface EngineRequest {
+  readonly batch: ExecuteBatch;
+  /**
+   * Where the engine writes the request's chunks (the last one carries `finishReason` and
+   * `usage`) and then closes; a failure is `output.fail(InferenceError)`. Exactly one of the two.
+   * The RequestActor's pump reads it.
+   */
+  readonly output: Channel<TokenChunk>;
+}
+
+export type EngineCommand =
+  /** RequestActor → engine core, after the coordinator routed the request here. */
+  | { readonly type: "add-request"; readonly request: EngineRequest }
+  /**
+   * DeploymentManagerActor → engine core: finish what is running and queued (new requests that
+   * still arrive are served too), then reply. The manager stops the engine afterwards.
+   */
+  | { readonly type: "drain"; readonly replyTo: ActorRef<EngineDrained> };
+
+export interface EngineDrained {
+  readonly type: "engine-drained";
+  readonly replicaId: string;
+}
+
+/** Engine core → DpCoordinatorActor, whenever its running or waiting count changes. */
+export interface LoadReported {
+  readonly type: "load-reported";
+  readonly deployment: string;
+  readonly targetId: string;
+  readonly running: number;
+  readonly waiting: number;
+}
+
+/** Engine core → DeploymentManagerActor: the replica's lifecycle. */
+export type ReplicaEvent =
+  | {
+      readonly type: "replica-ready";
+      readonly deployment: string;
+      readonly replicaId: string;
+      readonly ref: ActorRef<EngineCommand>;
+      readonly maxConcurrent: number;
+    }
+  | { readonly type: "replica-failed"; readonly deployment: string; readonly replicaId: string; readonly reason: string };
+
+/** Engine-side observations for metrics (called outside any mailbox; must be cheap). */
+export interface EngineObserver {
+  queueTime(deployment: string, seconds: number): void;
+  workerRebuilt(deployment: string): void;
+  runningChanged(deployment: string, replicaId: string, running: number, waiting: number): void;
+}
+
+/** What the deployment manager passes to a registry entry to build one engine replica. */
+export interface EngineDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly coordinator: ActorRef<LoadReported>;
+  readonly lifecycle: ActorRef<ReplicaEvent>;
+  readonly observer: EngineObserver;
+  /** Random numbers in [0, 1) (jitter); injected for tests. */
+  readonly random: () => number;
+}

@@ -1,0 +1,62 @@
+// The InferenceService's surface: what the HTTP gateway and the library API (createInferenceSystem)
+// call. One request path for both: validate → start → iterate chunks (or await the aggregate).
+
+import type { Message, PassThrough, SamplingParams } from "../core/batch.js";
+import type { FinishReason, TokenChunk, TokenUsage } from "../core/token-chunk.js";
+
+/** A validated request (built from an OpenAI-style body by openai-request.ts). */
+export interface ServiceRequest {
+  /** The deployment name (the body's `model`). */
+  readonly model: string;
+  readonly messages: readonly Message[];
+  readonly sampling: SamplingParams;
+  readonly stream: boolean;
+  /** Lower runs first; default 0. */
+  readonly priority: number;
+  readonly passThrough: PassThrough;
+}
+
+export interface CompletionResult {
+  readonly requestId: string;
+  /** The deployment that served it. */
+  readonly deployment: string;
+  readonly text: string;
+  readonly toolCalls: ReadonlyArray<{ id: string; type: "function"; function: { name: string; arguments: string } }>;
+  readonly finishReason: FinishReason;
+  readonly usage: TokenUsage;
+}
+
+export interface RequestHandle {
+  readonly requestId: string;
+  /**
+   * The chunks as they commit (DESIGN.md §5): empty chunks are held back until the first one
+   * with content; the last carries `finishReason` and `usage`. Iteration throws an
+   * InferenceError when the request fails. Breaking out of the loop cancels the request.
+   */
+  readonly chunks: AsyncIterable<TokenChunk>;
+  /** The deployment serving the request, once routed. */
+  servedBy(): string | undefined;
+  /** Cancels the request (client gone); the engine frees the slot. */
+  cancel(): void;
+}
+
+export interface DeploymentStatus {
+  readonly name: string;
+  readonly state: "pending" | "serving" | "draining" | "removed" | "failed";
+  readonly reason?: string;
+  readonly replicas: number;
+  readonly readyReplicas: number;
+  readonly runtime: string;
+  readonly model: string;
+}
+
+export interface InferenceServicePort {
+  /** Starts a request; failures before the first chunk surface from the first `next()`. */
+  start(request: ServiceRequest, options?: { signal?: AbortSignal }): RequestHandle;
+  /** Runs a request to the end and returns the aggregate; rejects with InferenceError. */
+  complete(request: ServiceRequest, options?: { signal?: AbortSignal }): Promise<CompletionResult>;
+  /** Every deployment with its state. */
+  deployments(): Promise<readonly DeploymentStatus[]>;
+  /** Prometheus text exposition. */
+  metricsText(): Promise<string>;
+}
