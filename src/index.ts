@@ -1,9 +1,27 @@
-// The package's public API: the one place (with the CLI built on it) that knows the concrete
-// runtimes and fills the runtime registry.
+// The package's public API. With the CLI (built on it), the only place that knows the concrete
+// runtimes: it fills the runtime registry that is handed down to the deployment manager.
 
-import type { RuntimeSchemas } from "./core/config/deployment-schema.js";
-import { mockConfigSchema } from "./runtimes/mock/index.js";
+import type { z } from "zod";
+import { ActorSystem, type Clock, type Logger } from "./actor/index.js";
+import {
+  Deployment as DeploymentValidator,
+  type deploymentTableSchema,
+} from "./core/config/deployment-schema.js";
+import { formatProblems } from "./core/config/problem.js";
+import { type ServerConfig, serverDefaults } from "./core/config/server-schema.js";
+import type { DeploymentSpec } from "./core/deployment.js";
+import { errors } from "./core/inference-error.js";
+import type { SecretEnvironment } from "./core/secret.js";
+import type { TokenChunk } from "./core/token-chunk.js";
+import { localEngineProps } from "./engine/local-engine.js";
+import type { RuntimeRegistry, RuntimeRegistryEntry } from "./protocol/runtime-registry.js";
+import { type MockConfig, mockConfigSchema, mockRunnerFactory } from "./runtimes/mock/index.js";
+import { createHttpGateway, type ListeningGateway } from "./serving/http-gateway.js";
+import { parseChatRequest } from "./serving/openai-request.js";
+import type { CompletionResult, DeploymentStatus } from "./serving/service-types.js";
+import { type Serving, startServing } from "./serving/serving-system.js";
 
+export { ActorSystem, type Clock, type Logger } from "./actor/index.js";
 export { type ProjectConfig, parseConfig } from "./core/config/load-config.js";
 export { formatProblems, type Problem } from "./core/config/problem.js";
 export type { DeploymentSpec, ServingConfig } from "./core/deployment.js";
@@ -11,9 +29,156 @@ export { Deployment } from "./core/deployment.js";
 export type { InferenceErrorDetails, InferenceErrorKind } from "./core/inference-error.js";
 export { countsAsCircuitFailure, errors, InferenceError, isRetryable } from "./core/inference-error.js";
 export { Secret } from "./core/secret.js";
+export type { TokenChunk, TokenUsage } from "./core/token-chunk.js";
 export type { RuntimeRegistry, RuntimeRegistryEntry } from "./protocol/runtime-registry.js";
+export type { CompletionResult, DeploymentStatus } from "./serving/service-types.js";
+
+/** A `[[deployment]]` table as written in the config file (snake_case). */
+export type DeploymentInput = z.input<typeof deploymentTableSchema>;
+
+const mockEntry: RuntimeRegistryEntry = {
+  transport: "local",
+  configSchema: mockConfigSchema,
+  engineProps: (deployment, replica, deps) =>
+    localEngineProps(
+      deployment,
+      replica,
+      deps,
+      mockRunnerFactory(deployment.runtimeConfig as MockConfig, deps.clock),
+    ),
+};
 
 /** The runtimes this build provides. */
-export function defaultRuntimeRegistry(): RuntimeSchemas {
-  return new Map([["mock", { transport: "local", configSchema: mockConfigSchema }]]);
+export function defaultRuntimeRegistry(): RuntimeRegistry {
+  return new Map([["mock", mockEntry]]);
+}
+
+export interface InferenceSystemOptions {
+  /** Applied before createInferenceSystem resolves (config-file shape, snake_case). */
+  readonly deployments?: readonly (DeploymentInput | DeploymentSpec)[];
+  /** Defaults to the real clock; tests pass a ManualClock. */
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly server?: Partial<ServerConfig>;
+  readonly registry?: RuntimeRegistry;
+  readonly secrets?: SecretEnvironment;
+  /** Random numbers in [0, 1) for routing and jitter (injectable for tests). */
+  readonly random?: () => number;
+}
+
+export interface InferenceSystem {
+  /** Creates or updates a deployment; resolves once it serves (or failed: see `state`). */
+  apply(deployment: DeploymentInput | DeploymentSpec): Promise<DeploymentStatus>;
+  /** Removes a deployment: new requests get `not_found` at once, in-flight ones finish. */
+  remove(name: string): Promise<void>;
+  /** Runs an OpenAI-style chat request to the end. Rejects with InferenceError. */
+  complete(body: ChatRequestBody, options?: { signal?: AbortSignal }): Promise<CompletionResult>;
+  /** Streams an OpenAI-style chat request's chunks; iteration throws InferenceError on failure. */
+  stream(body: ChatRequestBody, options?: { signal?: AbortSignal }): AsyncIterable<TokenChunk>;
+  deployments(): Promise<readonly DeploymentStatus[]>;
+  /** Starts the HTTP gateway (`bind` "host:port"; port 0 picks a free one). */
+  listen(options?: { bind?: string }): Promise<ListeningGateway>;
+  /** Stops accepting, lets in-flight requests finish up to `drainTimeoutMs`, then stops everything. */
+  close(options?: { drainTimeoutMs?: number }): Promise<void>;
+  readonly serving: Serving;
+  readonly server: ServerConfig;
+}
+
+/** An OpenAI chat completion body: `{ model, messages, max_tokens?, stream?, ... }`. */
+export type ChatRequestBody = Record<string, unknown> & { model: string; messages: unknown[] };
+
+function isSpec(input: DeploymentInput | DeploymentSpec): input is DeploymentSpec {
+  return "serving" in input && input.serving !== undefined && "maxConcurrent" in (input.serving as object);
+}
+
+export async function createInferenceSystem(options: InferenceSystemOptions = {}): Promise<InferenceSystem> {
+  const registry = options.registry ?? defaultRuntimeRegistry();
+  const server: ServerConfig = {
+    host: "127.0.0.1",
+    port: 0,
+    apiKeys: [],
+    maxBodyBytes: serverDefaults.maxBodyBytes,
+    requestTimeoutMs: serverDefaults.requestTimeoutMs,
+    drainTimeoutMs: serverDefaults.drainTimeoutMs,
+    ...options.server,
+  };
+  const system = ActorSystem.create({
+    name: "rakka",
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  const serving = startServing({
+    system,
+    registry,
+    requestTimeoutMs: server.requestTimeoutMs,
+    ...(options.random ? { random: options.random } : {}),
+  });
+  const gateways: ListeningGateway[] = [];
+  let closed: Promise<void> | undefined;
+
+  const toSpec = (input: DeploymentInput | DeploymentSpec): DeploymentSpec => {
+    if (isSpec(input)) return input;
+    const validated = DeploymentValidator.validate(input, {
+      runtimes: registry,
+      ...(options.secrets ? { secrets: options.secrets } : {}),
+    });
+    if (!validated.ok) throw errors.badRequest(`invalid deployment:\n${formatProblems(validated.problems)}`);
+    return validated.value;
+  };
+  const parse = (body: ChatRequestBody) => {
+    const parsed = parseChatRequest(body);
+    if (!parsed.ok) throw parsed.error;
+    return parsed.request;
+  };
+
+  const inferenceSystem: InferenceSystem = {
+    serving,
+    server,
+    async apply(input) {
+      const result = await serving.apply(toSpec(input));
+      if (result.status) return result.status;
+      throw errors.unavailable(result.ok ? "apply failed" : result.reason);
+    },
+    async remove(name) {
+      const result = await serving.remove(name);
+      if (!result.ok) throw errors.notFound(result.reason);
+    },
+    complete: async (body, requestOptions) => serving.service.complete(parse(body), requestOptions),
+    stream(body, requestOptions) {
+      try {
+        return serving.service.start({ ...parse(body), stream: true }, requestOptions).chunks;
+      } catch (error) {
+        return {
+          [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+        };
+      }
+    },
+    deployments: () => serving.deployments(),
+    async listen(listenOptions = {}) {
+      const gateway = createHttpGateway({
+        service: serving.service,
+        server,
+        clock: system.clock,
+        logger: system.log,
+      });
+      const bind = listenOptions.bind ?? `${server.host}:${server.port}`;
+      const separator = bind.lastIndexOf(":");
+      const host = bind.slice(0, separator).replace(/^\[|\]$/g, "") || "127.0.0.1";
+      const listening = await gateway.listen(host, Number(bind.slice(separator + 1)));
+      gateways.push(listening);
+      return listening;
+    },
+    close(closeOptions = {}) {
+      closed ??= (async () => {
+        serving.service.stopAccepting();
+        await Promise.all(gateways.map((gateway) => gateway.stopAccepting()));
+        await serving.service.drain(closeOptions.drainTimeoutMs ?? server.drainTimeoutMs);
+        await Promise.all(gateways.map((gateway) => gateway.close()));
+        await system.terminate();
+      })();
+      return closed;
+    },
+  };
+  for (const deployment of options.deployments ?? []) await inferenceSystem.apply(deployment);
+  return inferenceSystem;
 }

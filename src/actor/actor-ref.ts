@@ -28,3 +28,11 @@ export interface ActorRef<M> {
    */
   ask<R>(build: (replyTo: ActorRef<R>) => M, options: AskOptions): Promise<R>;
 }
+
+/**
+ * A ref that accepts only part of an actor's protocol (e.g. an engine that may only send
+ * `load-reported` to the coordinator). Sound for tell/offer: every narrow message is a wide one.
+ */
+export function narrowRef<Narrow extends Wide, Wide>(ref: ActorRef<Wide>): ActorRef<Narrow> {
+  return ref as unknown as ActorRef<Narrow>;
+}

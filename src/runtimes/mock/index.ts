@@ -1,3 +1,9 @@
 // The mock runtime: deterministic tokens from the prompt's words, for tests and benchmarks.
 
 export { type MockConfig, mockConfigSchema } from "./mock-config.js";
+export {
+  MockRunner,
+  type MockRunnerOptions,
+  mockDefaultMaxTokens,
+  mockRunnerFactory,
+} from "./mock-runner.js";

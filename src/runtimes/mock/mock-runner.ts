@@ -1,0 +1,173 @@
+// The mock runtime's ModelRunner (DESIGN.md §6): echoes the words of the last user message as
+// tokens, paced on the injected clock, with injectable failures. The engine's ContextActor drives
+// it exactly like the llama runner, so tests and benchmarks exercise the real request path.
+
+import { type ExecuteBatch, type Message, messageText } from "../../core/batch.js";
+import { errors } from "../../core/inference-error.js";
+import type { ModelRunner } from "../../core/model-runner.js";
+import { type RunnerClock, sleepOn } from "../../core/runner-clock.js";
+import type { RuntimeKind, TransportKind } from "../../core/runtime-kind.js";
+import { StopMatcher } from "../../core/stop-matcher.js";
+import type { FinishReason, TokenChunk } from "../../core/token-chunk.js";
+import type { MockConfig } from "./mock-config.js";
+
+/** `sampling.maxTokens` when the request sets none. */
+export const mockDefaultMaxTokens = 16;
+
+/** Unpaced generation yields to the event loop this often, so huge `max_tokens` cannot starve it. */
+const tokensPerYield = 64;
+
+export interface MockRunnerOptions {
+  readonly config: MockConfig;
+  readonly clock: RunnerClock;
+}
+
+function words(text: string): string[] {
+  return text.split(/\s+/).filter((word) => word.length > 0);
+}
+
+function lastUserMessage(messages: readonly Message[]): Message | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i];
+    if (message?.role === "user") return message;
+  }
+  return undefined;
+}
+
+/** Resolves when `signal` is aborted (at once when it already is). */
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+}
+
+/**
+ * Deterministic runner. Token i is word[i mod n] of the last user message, with a leading space
+ * when i > 0. Content chunks carry text only; a final chunk `{ text: "", finishReason, usage }`
+ * ends every generation that is neither aborted nor failed.
+ *
+ * Choices where DESIGN.md is silent:
+ * - Usage: `inputTokens` counts the words of all messages (all roles); `outputTokens` counts the
+ *   generated tokens whose text was emitted at least in part, so a token that lies wholly inside
+ *   a matched stop string is not counted (as if the model had stopped before it).
+ * - With stop strings a token's text may be held back and released with a later token, so
+ *   content chunks and tokens are not always one to one; empty deltas are never yielded.
+ * - Failure injections count generated tokens and fire as soon as that many are out, before the
+ *   next token or the final chunk (so `fail_after_tokens = 0` fails even an empty prompt); a
+ *   generation that ends (length or stop) with fewer tokens never reaches them. `fail` is checked
+ *   before `stall`.
+ * - `poison_after_requests` counts `execute()` calls (at call time) on this instance; the call
+ *   that exceeds the count throws `context_poisoned` on first iteration, before any token.
+ *   An abort that precedes the first iteration wins over the poison (nothing is thrown).
+ */
+export class MockRunner implements ModelRunner {
+  readonly runtimeKind: RuntimeKind = "mock";
+  readonly transportKind: TransportKind = { type: "local" };
+  readonly #config: MockConfig;
+  readonly #clock: RunnerClock;
+  #requests = 0;
+
+  constructor(options: MockRunnerOptions) {
+    this.#config = options.config;
+    this.#clock = options.clock;
+  }
+
+  /** Waits `load_delay_ms` on the injected clock; the mock has no weights. */
+  async loadWeights(_source: string): Promise<void> {
+    if (this.#config.loadDelayMs > 0) await sleepOn(this.#clock, this.#config.loadDelayMs);
+  }
+
+  execute(batch: ExecuteBatch): AsyncIterable<TokenChunk> {
+    this.#requests++;
+    return this.#generate(batch, this.#requests);
+  }
+
+  /** Nothing to drop: after `context_poisoned` the engine builds a fresh runner from the factory. */
+  async rebuildSession(_cause: unknown): Promise<void> {}
+
+  estimateCostUsd(_batch: ExecuteBatch): number {
+    return 0;
+  }
+
+  async dispose(): Promise<void> {}
+
+  async *#generate(batch: ExecuteBatch, requestNumber: number): AsyncGenerator<TokenChunk, void, undefined> {
+    const { signal, sampling, messages } = batch;
+    if (signal.aborted) return;
+    const { poisonAfterRequests, failAfterTokens, stallAfterTokens, tokensPerSecond } = this.#config;
+    if (poisonAfterRequests !== undefined && requestNumber > poisonAfterRequests) {
+      throw errors.contextPoisoned(
+        `mock context poisoned: request ${requestNumber} exceeds poison_after_requests ${poisonAfterRequests}`,
+      );
+    }
+
+    let inputTokens = 0;
+    for (const message of messages) inputTokens += words(messageText(message)).length;
+    const last = lastUserMessage(messages);
+    const vocabulary = last === undefined ? [] : words(messageText(last));
+    const maxTokens = sampling.maxTokens ?? mockDefaultMaxTokens;
+    const intervalMs = tokensPerSecond > 0 ? 1000 / tokensPerSecond : 0;
+    const stops = new StopMatcher(sampling.stop ?? []);
+
+    let generated = 0;
+    let generatedLength = 0;
+    let emittedLength = 0;
+    let finishReason: FinishReason = "stop";
+    const tokenText = (index: number): string =>
+      (index > 0 ? " " : "") + (vocabulary[index % vocabulary.length] ?? "");
+
+    for (;;) {
+      if (failAfterTokens !== undefined && generated === failAfterTokens) {
+        throw errors.serverError(`mock failure after ${failAfterTokens} tokens`, 500);
+      }
+      if (stallAfterTokens !== undefined && generated === stallAfterTokens) {
+        await aborted(signal);
+        return;
+      }
+      if (vocabulary.length === 0 || stops.stopped) break;
+      if (generated >= maxTokens) {
+        finishReason = "length";
+        break;
+      }
+
+      if (intervalMs > 0) {
+        if (!(await sleepOn(this.#clock, intervalMs, signal))) return;
+      } else if (generated > 0 && generated % tokensPerYield === 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (signal.aborted) return;
+      }
+
+      const text = tokenText(generated);
+      generated++;
+      generatedLength += text.length;
+      const { emit } = stops.push(text);
+      if (emit.length > 0) {
+        emittedLength += emit.length;
+        yield { text: emit };
+        if (signal.aborted) return;
+      }
+    }
+
+    if (!stops.stopped) {
+      const rest = stops.flush();
+      if (rest.length > 0) {
+        emittedLength += rest.length;
+        yield { text: rest };
+        if (signal.aborted) return;
+      }
+    }
+
+    // Tokens whose text was wholly swallowed by a stop match are not counted (see class doc).
+    let outputTokens = generated;
+    let unemitted = generatedLength - emittedLength;
+    while (outputTokens > 0 && tokenText(outputTokens - 1).length <= unemitted) {
+      unemitted -= tokenText(outputTokens - 1).length;
+      outputTokens--;
+    }
+    yield { text: "", finishReason, usage: { inputTokens, outputTokens } };
+  }
+}
+
+/** The runner factory the engine rebuilds from: each call is a fresh runner (fresh counters). */
+export function mockRunnerFactory(config: MockConfig, clock: RunnerClock): () => MockRunner {
+  return () => new MockRunner({ config, clock });
+}

@@ -1,0 +1,95 @@
+// DeploymentPlacementActor: picks the node for each replica. Local replicas need a node with a
+// free model slot; remote ones any node with egress, preferring one that already serves the same
+// provider key (they then share one rate limiter). One node for now; the cluster adds more.
+
+import type { Actor, ActorRef } from "../actor/index.js";
+
+export interface NodeCapacity {
+  readonly nodeId: string;
+  /** Local model replicas this node may hold. */
+  readonly modelSlots: number;
+  readonly egress: boolean;
+}
+
+export type PlacementResult =
+  | { readonly type: "placed"; readonly nodeId: string }
+  | { readonly type: "no-capacity"; readonly reason: string };
+
+export type PlacementMessage =
+  | {
+      readonly type: "place";
+      readonly replicaId: string;
+      readonly transport: "local" | "remote";
+      /** Remote replicas: the (provider, key) they share a rate limiter by. */
+      readonly affinity?: string;
+      readonly replyTo: ActorRef<PlacementResult>;
+    }
+  | { readonly type: "release"; readonly replicaId: string };
+
+interface Placement {
+  readonly nodeId: string;
+  readonly transport: "local" | "remote";
+  readonly affinity: string | undefined;
+}
+
+export class DeploymentPlacementActor implements Actor<PlacementMessage> {
+  readonly #nodes: readonly NodeCapacity[];
+  readonly #placements = new Map<string, Placement>();
+
+  constructor(nodes: readonly NodeCapacity[]) {
+    this.#nodes = nodes;
+  }
+
+  receive(message: PlacementMessage): void {
+    switch (message.type) {
+      case "place": {
+        const result = this.#place(message.transport, message.affinity);
+        if (result.type === "placed") {
+          this.#placements.set(message.replicaId, {
+            nodeId: result.nodeId,
+            transport: message.transport,
+            affinity: message.affinity,
+          });
+        }
+        message.replyTo.tell(result);
+        return;
+      }
+      case "release":
+        this.#placements.delete(message.replicaId);
+        return;
+    }
+  }
+
+  #place(transport: "local" | "remote", affinity: string | undefined): PlacementResult {
+    if (transport === "local") {
+      let best: { node: NodeCapacity; used: number } | undefined;
+      for (const node of this.#nodes) {
+        const used = this.#count(node.nodeId, (p) => p.transport === "local");
+        if (used >= node.modelSlots) continue;
+        if (!best || used < best.used) best = { node, used };
+      }
+      return best
+        ? { type: "placed", nodeId: best.node.nodeId }
+        : { type: "no-capacity", reason: "no node has a free model slot" };
+    }
+    const withEgress = this.#nodes.filter((node) => node.egress);
+    if (withEgress.length === 0) return { type: "no-capacity", reason: "no node has egress" };
+    if (affinity !== undefined) {
+      const sharing = withEgress.find((node) => this.#count(node.nodeId, (p) => p.affinity === affinity) > 0);
+      if (sharing) return { type: "placed", nodeId: sharing.nodeId };
+    }
+    let best = withEgress[0] as NodeCapacity;
+    for (const node of withEgress) {
+      if (this.#count(node.nodeId, () => true) < this.#count(best.nodeId, () => true)) best = node;
+    }
+    return { type: "placed", nodeId: best.nodeId };
+  }
+
+  #count(nodeId: string, predicate: (placement: Placement) => boolean): number {
+    let count = 0;
+    for (const placement of this.#placements.values()) {
+      if (placement.nodeId === nodeId && predicate(placement)) count++;
+    }
+    return count;
+  }
+}

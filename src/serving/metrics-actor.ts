@@ -1,0 +1,297 @@
+// MetricsActor: the one owner of the Prometheus series behind `/metrics`. RequestActors report each
+// finished request, engines their load, the DeploymentManager its deployment states; the gateway
+// `ask`s for a `scrape` and serves the text. Each actor owns its own prom-client Registry (never the
+// global default), so several actor systems in one process never share series.
+
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ActorContext, ActorRef, Props } from "../actor/index.js";
+import { props } from "../actor/index.js";
+import { inferenceErrorKinds } from "../core/inference-error.js";
+import type { MetricsMessage, RequestOutcome } from "./metrics-messages.js";
+
+/** The content type of the `scrape` text; the gateway sets it on its `/metrics` response. */
+export const metricsContentType: string = Registry.PROMETHEUS_CONTENT_TYPE;
+
+/** Time to first token, 1 ms to 60 s (vLLM's range, cut at a minute). */
+export const defaultTimeToFirstTokenBuckets: readonly number[] = [
+  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 60,
+];
+/** Gap between consecutive committed chunks, 0.5 ms to 2.5 s. */
+export const defaultInterTokenBuckets: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5,
+];
+/** Arrival to last chunk, 100 ms to 10 minutes. */
+export const defaultE2eBuckets: readonly number[] = [
+  0.1, 0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 600,
+];
+/** Arrival to admission by the engine's scheduler, 1 ms to 10 minutes. */
+export const defaultQueueTimeBuckets: readonly number[] = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600,
+];
+
+/** Histogram buckets (upper bounds in seconds); each one omitted takes its default above. */
+export interface MetricsBuckets {
+  readonly timeToFirstTokenSeconds?: readonly number[];
+  readonly interTokenSeconds?: readonly number[];
+  readonly e2eSeconds?: readonly number[];
+  readonly queueTimeSeconds?: readonly number[];
+}
+
+export type DeploymentState = Extract<MetricsMessage, { type: "deployment-state" }>["state"];
+
+/** Every state `rakka_deployment_state` exports a series for, in lifecycle order. */
+export const deploymentStates: readonly DeploymentState[] = [
+  "pending",
+  "serving",
+  "draining",
+  "failed",
+  "removed",
+];
+
+type TokenDirection = "input" | "output";
+
+/** The series the MetricsActor keeps; labels are only deployment names, outcomes, directions, states. */
+export interface RakkaMetrics {
+  readonly registry: Registry;
+  readonly requestsTotal: Counter<"deployment" | "outcome">;
+  readonly timeToFirstToken: Histogram<"deployment">;
+  readonly interTokenLatency: Histogram<"deployment">;
+  readonly e2eRequestLatency: Histogram<"deployment">;
+  readonly requestQueueTime: Histogram<"deployment">;
+  readonly requestsRunning: Gauge<"deployment">;
+  readonly requestsWaiting: Gauge<"deployment">;
+  readonly deploymentState: Gauge<"deployment" | "state">;
+  readonly tokensTotal: Counter<"deployment" | "direction">;
+  readonly workerRebuildsTotal: Counter<"deployment">;
+}
+
+/**
+ * Registers the `rakka_` series on `registry` and returns them. Called once per MetricsActor; the
+ * registry must not already hold them (prom-client refuses a second metric with the same name).
+ */
+export function createMetrics(registry: Registry, buckets: MetricsBuckets = {}): RakkaMetrics {
+  const registers = [registry];
+  return {
+    registry,
+    requestsTotal: new Counter({
+      name: "rakka_requests_total",
+      help: 'Finished requests by outcome: "success", "cancelled" or the InferenceError kind.',
+      labelNames: ["deployment", "outcome"] as const,
+      registers,
+    }),
+    timeToFirstToken: new Histogram({
+      name: "rakka_time_to_first_token_seconds",
+      help: "Seconds from request arrival to its first committed chunk.",
+      labelNames: ["deployment"] as const,
+      buckets: [...(buckets.timeToFirstTokenSeconds ?? defaultTimeToFirstTokenBuckets)],
+      registers,
+    }),
+    interTokenLatency: new Histogram({
+      name: "rakka_inter_token_latency_seconds",
+      help: "Seconds between consecutive committed chunks of one request.",
+      labelNames: ["deployment"] as const,
+      buckets: [...(buckets.interTokenSeconds ?? defaultInterTokenBuckets)],
+      registers,
+    }),
+    e2eRequestLatency: new Histogram({
+      name: "rakka_e2e_request_latency_seconds",
+      help: "Seconds from request arrival to its end, whatever the outcome.",
+      labelNames: ["deployment"] as const,
+      buckets: [...(buckets.e2eSeconds ?? defaultE2eBuckets)],
+      registers,
+    }),
+    requestQueueTime: new Histogram({
+      name: "rakka_request_queue_time_seconds",
+      help: "Seconds a request waited in an engine's queue before it was admitted.",
+      labelNames: ["deployment"] as const,
+      buckets: [...(buckets.queueTimeSeconds ?? defaultQueueTimeBuckets)],
+      registers,
+    }),
+    requestsRunning: new Gauge({
+      name: "rakka_num_requests_running",
+      help: "Requests running, summed over the deployment's replicas (last load report of each).",
+      labelNames: ["deployment"] as const,
+      registers,
+    }),
+    requestsWaiting: new Gauge({
+      name: "rakka_num_requests_waiting",
+      help: "Requests waiting in engine queues, summed over the deployment's replicas (last load report of each).",
+      labelNames: ["deployment"] as const,
+      registers,
+    }),
+    deploymentState: new Gauge({
+      name: "rakka_deployment_state",
+      help: `Deployment lifecycle state: one series per state (${deploymentStates.join(", ")}), 1 for the current state and 0 for the others.`,
+      labelNames: ["deployment", "state"] as const,
+      registers,
+    }),
+    tokensTotal: new Counter({
+      name: "rakka_tokens_total",
+      help: 'Tokens processed, by direction: "input" (prompt) or "output" (generated).',
+      labelNames: ["deployment", "direction"] as const,
+      registers,
+    }),
+    workerRebuildsTotal: new Counter({
+      name: "rakka_worker_rebuilds_total",
+      help: "Engine workers rebuilt after a failure.",
+      labelNames: ["deployment"] as const,
+      registers,
+    }),
+  };
+}
+
+export interface MetricsActorOptions {
+  /**
+   * Where the series live. Default: a fresh Registry per actor. One given here must hold no `rakka_`
+   * series yet, so give each MetricsActor its own.
+   */
+  readonly registry?: Registry;
+  readonly buckets?: MetricsBuckets;
+}
+
+/**
+ * Props of the MetricsActor. Its series and the per-replica load table belong to the actor, not to
+ * one instance: they survive a supervisor restart, so counters do not reset and a registry passed in
+ * is not registered twice.
+ */
+export function metricsActorProps(options: MetricsActorOptions = {}): Props<MetricsMessage> {
+  const stateByActor = new WeakMap<ActorRef<MetricsMessage>, MetricsState>();
+  return props<MetricsMessage>((context) => {
+    let state = stateByActor.get(context.self);
+    if (!state) {
+      state = {
+        metrics: createMetrics(options.registry ?? new Registry(), options.buckets),
+        loads: new Map(),
+      };
+      stateByActor.set(context.self, state);
+    }
+    return metricsActor(context, state);
+  });
+}
+
+interface ReplicaLoad {
+  readonly running: number;
+  readonly waiting: number;
+}
+
+interface MetricsState {
+  readonly metrics: RakkaMetrics;
+  /** Last load report of each replica, by deployment then replica id. */
+  readonly loads: Map<string, Map<string, ReplicaLoad>>;
+}
+
+const knownOutcomes: ReadonlySet<string> = new Set<RequestOutcome>([
+  "success",
+  "cancelled",
+  ...inferenceErrorKinds,
+]);
+
+const knownStates: ReadonlySet<string> = new Set<string>(deploymentStates);
+
+// Same rule as the deployment `name` in core/config/deployment-schema.ts: anything else never
+// becomes a label value, so a stray string (a prompt, a key) cannot leak into the exposition.
+const deploymentNamePattern = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+
+const isCount = (value: number): boolean => Number.isFinite(value) && value >= 0;
+
+function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState) {
+  const { metrics, loads } = state;
+
+  const refuse = (message: MetricsMessage, reason: string): void => {
+    const deployment = "deployment" in message ? message.deployment : undefined;
+    context.log.warn({ type: message.type, reason, deployment }, "metrics report ignored");
+  };
+
+  const observeAll = (histogram: Histogram<"deployment">, deployment: string, seconds: readonly number[]) => {
+    for (const value of seconds) if (isCount(value)) histogram.observe({ deployment }, value);
+  };
+
+  const publishLoad = (deployment: string): void => {
+    let running = 0;
+    let waiting = 0;
+    for (const load of loads.get(deployment)?.values() ?? []) {
+      running += load.running;
+      waiting += load.waiting;
+    }
+    metrics.requestsRunning.set({ deployment }, running);
+    metrics.requestsWaiting.set({ deployment }, waiting);
+  };
+
+  const addTokens = (deployment: string, direction: TokenDirection, count: number): void => {
+    if (isCount(count)) metrics.tokensTotal.inc({ deployment, direction }, count);
+  };
+
+  return {
+    async receive(message: MetricsMessage): Promise<void> {
+      if (message.type === "scrape") {
+        message.replyTo.tell(await metrics.registry.metrics());
+        return;
+      }
+      const { deployment } = message;
+      if (typeof deployment !== "string" || !deploymentNamePattern.test(deployment)) {
+        refuse(message, "invalid deployment name");
+        return;
+      }
+      switch (message.type) {
+        case "request-finished": {
+          let outcome: string = message.outcome;
+          if (!knownOutcomes.has(outcome)) {
+            refuse(message, "unknown outcome, counted as internal");
+            outcome = "internal";
+          }
+          metrics.requestsTotal.inc({ deployment, outcome });
+          addTokens(deployment, "input", message.inputTokens);
+          addTokens(deployment, "output", message.outputTokens);
+          if (message.timeToFirstTokenSeconds !== undefined) {
+            observeAll(metrics.timeToFirstToken, deployment, [message.timeToFirstTokenSeconds]);
+          }
+          observeAll(metrics.e2eRequestLatency, deployment, [message.e2eSeconds]);
+          observeAll(metrics.interTokenLatency, deployment, message.interTokenSeconds);
+          return;
+        }
+        case "queue-time":
+          observeAll(metrics.requestQueueTime, deployment, [message.seconds]);
+          return;
+        case "engine-load": {
+          if (!isCount(message.running) || !isCount(message.waiting)) {
+            refuse(message, "invalid load");
+            return;
+          }
+          let replicas = loads.get(deployment);
+          if (!replicas) {
+            replicas = new Map();
+            loads.set(deployment, replicas);
+          }
+          replicas.set(message.replicaId, { running: message.running, waiting: message.waiting });
+          publishLoad(deployment);
+          return;
+        }
+        case "replica-removed": {
+          const replicas = loads.get(deployment);
+          replicas?.delete(message.replicaId);
+          if (replicas?.size === 0) loads.delete(deployment);
+          publishLoad(deployment);
+          return;
+        }
+        case "deployment-state": {
+          if (!knownStates.has(message.state)) {
+            refuse(message, "unknown state");
+            return;
+          }
+          for (const state of deploymentStates) {
+            metrics.deploymentState.set({ deployment, state }, state === message.state ? 1 : 0);
+          }
+          if (!loads.has(deployment)) publishLoad(deployment);
+          return;
+        }
+        case "worker-rebuilt":
+          metrics.workerRebuildsTotal.inc({ deployment });
+          return;
+        default: {
+          const unknown: never = message;
+          context.log.warn({ type: (unknown as { type?: unknown }).type }, "unknown metrics message ignored");
+        }
+      }
+    },
+  };
+}

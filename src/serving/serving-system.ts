@@ -1,0 +1,115 @@
+// Starts the serving actors (coordinator, placement, metrics, deployment manager) on an actor
+// system and returns the InferenceService plus deployment control. The entry (createInferenceSystem)
+// and the CLI call it with a filled runtime registry.
+
+import { type ActorRef, type ActorSystem, narrowRef, props } from "../actor/index.js";
+import type { DeploymentSpec } from "../core/deployment.js";
+import { errors } from "../core/inference-error.js";
+import type { DeploymentCatalog } from "../core/stores/index.js";
+import type { EngineObserver, LoadReported } from "../protocol/engine-messages.js";
+import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
+import { type ApplyResult, DeploymentManagerActor, type ManagerMessage } from "./deployment-manager-actor.js";
+import {
+  DeploymentPlacementActor,
+  type NodeCapacity,
+  type PlacementMessage,
+} from "./deployment-placement-actor.js";
+import { type CoordinatorMessage, DpCoordinatorActor } from "./dp-coordinator-actor.js";
+import { InferenceService } from "./inference-service.js";
+import { metricsActorProps } from "./metrics-actor.js";
+import type { MetricsMessage } from "./metrics-messages.js";
+import type { DeploymentStatus } from "./service-types.js";
+
+export interface ServingOptions {
+  readonly system: ActorSystem;
+  readonly registry: RuntimeRegistry;
+  readonly requestTimeoutMs: number;
+  readonly random?: () => number;
+  readonly nodeId?: string;
+  /** This node's capacity for local model replicas (default: unlimited). */
+  readonly modelSlots?: number;
+  readonly catalog?: DeploymentCatalog;
+}
+
+export interface Serving {
+  readonly service: InferenceService;
+  readonly coordinator: ActorRef<CoordinatorMessage>;
+  readonly manager: ActorRef<ManagerMessage>;
+  readonly metrics: ActorRef<MetricsMessage>;
+  /** Creates or updates; resolves once it serves or failed. */
+  apply(deployment: DeploymentSpec, timeoutMs?: number): Promise<ApplyResult>;
+  /** Resolves once its in-flight requests drained and its replicas stopped. */
+  remove(name: string, timeoutMs?: number): Promise<ApplyResult>;
+  deployments(): Promise<readonly DeploymentStatus[]>;
+}
+
+const APPLY_TIMEOUT_MS = 10 * 60_000;
+
+export function startServing(options: ServingOptions): Serving {
+  const { system } = options;
+  const random = options.random ?? Math.random;
+  const nodeId = options.nodeId ?? "local";
+  const metrics = system.spawn(metricsActorProps(), "metrics");
+  const coordinator = system.spawn(
+    props<CoordinatorMessage>((context) => new DpCoordinatorActor(context, random)),
+    "dp-coordinator",
+  );
+  const nodes: NodeCapacity[] = [
+    { nodeId, modelSlots: options.modelSlots ?? Number.POSITIVE_INFINITY, egress: true },
+  ];
+  const placement = system.spawn(
+    props<PlacementMessage>(() => new DeploymentPlacementActor(nodes)),
+    "deployment-placement",
+  );
+  const observer: EngineObserver = {
+    queueTime: (deployment, seconds) => metrics.tell({ type: "queue-time", deployment, seconds }),
+    workerRebuilt: (deployment) => metrics.tell({ type: "worker-rebuilt", deployment }),
+    runningChanged: (deployment, replicaId, running, waiting) =>
+      metrics.tell({ type: "engine-load", deployment, replicaId, running, waiting }),
+  };
+  const manager = system.spawn(
+    props<ManagerMessage>(
+      (context) =>
+        new DeploymentManagerActor(context, {
+          registry: options.registry,
+          coordinator,
+          placement,
+          metrics,
+          engineDeps: {
+            clock: system.clock,
+            logger: system.log,
+            coordinator: narrowRef<LoadReported, CoordinatorMessage>(coordinator),
+            observer,
+            random,
+          },
+          ...(options.catalog ? { catalog: options.catalog } : {}),
+        }),
+    ),
+    "deployment-manager",
+  );
+  const service = new InferenceService({
+    system,
+    coordinator,
+    manager,
+    metrics,
+    requestTimeoutMs: options.requestTimeoutMs,
+    idPrefix: nodeId,
+  });
+  return {
+    service,
+    coordinator,
+    manager,
+    metrics,
+    apply: (deployment, timeoutMs = APPLY_TIMEOUT_MS) =>
+      manager.ask<ApplyResult>((replyTo) => ({ type: "apply", deployment, replyTo }), { timeoutMs }),
+    remove: (name, timeoutMs = APPLY_TIMEOUT_MS) =>
+      manager.ask<ApplyResult>((replyTo) => ({ type: "remove", name, replyTo }), { timeoutMs }),
+    deployments: () => service.deployments(),
+  };
+}
+
+/** For callers that want a thrown error from a failed apply. */
+export function applyOrThrow(result: ApplyResult): DeploymentStatus {
+  if (result.ok) return result.status;
+  throw errors.unavailable(result.reason, result.status?.state);
+}
