@@ -2,8 +2,8 @@
 // deployments (never a secret) (exit 0).
 
 import { readFile } from "node:fs/promises";
-import { parseConfig } from "../core/config/load-config.js";
 import type { RuntimeSchemas } from "../core/config/deployment-schema.js";
+import { parseConfig } from "../core/config/load-config.js";
 
 export interface CommandIo {
   out(line: string): void;

@@ -50,7 +50,12 @@ export type ReplicaEvent =
       readonly ref: ActorRef<EngineCommand>;
       readonly maxConcurrent: number;
     }
-  | { readonly type: "replica-failed"; readonly deployment: string; readonly replicaId: string; readonly reason: string };
+  | {
+      readonly type: "replica-failed";
+      readonly deployment: string;
+      readonly replicaId: string;
+      readonly reason: string;
+    };
 
 /** Engine-side observations for metrics (called outside any mailbox; must be cheap). */
 export interface EngineObserver {

@@ -21,7 +21,11 @@ export interface CompletionResult {
   /** The deployment that served it. */
   readonly deployment: string;
   readonly text: string;
-  readonly toolCalls: ReadonlyArray<{ id: string; type: "function"; function: { name: string; arguments: string } }>;
+  readonly toolCalls: ReadonlyArray<{
+    id: string;
+    type: "function";
+    function: { name: string; arguments: string };
+  }>;
   readonly finishReason: FinishReason;
   readonly usage: TokenUsage;
 }
