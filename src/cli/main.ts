@@ -2,12 +2,14 @@
 
 import { parseArgs } from "node:util";
 import { defaultRuntimeRegistry } from "../index.js";
+import { serveCommand } from "./serve-command.js";
 import { type CommandIo, validateCommand } from "./validate-command.js";
 
 const usage = `usage: rakka <command> [options]
 
 commands:
-  validate --config FILE    check a project file; print its deployments or every problem`;
+  serve --config FILE [--bind host:port]   serve the project file's deployments over HTTP
+  validate --config FILE                   check a project file; print its deployments or every problem`;
 
 const consoleIo: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -20,11 +22,11 @@ export async function main(argv: readonly string[], io: CommandIo = consoleIo): 
     io.out(usage);
     return command === undefined ? 1 : 0;
   }
-  let values: { config?: string };
+  let values: { config?: string; bind?: string };
   try {
     ({ values } = parseArgs({
       args: [...rest],
-      options: { config: { type: "string", short: "c" } },
+      options: { config: { type: "string", short: "c" }, bind: { type: "string" } },
       strict: true,
     }));
   } catch (error) {
@@ -38,6 +40,12 @@ export async function main(argv: readonly string[], io: CommandIo = consoleIo): 
         return 2;
       }
       return validateCommand(values.config, defaultRuntimeRegistry(), io);
+    case "serve":
+      if (!values.config) {
+        io.err("rakka serve: --config FILE is required");
+        return 2;
+      }
+      return serveCommand({ configPath: values.config, ...(values.bind ? { bind: values.bind } : {}) }, io);
     default:
       io.err(`rakka: unknown command "${command}"\n${usage}`);
       return 2;

@@ -46,6 +46,8 @@ interface Entry {
   reason: string | undefined;
   generation: number;
   removing: boolean;
+  /** The last state told to the coordinator, metrics and log (to log transitions once). */
+  published: DeploymentRouteState | undefined;
   readonly replicas: Map<string, Replica>;
   readonly applyWaiters: Array<{ generation: number; replyTo: ActorRef<ApplyResult> }>;
   readonly removeWaiters: ActorRef<ApplyResult>[];
@@ -144,6 +146,7 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
         reason: undefined,
         generation: 0,
         removing: false,
+        published: undefined,
         replicas: new Map(),
         applyWaiters: [],
         removeWaiters: [],
@@ -427,7 +430,9 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
       ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
     });
     this.#options.metrics.tell({ type: "deployment-state", deployment: name, state: entry.state });
-    if (entry.state === "failed" || entry.state === "serving") {
+    const changed = entry.published !== entry.state;
+    entry.published = entry.state;
+    if (changed && (entry.state === "failed" || entry.state === "serving")) {
       this.#context.log.info(
         {
           deployment: name,

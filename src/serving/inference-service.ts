@@ -148,6 +148,7 @@ export class InferenceService implements InferenceServicePort {
   /** Resolves when no request is in flight, or after `timeoutMs` (then cancels the rest). */
   async drain(timeoutMs: number): Promise<{ cancelled: number }> {
     if (this.#inFlight.size === 0) return { cancelled: 0 };
+    if (timeoutMs <= 0) return this.#cancelAll();
     const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     let timedOut = false;
     let cancelTimer = () => {};
@@ -159,7 +160,10 @@ export class InferenceService implements InferenceServicePort {
     });
     await Promise.race([idle, timeout]);
     cancelTimer();
-    if (!timedOut) return { cancelled: 0 };
+    return timedOut ? this.#cancelAll() : { cancelled: 0 };
+  }
+
+  #cancelAll(): { cancelled: number } {
     const remaining = [...this.#inFlight];
     for (const cancel of remaining) cancel();
     return { cancelled: remaining.length };

@@ -1,0 +1,77 @@
+// `rakka serve --config FILE [--bind host:port]`: starts the actor system, listens, applies the
+// file's deployments (one log line each when it serves or fails), and on SIGINT/SIGTERM stops
+// accepting, lets in-flight requests finish (up to drain_timeout_ms) and exits 0.
+
+import { readFile } from "node:fs/promises";
+import pino from "pino";
+import { parseConfig } from "../core/config/load-config.js";
+import { parseBind } from "../core/config/server-schema.js";
+import { createInferenceSystem, defaultRuntimeRegistry } from "../index.js";
+import type { CommandIo } from "./validate-command.js";
+
+export interface ServeOptions {
+  readonly configPath: string;
+  readonly bind?: string;
+  /** Resolves when the process should shut down (default: SIGINT or SIGTERM). */
+  readonly shutdownSignal?: Promise<string>;
+}
+
+function processSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      resolve(signal);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}
+
+export async function serveCommand(options: ServeOptions, io: CommandIo): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(options.configPath, "utf8");
+  } catch (error) {
+    io.err(`${options.configPath}: cannot read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+    return 1;
+  }
+  const registry = defaultRuntimeRegistry();
+  const config = parseConfig(text, { runtimes: registry });
+  if (!config.ok) {
+    for (const problem of config.problems) io.err(`${problem.path}: ${problem.message}`);
+    return 1;
+  }
+  const logger = pino({ name: "rakka" });
+  for (const warning of config.warnings) logger.warn({ path: warning.path }, warning.message);
+  let server = config.value.server;
+  if (options.bind !== undefined) {
+    const bind = parseBind(options.bind);
+    if (!bind) {
+      io.err(`--bind: must be "host:port", got "${options.bind}"`);
+      return 2;
+    }
+    server = { ...server, ...bind };
+  }
+  const shutdown = options.shutdownSignal ?? processSignal();
+  const system = await createInferenceSystem({ server, registry, logger });
+  const listening = await system.listen();
+  logger.info({ url: listening.url }, "listening");
+  const applied = Promise.all(
+    config.value.deployments.map((deployment) =>
+      system.apply(deployment).catch((error: unknown) => {
+        logger.error({ deployment: deployment.name, error: String(error) }, "deployment failed");
+      }),
+    ),
+  );
+  const signal = await shutdown;
+  logger.info(
+    { signal, drainTimeoutMs: server.drainTimeoutMs },
+    "shutting down: draining in-flight requests",
+  );
+  await system.close();
+  await applied.catch(() => {});
+  logger.info({}, "stopped");
+  logger.flush();
+  return 0;
+}

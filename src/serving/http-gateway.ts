@@ -1,0 +1,472 @@
+// The HTTP gateway: the OpenAI-compatible front door of the request path (DESIGN.md §5). It routes,
+// authenticates client keys, reads bounded bodies, validates them (openai-request.ts), calls the
+// InferenceService and writes JSON or SSE back (openai-response.ts, sse-writer.ts). Errors reach
+// HTTP only through toHttpError; the handler never throws.
+
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Logger, silentLogger } from "../actor/index.js";
+import type { ServerConfig } from "../core/config/server-schema.js";
+import { httpStatusOf, toHttpError } from "../core/http-error.js";
+import { errors, InferenceError, toInferenceError } from "../core/inference-error.js";
+import type { FinishReason, TokenChunk, TokenUsage } from "../core/token-chunk.js";
+import { type ParseResult, parseChatRequest, parseCompletionRequest } from "./openai-request.js";
+import {
+  chatChunkEncoder,
+  chatCompletionJson,
+  textCompletionChunkEncoder,
+  textCompletionJson,
+} from "./openai-response.js";
+import type { CompletionResult, InferenceServicePort, RequestHandle } from "./service-types.js";
+import { SseWriter } from "./sse-writer.js";
+
+export interface HttpGatewayOptions {
+  /** The one request path the gateway calls (also behind createInferenceSystem). */
+  readonly service: InferenceServicePort;
+  /** `apiKeys` (client bearer keys; empty = open) and `maxBodyBytes` are used. */
+  readonly server: Pick<ServerConfig, "apiKeys" | "maxBodyBytes">;
+  /** Injected time: `created` fields and circuit_open's Retry-After. */
+  readonly clock: { now(): number };
+  readonly logger?: Logger;
+}
+
+export interface ListeningGateway {
+  /** `http://host:port`, with the port actually bound (port 0 picks one). */
+  readonly url: string;
+  readonly port: number;
+  /**
+   * For draining: stops accepting connections and closes idle keep-alive sockets; requests in
+   * flight run to their end, and their connections close after them.
+   */
+  stopAccepting(): Promise<void>;
+  /** Closes the server and destroys every connection (in-flight requests are cancelled). */
+  close(): Promise<void>;
+}
+
+export interface HttpGateway {
+  /** A node:http request listener; never throws and never rejects. */
+  readonly handler: (request: IncomingMessage, response: ServerResponse) => void;
+  /** Creates a node:http server around `handler` and binds it. */
+  listen(host: string, port: number): Promise<ListeningGateway>;
+}
+
+type Method = "GET" | "POST";
+type RouteAction = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
+type Endpoint = "chat" | "text";
+type AcceptedRequest = Extract<ParseResult, { ok: true }>;
+
+export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
+  const { service, clock } = options;
+  const log = options.logger ?? silentLogger;
+  const maxBodyBytes = options.server.maxBodyBytes;
+  const apiKeys = options.server.apiKeys;
+  const startedAtSeconds = Math.floor(clock.now() / 1000);
+
+  const routes: ReadonlyMap<string, Partial<Record<Method, RouteAction>>> = new Map([
+    ["/v1/chat/completions", { POST: (request, response) => completions(request, response, "chat") }],
+    ["/v1/completions", { POST: (request, response) => completions(request, response, "text") }],
+    ["/v1/models", { GET: (_request, response) => models(response) }],
+    ["/healthz", { GET: async (_request, response) => sendJson(response, 200, { status: "ok" }) }],
+    ["/readyz", { GET: (_request, response) => readiness(response) }],
+    ["/metrics", { GET: (_request, response) => metrics(response) }],
+  ] satisfies Array<[string, Partial<Record<Method, RouteAction>>]>);
+
+  // ── errors and plain responses ──────────────────────────────────────────────────────────────
+
+  function sendJson(
+    response: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Readonly<Record<string, string>> = {},
+  ): void {
+    if (response.headersSent || !isOpen(response)) return;
+    const text = JSON.stringify(body);
+    response.writeHead(status, {
+      ...headers,
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(text)),
+    });
+    response.end(text);
+  }
+
+  /** The one way an error leaves the gateway as HTTP: toHttpError, optionally with another status. */
+  function sendError(
+    response: ServerResponse,
+    error: InferenceError,
+    override: { status?: number; headers?: Readonly<Record<string, string>> } = {},
+  ): void {
+    const http = toHttpError(error, clock.now());
+    const status = override.status ?? http.status;
+    if (status >= 500) log.warn({ code: error.code, status }, error.message);
+    sendJson(response, status, http.body, { ...http.headers, ...override.headers });
+  }
+
+  // ── the handler ─────────────────────────────────────────────────────────────────────────────
+
+  const handler = (request: IncomingMessage, response: ServerResponse): void => {
+    response.on("error", (error) => log.debug({ error: error.message }, "response error"));
+    request.on("error", (error) => log.debug({ error: error.message }, "request error"));
+    route(request, response).catch((error: unknown) => {
+      log.error({ error: describe(error) }, "unexpected error in the HTTP gateway");
+      try {
+        const failure = error instanceof InferenceError ? error : errors.internal("internal error");
+        if (!response.headersSent) sendError(response, failure);
+        else response.destroy();
+      } catch {
+        response.destroy();
+      }
+    });
+  };
+
+  async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = pathOf(request.url);
+    if (path === "/v1" || path.startsWith("/v1/")) {
+      const denied = authenticate(request);
+      if (denied) {
+        sendError(response, denied, { headers: { "www-authenticate": "Bearer" } });
+        request.resume();
+        return;
+      }
+    }
+    const endpoint = routes.get(path);
+    if (!endpoint) {
+      sendError(response, errors.notFound(`unknown path: ${request.method} ${truncate(path)}`));
+      request.resume();
+      return;
+    }
+    const method = request.method === "HEAD" ? "GET" : request.method;
+    const action = method === "GET" || method === "POST" ? endpoint[method] : undefined;
+    if (!action) {
+      const allowed = Object.keys(endpoint).flatMap((name) => (name === "GET" ? ["GET", "HEAD"] : [name]));
+      sendError(response, errors.badRequest(`method ${request.method} is not allowed on ${path}`), {
+        status: 405,
+        headers: { allow: allowed.join(", ") },
+      });
+      request.resume();
+      return;
+    }
+    await action(request, response);
+  }
+
+  function authenticate(request: IncomingMessage): InferenceError | undefined {
+    if (apiKeys.length === 0) return undefined;
+    const header = request.headers.authorization;
+    if (header === undefined || header === "")
+      return errors.unauthorized("missing API key: send Authorization: Bearer <key>");
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+    if (!match?.[1]) return errors.unauthorized("malformed Authorization header: expected Bearer <key>");
+    const candidate = match[1];
+    let matched = false;
+    for (const key of apiKeys) if (key.matches(candidate)) matched = true;
+    return matched ? undefined : errors.unauthorized("invalid API key");
+  }
+
+  // ── bodies ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Reads and JSON-parses the body; on failure the response has been sent and undefined returned. */
+  async function readJson(
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<{ value: unknown } | undefined> {
+    const body = await readBody(request, maxBodyBytes);
+    if (body.kind === "aborted") return undefined;
+    if (body.kind === "too_large") {
+      sendError(response, errors.badRequest(`request body exceeds max_body_bytes (${maxBodyBytes})`), {
+        status: 413,
+        headers: { connection: "close" },
+      });
+      return undefined;
+    }
+    try {
+      return { value: JSON.parse(body.bytes.toString("utf8")) };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      sendError(response, errors.badRequest(`invalid JSON: ${reason}`));
+      return undefined;
+    }
+  }
+
+  // ── completions ─────────────────────────────────────────────────────────────────────────────
+
+  async function completions(
+    request: IncomingMessage,
+    response: ServerResponse,
+    endpoint: Endpoint,
+  ): Promise<void> {
+    const body = await readJson(request, response);
+    if (!body) return;
+    const parsed = endpoint === "chat" ? parseChatRequest(body.value) : parseCompletionRequest(body.value);
+    if (!parsed.ok) {
+      sendError(response, parsed.error);
+      return;
+    }
+    if (parsed.request.stream) await streamed(response, parsed, endpoint);
+    else await unary(response, parsed, endpoint);
+  }
+
+  async function unary(response: ServerResponse, parsed: AcceptedRequest, endpoint: Endpoint): Promise<void> {
+    const controller = new AbortController();
+    response.once("close", () => {
+      if (!response.writableFinished) controller.abort();
+    });
+    let result: CompletionResult;
+    try {
+      result = await service.complete(parsed.request, { signal: controller.signal });
+    } catch (error) {
+      sendError(response, toInferenceError(error));
+      return;
+    }
+    const context = { requestId: result.requestId, model: parsed.request.model, nowMs: clock.now() };
+    const json =
+      endpoint === "chat" ? chatCompletionJson(result, context) : textCompletionJson(result, context);
+    sendJson(response, 200, json, {
+      "x-rakka-deployment": headerValue(result.deployment),
+      "x-request-id": headerValue(result.requestId),
+    });
+  }
+
+  async function streamed(
+    response: ServerResponse,
+    parsed: AcceptedRequest,
+    endpoint: Endpoint,
+  ): Promise<void> {
+    let handle: RequestHandle;
+    try {
+      handle = service.start(parsed.request);
+    } catch (error) {
+      sendError(response, toInferenceError(error));
+      return;
+    }
+    const iterator = handle.chunks[Symbol.asyncIterator]();
+    // `ended`: the chunks ran out or threw, so the request reached its end by itself. Until then a
+    // client that goes away (or a write that finds it gone) cancels it, once.
+    let ended = false;
+    let cancelled = false;
+    const cancel = () => {
+      if (ended || cancelled) return;
+      cancelled = true;
+      handle.cancel();
+    };
+    response.once("close", cancel);
+    const pull = async (): Promise<IteratorResult<TokenChunk>> => {
+      try {
+        const next = await iterator.next();
+        if (next.done) ended = true;
+        return next;
+      } catch (error) {
+        ended = true;
+        throw error;
+      }
+    };
+    try {
+      let next: IteratorResult<TokenChunk>;
+      try {
+        next = await pull();
+      } catch (error) {
+        // Before commit: still a plain HTTP error with the right status (DESIGN.md §5).
+        sendError(response, toInferenceError(error));
+        return;
+      }
+      if (!isOpen(response)) return;
+
+      const writer = new SseWriter(response);
+      const encoderOptions = {
+        requestId: handle.requestId,
+        model: parsed.request.model,
+        nowMs: clock.now(),
+        includeUsage: parsed.includeUsage,
+      };
+      const encoder =
+        endpoint === "chat" ? chatChunkEncoder(encoderOptions) : textCompletionChunkEncoder(encoderOptions);
+      writer.begin({
+        "x-rakka-deployment": headerValue(handle.servedBy() ?? parsed.request.model),
+        "x-request-id": headerValue(handle.requestId),
+      });
+      const opening = encoder.start();
+      if (opening !== undefined && !(await writer.event(opening))) return;
+      let finishReason: FinishReason | undefined;
+      let usage: TokenUsage | undefined;
+      while (!next.done) {
+        const chunk = next.value;
+        if (chunk.finishReason) finishReason = chunk.finishReason;
+        if (chunk.usage) usage = chunk.usage;
+        const payload = encoder.delta(chunk);
+        if (payload !== undefined && !(await writer.event(payload))) return;
+        try {
+          next = await pull();
+        } catch (error) {
+          // After commit: the SSE error event, then the connection closes; no [DONE].
+          const failure = toInferenceError(error);
+          if (httpStatusOf(failure.kind) >= 500)
+            log.warn({ code: failure.code }, `stream failed after commit: ${failure.message}`);
+          writer.fail(toHttpError(failure, clock.now()).body);
+          return;
+        }
+      }
+      if (!(await writer.event(encoder.finish(finishReason ?? "stop")))) return;
+      if (parsed.includeUsage && !(await writer.event(encoder.usage(usage)))) return;
+      writer.done();
+    } finally {
+      if (!ended) {
+        cancel();
+        iterator.return?.()?.catch(() => undefined);
+      }
+    }
+  }
+
+  // ── models, readiness, metrics ──────────────────────────────────────────────────────────────
+
+  async function models(response: ServerResponse): Promise<void> {
+    const deployments = await service.deployments();
+    sendJson(response, 200, {
+      object: "list",
+      data: deployments
+        .filter((deployment) => deployment.state === "serving")
+        .map((deployment) => ({
+          id: deployment.name,
+          object: "model",
+          created: startedAtSeconds,
+          owned_by: "rakka",
+        })),
+    });
+  }
+
+  async function readiness(response: ServerResponse): Promise<void> {
+    const deployments = await service.deployments();
+    const ready =
+      deployments.some((deployment) => deployment.state === "serving") &&
+      !deployments.some((deployment) => deployment.state === "pending");
+    sendJson(response, ready ? 200 : 503, {
+      ready,
+      deployments: deployments.map((deployment) => ({
+        name: deployment.name,
+        state: deployment.state,
+        ...(deployment.reason === undefined ? {} : { reason: deployment.reason }),
+        replicas: deployment.replicas,
+        ready_replicas: deployment.readyReplicas,
+      })),
+    });
+  }
+
+  async function metrics(response: ServerResponse): Promise<void> {
+    const text = await service.metricsText();
+    if (response.headersSent || !isOpen(response)) return;
+    response.writeHead(200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      "content-length": String(Buffer.byteLength(text)),
+    });
+    response.end(text);
+  }
+
+  // ── server ──────────────────────────────────────────────────────────────────────────────────
+
+  async function listen(host: string, port: number): Promise<ListeningGateway> {
+    let stopping = false;
+    const server = createServer((request, response) => {
+      if (stopping) response.setHeader("connection", "close");
+      response.once("finish", () => {
+        if (stopping) setImmediate(() => server.closeIdleConnections());
+      });
+      handler(request, response);
+    });
+    server.on("error", (error) => log.error({ error: error.message }, "HTTP server error"));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const bound = (server.address() as AddressInfo).port;
+    let closed: Promise<void> | undefined;
+    const closeServer = (): Promise<void> => {
+      closed ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      return closed;
+    };
+    return {
+      url: `http://${host.includes(":") ? `[${host}]` : host}:${bound}`,
+      port: bound,
+      async stopAccepting() {
+        stopping = true;
+        void closeServer();
+        server.closeIdleConnections();
+      },
+      async close() {
+        stopping = true;
+        const done = closeServer();
+        server.closeAllConnections();
+        await done;
+      },
+    };
+  }
+
+  return { handler, listen };
+}
+
+type BodyResult =
+  | { readonly kind: "ok"; readonly bytes: Buffer }
+  | { readonly kind: "too_large" }
+  | { readonly kind: "aborted" };
+
+/**
+ * Reads a request body up to `limit` bytes. Past the limit it stops keeping bytes (the rest is
+ * discarded as it arrives) and reports `too_large`; a declared Content-Length over it is refused
+ * before reading anything.
+ */
+function readBody(request: IncomingMessage, limit: number): Promise<BodyResult> {
+  const declared = Number(request.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    request.resume();
+    return Promise.resolve({ kind: "too_large" });
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (result: BodyResult) => {
+      request.off("data", onData);
+      request.off("end", onEnd);
+      request.off("error", onAbort);
+      request.off("close", onAbort);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        chunks.length = 0;
+        settle({ kind: "too_large" });
+        request.resume();
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => settle({ kind: "ok", bytes: Buffer.concat(chunks, size) });
+    const onAbort = () => settle({ kind: "aborted" });
+    request.on("data", onData);
+    request.on("end", onEnd);
+    request.on("error", onAbort);
+    request.on("close", onAbort);
+  });
+}
+
+function isOpen(response: ServerResponse): boolean {
+  return !response.writableEnded && !response.destroyed;
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return "/";
+  const query = url.indexOf("?");
+  return query >= 0 ? url.slice(0, query) : url;
+}
+
+function truncate(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+/** Header values must be visible ASCII; anything else (a client's odd model name) is URI-encoded. */
+function headerValue(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}

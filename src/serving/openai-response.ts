@@ -1,0 +1,182 @@
+// Builds the OpenAI JSON the gateway sends back: unary `chat.completion` / `text_completion` bodies
+// and the per-token `chat.completion.chunk` / streamed `text_completion` payloads (the last step of
+// the request path). Chunk encoders precompute the constant JSON around each delta, so one token
+// costs one JSON.stringify of its text.
+
+import type { FinishReason, TokenChunk, TokenUsage, ToolCallDelta } from "../core/token-chunk.js";
+import type { CompletionResult } from "./service-types.js";
+
+export interface UsageJson {
+  readonly prompt_tokens: number;
+  readonly completion_tokens: number;
+  readonly total_tokens: number;
+  readonly completion_tokens_details?: { readonly reasoning_tokens: number };
+  readonly prompt_tokens_details?: { readonly cached_tokens: number };
+}
+
+export interface ChatCompletionJson {
+  readonly id: string;
+  readonly object: "chat.completion";
+  readonly created: number;
+  readonly model: string;
+  readonly choices: ReadonlyArray<{
+    readonly index: 0;
+    readonly message: {
+      readonly role: "assistant";
+      readonly content: string | null;
+      readonly refusal: null;
+      readonly tool_calls?: CompletionResult["toolCalls"];
+    };
+    readonly logprobs: null;
+    readonly finish_reason: FinishReason;
+  }>;
+  readonly usage: UsageJson;
+}
+
+export interface TextCompletionJson {
+  readonly id: string;
+  readonly object: "text_completion";
+  readonly created: number;
+  readonly model: string;
+  readonly choices: ReadonlyArray<{
+    readonly text: string;
+    readonly index: 0;
+    readonly logprobs: null;
+    readonly finish_reason: FinishReason;
+  }>;
+  readonly usage: UsageJson;
+}
+
+/** What every response names: the request, the deployment the client asked for, the time. */
+export interface ResponseContext {
+  readonly requestId: string;
+  /** The `model` of the client's request (the deployment name it asked for). */
+  readonly model: string;
+  /** Milliseconds from the injected clock; `created` is whole seconds. */
+  readonly nowMs: number;
+}
+
+export function chatCompletionId(requestId: string): string {
+  return `chatcmpl-${requestId}`;
+}
+
+export function textCompletionId(requestId: string): string {
+  return `cmpl-${requestId}`;
+}
+
+export function usageJson(usage: TokenUsage | undefined): UsageJson {
+  const prompt = usage?.inputTokens ?? 0;
+  const completion = usage?.outputTokens ?? 0;
+  const json: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    completion_tokens_details?: { reasoning_tokens: number };
+    prompt_tokens_details?: { cached_tokens: number };
+  } = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  if (usage?.reasoningTokens !== undefined)
+    json.completion_tokens_details = { reasoning_tokens: usage.reasoningTokens };
+  if (usage?.cachedInputTokens !== undefined)
+    json.prompt_tokens_details = { cached_tokens: usage.cachedInputTokens };
+  return json;
+}
+
+/** The unary body of POST /v1/chat/completions. */
+export function chatCompletionJson(result: CompletionResult, context: ResponseContext): ChatCompletionJson {
+  const hasToolCalls = result.toolCalls.length > 0;
+  return {
+    id: chatCompletionId(context.requestId),
+    object: "chat.completion",
+    created: seconds(context.nowMs),
+    model: context.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: "assistant",
+          content: hasToolCalls && result.text === "" ? null : result.text,
+          refusal: null,
+          ...(hasToolCalls ? { tool_calls: result.toolCalls } : {}),
+        },
+        logprobs: null,
+        finish_reason: result.finishReason,
+      },
+    ],
+    usage: usageJson(result.usage),
+  };
+}
+
+/** The unary body of POST /v1/completions. */
+export function textCompletionJson(result: CompletionResult, context: ResponseContext): TextCompletionJson {
+  return {
+    id: textCompletionId(context.requestId),
+    object: "text_completion",
+    created: seconds(context.nowMs),
+    model: context.model,
+    choices: [{ text: result.text, index: 0, logprobs: null, finish_reason: result.finishReason }],
+    usage: usageJson(result.usage),
+  };
+}
+
+/**
+ * Turns a stream of TokenChunks into SSE payloads (the JSON after `data: `). The gateway calls
+ * `start` once after the headers, `delta` per chunk, then `finish` and (with include_usage) `usage`.
+ */
+export interface ChunkEncoder {
+  /** The opening payload (chat: the role-only delta); undefined when the format has none. */
+  start(): string | undefined;
+  /** The payload for a chunk's text / tool-call deltas; undefined when the chunk carries neither. */
+  delta(chunk: TokenChunk): string | undefined;
+  /** The last choice payload, with an empty delta and the finish reason. */
+  finish(reason: FinishReason): string;
+  /** The usage payload (`choices: []`), sent only when the client asked for include_usage. */
+  usage(usage: TokenUsage | undefined): string;
+}
+
+export interface ChunkEncoderOptions extends ResponseContext {
+  /** With stream_options.include_usage every chunk carries `"usage":null`, as OpenAI's do. */
+  readonly includeUsage: boolean;
+}
+
+export function chatChunkEncoder(options: ChunkEncoderOptions): ChunkEncoder {
+  const head = `{"id":${JSON.stringify(chatCompletionId(options.requestId))},"object":"chat.completion.chunk","created":${seconds(options.nowMs)},"model":${JSON.stringify(options.model)}`;
+  const choiceHead = `${head},"choices":[{"index":0,"delta":`;
+  const usageNull = options.includeUsage ? `,"usage":null` : "";
+  const openTail = `,"logprobs":null,"finish_reason":null}]${usageNull}}`;
+  return {
+    start: () => `${choiceHead}{"role":"assistant","content":""}${openTail}`,
+    delta(chunk) {
+      const toolCalls = chunk.toolCalls;
+      if (toolCalls !== undefined && toolCalls.length > 0) {
+        const delta: { content?: string; tool_calls: readonly ToolCallDelta[] } = { tool_calls: toolCalls };
+        if (chunk.text !== "") delta.content = chunk.text;
+        return `${choiceHead}${JSON.stringify(delta)}${openTail}`;
+      }
+      if (chunk.text === "") return undefined;
+      return `${choiceHead}{"content":${JSON.stringify(chunk.text)}}${openTail}`;
+    },
+    finish: (reason) =>
+      `${choiceHead}{},"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]${usageNull}}`,
+    usage: (usage) => `${head},"choices":[],"usage":${JSON.stringify(usageJson(usage))}}`,
+  };
+}
+
+export function textCompletionChunkEncoder(options: ChunkEncoderOptions): ChunkEncoder {
+  const head = `{"id":${JSON.stringify(textCompletionId(options.requestId))},"object":"text_completion","created":${seconds(options.nowMs)},"model":${JSON.stringify(options.model)}`;
+  const choiceHead = `${head},"choices":[{"text":`;
+  const usageNull = options.includeUsage ? `,"usage":null` : "";
+  return {
+    start: () => undefined,
+    delta: (chunk) =>
+      chunk.text === ""
+        ? undefined
+        : `${choiceHead}${JSON.stringify(chunk.text)},"index":0,"logprobs":null,"finish_reason":null}]${usageNull}}`,
+    finish: (reason) =>
+      `${choiceHead}"","index":0,"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]${usageNull}}`,
+    usage: (usage) => `${head},"choices":[],"usage":${JSON.stringify(usageJson(usage))}}`,
+  };
+}
+
+function seconds(ms: number): number {
+  return Math.floor(ms / 1000);
+}

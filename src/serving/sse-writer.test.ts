@@ -1,0 +1,118 @@
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { SseWriter } from "./sse-writer.js";
+
+let closeServer: (() => Promise<void>) | undefined;
+
+afterEach(async () => {
+  await closeServer?.();
+  closeServer = undefined;
+});
+
+/** A server whose one response is handed to the test, and a raw client request to it. */
+async function exchange(): Promise<{ response: ServerResponse; client: IncomingMessage }> {
+  let handOver: (response: ServerResponse) => void = () => undefined;
+  const responded = new Promise<ServerResponse>((resolve) => {
+    handOver = resolve;
+  });
+  const server = createServer((_request, response) => handOver(response));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  closeServer = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  const { port } = server.address() as AddressInfo;
+  const clientResponse = new Promise<IncomingMessage>((resolve, reject) => {
+    const request = httpRequest({ host: "127.0.0.1", port, path: "/" }, resolve);
+    request.on("error", reject);
+    request.end();
+  });
+  const response = await responded;
+  const writer = new SseWriter(response);
+  writer.begin({ "x-extra": "1" });
+  response.flushHeaders();
+  return { response, client: await clientResponse };
+}
+
+function readAll(client: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let text = "";
+    client.setEncoding("utf8");
+    client.on("data", (chunk: string) => {
+      text += chunk;
+    });
+    client.on("end", () => resolve(text));
+    client.on("error", () => resolve(text));
+  });
+}
+
+describe("SseWriter", () => {
+  it("writes events and [DONE] with event-stream headers", async () => {
+    const { response, client } = await exchange();
+    expect(client.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
+    expect(client.headers["cache-control"]).toBe("no-cache");
+    expect(client.headers["x-extra"]).toBe("1");
+    const writer = new SseWriter(response);
+    const body = readAll(client);
+    expect(await writer.event('{"a":1}')).toBe(true);
+    writer.done();
+    expect(await body).toBe('data: {"a":1}\n\ndata: [DONE]\n\n');
+    expect(writer.open).toBe(false);
+  });
+
+  it("ends with the error event and closes the connection, without [DONE]", async () => {
+    const { response, client } = await exchange();
+    const writer = new SseWriter(response);
+    const socketClosed = new Promise<void>((resolve) => client.socket.once("close", () => resolve()));
+    const body = readAll(client);
+    await writer.event('{"a":1}');
+    writer.fail({ error: { message: "boom", type: "upstream_error", code: "server_error" } });
+    expect(await body).toBe(
+      'data: {"a":1}\n\ndata: {"error":{"message":"boom","type":"upstream_error","code":"server_error"}}\n\n',
+    );
+    await socketClosed;
+    writer.done();
+  });
+
+  it("waits for drain when the client reads slowly", async () => {
+    const { response, client } = await exchange();
+    client.pause();
+    const writer = new SseWriter(response);
+    const big = JSON.stringify("x".repeat(64 * 1024));
+    let pending: Promise<boolean> | undefined;
+    for (let i = 0; i < 1000 && pending === undefined; i++) {
+      const written = writer.event(big);
+      let settled = false;
+      void written.then(() => {
+        settled = true;
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!settled) pending = written;
+    }
+    expect(pending).toBeDefined();
+    client.resume();
+    client.on("data", () => undefined);
+    expect(await pending).toBe(true);
+  });
+
+  it("resolves false when the client leaves during backpressure", async () => {
+    const { response, client } = await exchange();
+    client.pause();
+    const writer = new SseWriter(response);
+    const big = JSON.stringify("x".repeat(64 * 1024));
+    let written = writer.event(big);
+    for (let i = 0; i < 1000; i++) {
+      written = writer.event(big);
+      const state = await Promise.race([
+        written.then(() => "settled"),
+        new Promise((r) => setImmediate(() => r("pending"))),
+      ]);
+      if (state === "pending") break;
+    }
+    client.destroy();
+    expect(await written).toBe(false);
+    expect(await writer.event("{}")).toBe(false);
+  });
+});

@@ -1,0 +1,81 @@
+// Server-sent events onto a node:http response: the streaming end of the request path. Writes
+// `data: <json>\n\n` events with backpressure, `data: [DONE]` on success, and on a failure after
+// commit the OpenAI error event followed by closing the connection (DESIGN.md §5), never [DONE].
+
+import type { ServerResponse } from "node:http";
+import type { OpenAiErrorBody } from "../core/http-error.js";
+
+export class SseWriter {
+  readonly #response: ServerResponse;
+
+  constructor(response: ServerResponse) {
+    this.#response = response;
+  }
+
+  /** False once the response ended or the connection is gone (the client left). */
+  get open(): boolean {
+    const response = this.#response;
+    return !response.writableEnded && !response.destroyed;
+  }
+
+  /** Sends the 200 event-stream headers; called by the gateway with the first committed chunk. */
+  begin(headers: Readonly<Record<string, string>>): void {
+    const response = this.#response;
+    response.writeHead(200, {
+      ...headers,
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      // A server that is draining has already asked for `connection: close`; keep that.
+      connection: response.hasHeader("connection") ? String(response.getHeader("connection")) : "keep-alive",
+    });
+  }
+
+  /**
+   * Writes one event whose payload is already-serialised JSON. Resolves true when the caller may
+   * write the next one (after `drain` when the socket buffer was full), false when the client left.
+   */
+  event(json: string): Promise<boolean> {
+    return this.#write(`data: ${json}\n\n`);
+  }
+
+  /** Ends a successful stream: `data: [DONE]` then the end of the response. */
+  done(): void {
+    if (!this.open) return;
+    this.#response.end("data: [DONE]\n\n");
+  }
+
+  /**
+   * Ends a failed stream: the error event (the same body as the HTTP error would carry), the end of
+   * the response, then the connection is closed so no client mistakes it for a finished stream.
+   */
+  fail(body: OpenAiErrorBody): void {
+    if (!this.open) return;
+    const response = this.#response;
+    // node:http detaches the socket from the response on finish, so hold on to it first.
+    const socket = response.socket;
+    response.end(`data: ${JSON.stringify(body)}\n\n`, () => {
+      socket?.end();
+    });
+  }
+
+  #write(text: string): Promise<boolean> {
+    if (!this.open) return Promise.resolve(false);
+    if (this.#response.write(text)) return Promise.resolve(true);
+    return this.#drained();
+  }
+
+  #drained(): Promise<boolean> {
+    const response = this.#response;
+    return new Promise((resolve) => {
+      const settle = (writable: boolean) => {
+        response.off("drain", onDrain);
+        response.off("close", onClose);
+        resolve(writable);
+      };
+      const onDrain = () => settle(true);
+      const onClose = () => settle(false);
+      response.on("drain", onDrain);
+      response.on("close", onClose);
+    });
+  }
+}
