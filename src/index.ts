@@ -170,9 +170,23 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     },
     close(closeOptions = {}) {
       closed ??= (async () => {
+        const drainTimeoutMs = closeOptions.drainTimeoutMs ?? server.drainTimeoutMs;
+        const startedAt = system.clock.now();
         serving.service.stopAccepting();
         await Promise.all(gateways.map((gateway) => gateway.stopAccepting()));
-        await serving.service.drain(closeOptions.drainTimeoutMs ?? server.drainTimeoutMs);
+        await serving.service.drain(drainTimeoutMs);
+        // the last responses are still being written: wait for their connections, within the budget
+        const left = drainTimeoutMs - (system.clock.now() - startedAt);
+        if (left > 0 && gateways.length > 0) {
+          let cancelTimer = () => {};
+          await Promise.race([
+            Promise.all(gateways.map((gateway) => gateway.whenIdle())),
+            new Promise<void>((resolve) => {
+              cancelTimer = system.clock.setTimer(left, resolve);
+            }),
+          ]);
+          cancelTimer();
+        }
         await Promise.all(gateways.map((gateway) => gateway.close()));
         await system.terminate();
       })();

@@ -39,6 +39,8 @@ export interface ListeningGateway {
    * flight run to their end, and their connections close after them.
    */
   stopAccepting(): Promise<void>;
+  /** Resolves once the server is closed and every connection has ended (after stopAccepting). */
+  whenIdle(): Promise<void>;
   /** Closes the server and destroys every connection (in-flight requests are cancelled). */
   close(): Promise<void>;
 }
@@ -391,6 +393,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         void closeServer();
         server.closeIdleConnections();
       },
+      whenIdle: closeServer,
       async close() {
         stopping = true;
         const done = closeServer();

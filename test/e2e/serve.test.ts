@@ -1,0 +1,127 @@
+// `rakka serve` as a user runs it: a real process on real time, a few short requests, then
+// SIGTERM while a stream is in flight: the stream finishes, the process exits 0.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+
+let child: ChildProcess | undefined;
+afterEach(() => {
+  child?.kill("SIGKILL");
+  child = undefined;
+});
+
+const config = `
+[server]
+bind = "127.0.0.1:0"
+drain_timeout_ms = 5000
+
+[[deployment]]
+name = "echo"
+model = "echo-1"
+runtime = "mock"
+[deployment.runtime_config]
+tokens_per_second = 20
+
+[[deployment]]
+name = "broken"
+model = "echo-1"
+runtime = "mock"
+[deployment.runtime_config]
+poison_after_requests = 0
+`;
+
+function startServer(
+  path: string,
+): Promise<{ url: string; lines: string[]; exited: Promise<number | null> }> {
+  const proc = spawn(process.execPath, ["bin/rakka.js", "serve", "--config", path], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child = proc;
+  const lines: string[] = [];
+  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    let buffer = "";
+    proc.stdout?.on("data", (data: Buffer) => {
+      buffer += data.toString();
+      const parts = buffer.split("\n");
+      buffer = parts.pop() ?? "";
+      for (const line of parts) {
+        lines.push(line);
+        const parsed = JSON.parse(line) as { msg?: string; url?: string };
+        if (parsed.msg === "listening" && parsed.url) resolve({ url: parsed.url, lines, exited });
+      }
+    });
+    proc.stderr?.on("data", (data: Buffer) => lines.push(data.toString()));
+    proc.on("exit", (code) => reject(new Error(`rakka serve exited early (${code}): ${lines.join("\n")}`)));
+  });
+}
+
+describe("rakka serve", () => {
+  it("serves, logs each deployment once when it serves, and drains in-flight requests on SIGTERM", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rakka-e2e-"));
+    const path = join(dir, "rakka.toml");
+    await writeFile(path, config);
+    const { url, lines, exited } = await startServer(path);
+    for (let i = 0; i < 50 && !lines.some((l) => l.includes('"deployment serving"')); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+
+    const unary = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "echo",
+        messages: [{ role: "user", content: "ping pong" }],
+        max_tokens: 2,
+      }),
+    });
+    expect(unary.status).toBe(200);
+    expect(
+      ((await unary.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message
+        .content,
+    ).toBe("ping pong");
+
+    // a 1 s stream (20 tokens at 20 tokens/s) still running when SIGTERM arrives
+    const streaming = fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "echo",
+        stream: true,
+        messages: [{ role: "user", content: "tick" }],
+        max_tokens: 20,
+      }),
+    }).then((response) => response.text());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    child?.kill("SIGTERM");
+    const body = await streaming;
+    expect(body.trimEnd().endsWith("data: [DONE]")).toBe(true);
+    expect(body.match(/"content":" ?tick"/g)).toHaveLength(20);
+    expect(await exited).toBe(0);
+    const serving = lines.filter((l) => l.includes('"msg":"deployment serving"'));
+    expect(serving).toHaveLength(2);
+    expect(lines.some((l) => l.includes("shutting down"))).toBe(true);
+  });
+
+  it("refuses a bad config with every problem and exit code 1", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rakka-e2e-"));
+    const path = join(dir, "bad.toml");
+    await writeFile(path, '[[deployment]]\nname = "x"\nmodel = "m"\nruntime = "warp"\nreplicas = 0\n');
+    const proc = spawn(process.execPath, ["bin/rakka.js", "serve", "--config", path], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child = proc;
+    let stderr = "";
+    proc.stderr?.on("data", (data: Buffer) => {
+      stderr += data.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => proc.on("exit", resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain("deployment[0].replicas:");
+    expect(stderr).toContain('deployment[0].runtime: unknown runtime "warp"');
+  });
+});
