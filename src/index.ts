@@ -15,6 +15,8 @@ import type { SecretEnvironment } from "./core/secret.js";
 import type { TokenChunk } from "./core/token-chunk.js";
 import { localEngineProps } from "./engine/local-engine.js";
 import type { RuntimeRegistry, RuntimeRegistryEntry } from "./protocol/runtime-registry.js";
+import { type LlamaConfig, llamaConfigSchema } from "./runtimes/llama/llama-config.js";
+import { LlamaRunner } from "./runtimes/llama/llama-runner.js";
 import { type MockConfig, mockConfigSchema, mockRunnerFactory } from "./runtimes/mock/index.js";
 import { createHttpGateway, type ListeningGateway } from "./serving/http-gateway.js";
 import { parseChatRequest } from "./serving/openai-request.js";
@@ -48,9 +50,35 @@ const mockEntry: RuntimeRegistryEntry = {
     ),
 };
 
+/**
+ * The llama runtime. `onRunner` sees each runner built (tests use it to inject a native failure
+ * into a live runner). node-llama-cpp itself is imported only when a runner loads a model.
+ */
+export function llamaRuntimeEntry(
+  options: { onRunner?: (runner: LlamaRunner, deployment: string) => void } = {},
+): RuntimeRegistryEntry {
+  return {
+    transport: "local",
+    configSchema: llamaConfigSchema,
+    engineProps: (deployment, replica, deps) =>
+      localEngineProps(deployment, replica, deps, () => {
+        const runner = new LlamaRunner({
+          config: deployment.runtimeConfig as LlamaConfig,
+          maxSequences: deployment.serving.maxConcurrent,
+          onDecodeStep: (sequences, tokens) => deps.observer.decodeStep(deployment.name, sequences, tokens),
+        });
+        options.onRunner?.(runner, deployment.name);
+        return runner;
+      }),
+  };
+}
+
 /** The runtimes this build provides. */
 export function defaultRuntimeRegistry(): RuntimeRegistry {
-  return new Map([["mock", mockEntry]]);
+  return new Map([
+    ["mock", mockEntry],
+    ["llama", llamaRuntimeEntry()],
+  ]);
 }
 
 export interface InferenceSystemOptions {

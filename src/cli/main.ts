@@ -2,6 +2,8 @@
 
 import { parseArgs } from "node:util";
 import { defaultRuntimeRegistry } from "../index.js";
+import type { ModelQuant, ModelSize } from "../runtimes/llama/random-llama-model.js";
+import { makeModelCommand, makeModelDefaults } from "./make-model-command.js";
 import { serveCommand } from "./serve-command.js";
 import { type CommandIo, validateCommand } from "./validate-command.js";
 
@@ -9,12 +11,24 @@ const usage = `usage: rakka <command> [options]
 
 commands:
   serve --config FILE [--bind host:port]   serve the project file's deployments over HTTP
-  validate --config FILE                   check a project file; print its deployments or every problem`;
+  validate --config FILE                   check a project file; print its deployments or every problem
+  make-model --out FILE [--size tiny|small|medium] [--seed N] [--quant f16|q8_0] [--if-missing]
+                                           write a generated llama GGUF model (random weights)`;
 
 const consoleIo: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };
+
+const options = {
+  config: { type: "string", short: "c" },
+  bind: { type: "string" },
+  out: { type: "string" },
+  size: { type: "string" },
+  seed: { type: "string" },
+  quant: { type: "string" },
+  "if-missing": { type: "boolean" },
+} as const;
 
 export async function main(argv: readonly string[], io: CommandIo = consoleIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -22,13 +36,9 @@ export async function main(argv: readonly string[], io: CommandIo = consoleIo): 
     io.out(usage);
     return command === undefined ? 1 : 0;
   }
-  let values: { config?: string; bind?: string };
+  let values: ReturnType<typeof parseArgs<{ options: typeof options }>>["values"];
   try {
-    ({ values } = parseArgs({
-      args: [...rest],
-      options: { config: { type: "string", short: "c" }, bind: { type: "string" } },
-      strict: true,
-    }));
+    ({ values } = parseArgs({ args: [...rest], options, strict: true }));
   } catch (error) {
     io.err(`rakka ${command}: ${(error as Error).message}`);
     return 2;
@@ -46,6 +56,23 @@ export async function main(argv: readonly string[], io: CommandIo = consoleIo): 
         return 2;
       }
       return serveCommand({ configPath: values.config, ...(values.bind ? { bind: values.bind } : {}) }, io);
+    case "make-model": {
+      const seed = values.seed === undefined ? makeModelDefaults.seed : Number(values.seed);
+      if (!Number.isSafeInteger(seed) || seed < 0) {
+        io.err(`rakka make-model: --seed must be a non-negative integer, got "${values.seed}"`);
+        return 2;
+      }
+      return makeModelCommand(
+        {
+          out: values.out ?? "",
+          size: (values.size ?? makeModelDefaults.size) as ModelSize,
+          seed,
+          quant: (values.quant ?? makeModelDefaults.quant) as ModelQuant,
+          ifMissing: values["if-missing"] === true,
+        },
+        io,
+      );
+    }
     default:
       io.err(`rakka: unknown command "${command}"\n${usage}`);
       return 2;

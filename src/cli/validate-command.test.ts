@@ -24,6 +24,7 @@ describe("rakka validate", () => {
     expect(result.code).toBe(0);
     expect(result.out).toMatch(/NAME\s+MODEL\s+RUNTIME\s+REPLICAS/);
     expect(result.out).toMatch(/echo\s+echo-1\s+mock\s+1/);
+    expect(result.out).toMatch(/tiny\s+.\/models\/tiny-llama.gguf\s+llama\s+1/);
   });
 
   it("prints every problem as path: message and exits 1", async () => {

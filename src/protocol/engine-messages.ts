@@ -62,6 +62,8 @@ export interface EngineObserver {
   queueTime(deployment: string, seconds: number): void;
   workerRebuilt(deployment: string): void;
   runningChanged(deployment: string, replicaId: string, running: number, waiting: number): void;
+  /** A local runtime evaluated `sequences` sequences (`tokens` tokens) in one decode step. */
+  decodeStep(deployment: string, sequences: number, tokens: number): void;
 }
 
 /** What the deployment manager passes to a registry entry to build one engine replica. */

@@ -63,6 +63,8 @@ export interface RakkaMetrics {
   readonly deploymentState: Gauge<"deployment" | "state">;
   readonly tokensTotal: Counter<"deployment" | "direction">;
   readonly workerRebuildsTotal: Counter<"deployment">;
+  readonly engineStepsTotal: Counter<"deployment">;
+  readonly batchSize: Histogram<"deployment">;
 }
 
 /**
@@ -135,6 +137,19 @@ export function createMetrics(registry: Registry, buckets: MetricsBuckets = {}):
       name: "rakka_worker_rebuilds_total",
       help: "Engine workers rebuilt after a failure.",
       labelNames: ["deployment"] as const,
+      registers,
+    }),
+    engineStepsTotal: new Counter({
+      name: "rakka_engine_steps_total",
+      help: "llama.cpp decode steps (one batch evaluated for all running sequences).",
+      labelNames: ["deployment"] as const,
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: "rakka_batch_size",
+      help: "Sequences evaluated together in one llama.cpp decode step.",
+      labelNames: ["deployment"] as const,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     }),
   };
@@ -286,6 +301,14 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
         }
         case "worker-rebuilt":
           metrics.workerRebuildsTotal.inc({ deployment });
+          return;
+        case "decode-step":
+          if (!isCount(message.sequences)) {
+            refuse(message, "invalid step");
+            return;
+          }
+          metrics.engineStepsTotal.inc({ deployment });
+          metrics.batchSize.observe({ deployment }, message.sequences);
           return;
         default: {
           const unknown: never = message;

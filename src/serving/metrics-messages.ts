@@ -34,4 +34,11 @@ export type MetricsMessage =
       readonly state: "pending" | "serving" | "draining" | "removed" | "failed";
     }
   | { readonly type: "worker-rebuilt"; readonly deployment: string }
+  /** One llama.cpp decode step: how many sequences and tokens it evaluated together. */
+  | {
+      readonly type: "decode-step";
+      readonly deployment: string;
+      readonly sequences: number;
+      readonly tokens: number;
+    }
   | { readonly type: "scrape"; readonly replyTo: ActorRef<string> };

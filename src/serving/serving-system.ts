@@ -66,6 +66,8 @@ export function startServing(options: ServingOptions): Serving {
     workerRebuilt: (deployment) => metrics.tell({ type: "worker-rebuilt", deployment }),
     runningChanged: (deployment, replicaId, running, waiting) =>
       metrics.tell({ type: "engine-load", deployment, replicaId, running, waiting }),
+    decodeStep: (deployment, sequences, tokens) =>
+      metrics.tell({ type: "decode-step", deployment, sequences, tokens }),
   };
   const manager = system.spawn(
     props<ManagerMessage>(
