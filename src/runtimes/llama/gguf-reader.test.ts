@@ -133,6 +133,25 @@ describe("inspectGguf refuses a bad file with its reason", () => {
     expect(refusal(await inspectGguf(path))).toMatch(/is not a regular file/);
   });
 
+  it("a file too short to hold the magic", async () => {
+    const path = join(folder, "short.gguf");
+    await writeFile(path, "GG");
+    expect(refusal(await inspectGguf(path))).toMatch(/truncated: header runs past the end of the file/);
+  });
+
+  it("a general.alignment that is not a power of two", async () => {
+    const path = await written(
+      metadataOnly((spec) =>
+        spec.metadata.map((entry) =>
+          entry.key === "general.alignment" ? { key: entry.key, value: { type: "u32", value: 24 } } : entry,
+        ),
+      ),
+    );
+    expect(refusal(await inspectGguf(path))).toMatch(
+      /general\.alignment must be a u32 power of two, got 24$/,
+    );
+  });
+
   it("a file that is not GGUF", async () => {
     const path = join(folder, "text.gguf");
     await writeFile(path, "this is not a model, just some text\n");
@@ -235,6 +254,38 @@ describe("inspectGguf refuses a bad file with its reason", () => {
       await patched(path, at, u64(1n << 50n));
       expect(refusal(await inspectGguf(path))).toMatch(
         /length of array tokenizer\.ggml\.tokens is 1125899906842624/,
+      );
+    });
+  });
+
+  describe("tensor infos llama.cpp would reject", () => {
+    /** Where the type (u32) and data offset (u64) of the one-dimensional `output_norm.weight` are. */
+    async function normInfo(): Promise<{ path: string; typeAt: number; offsetAt: number; offset: bigint }> {
+      const path = await written(randomLlamaModel({ size: "tiny", seed: 4, quant: "q8_0" }));
+      const bytes = await readFile(path);
+      const typeAt = bytes.lastIndexOf("output_norm.weight") + "output_norm.weight".length + 4 + 8;
+      return { path, typeAt, offsetAt: typeAt + 4, offset: bytes.readBigUInt64LE(typeAt + 4) };
+    }
+
+    it("a data offset that leaves a gap after the previous tensor", async () => {
+      const { path, offsetAt, offset } = await normInfo();
+      await patched(path, offsetAt, u64(offset + 32n));
+      expect(refusal(await inspectGguf(path))).toMatch(
+        new RegExp(`tensor output_norm\\.weight has data offset ${offset + 32n}, expected ${offset}$`),
+      );
+    });
+
+    it("a data offset off the alignment", async () => {
+      const { path, offsetAt, offset } = await normInfo();
+      await patched(path, offsetAt, u64(offset + 1n));
+      expect(refusal(await inspectGguf(path))).toMatch(/not a multiple of the alignment 32$/);
+    });
+
+    it("an unknown ggml type", async () => {
+      const { path, typeAt } = await normInfo();
+      await patched(path, typeAt, Uint8Array.of(99, 0, 0, 0));
+      expect(refusal(await inspectGguf(path))).toMatch(
+        /tensor output_norm\.weight has unknown or removed ggml type 99$/,
       );
     });
   });

@@ -103,7 +103,7 @@ class GgufProblem extends Error {}
 
 async function parse(reader: WindowReader): Promise<GgufInfo> {
   reader.section = "header";
-  await reader.need(8);
+  await reader.need(4);
   const magic = reader.u32();
   if (magic !== ggufMagic) {
     const bytes = Buffer.alloc(4);
@@ -112,6 +112,7 @@ async function parse(reader: WindowReader): Promise<GgufInfo> {
       `not a GGUF file (starts with ${JSON.stringify(bytes.toString("latin1"))}, not "GGUF")`,
     );
   }
+  await reader.need(4);
   const version = reader.u32();
   if (version !== 2 && version !== 3) {
     const hint = (version & 0xffff) === 0 ? " (a big-endian file?)" : "";
@@ -121,7 +122,8 @@ async function parse(reader: WindowReader): Promise<GgufInfo> {
   const tensorCount = reader.count("tensor count", ggufLimits.maxTensors);
   const entryCount = reader.count("metadata entry count", ggufLimits.maxMetadataEntries);
 
-  const metadata: Record<string, GgufMetadataSummary> = {};
+  // No prototype: a key such as "__proto__" in the file is just a key.
+  const metadata: Record<string, GgufMetadataSummary> = Object.create(null);
   const types = new Map<string, number>();
   for (let index = 0; index < entryCount; index++) {
     reader.section = `metadata entry ${index}`;
@@ -134,23 +136,22 @@ async function parse(reader: WindowReader): Promise<GgufInfo> {
     metadata[key] = await readValue(reader, type, key);
   }
 
-  const alignment = metadata["general.alignment"] ?? ggufDefaultAlignment;
-  if (
-    types.has("general.alignment") &&
-    (types.get("general.alignment") !== GgufValueType.U32 ||
-      typeof alignment !== "number" ||
-      alignment <= 0 ||
-      (alignment & (alignment - 1)) !== 0)
-  )
-    throw new GgufProblem(`general.alignment must be a u32 power of two, got ${String(alignment)}`);
-
-  const tensors = await readTensorInfos(reader, tensorCount, alignment as number);
+  const alignment = dataAlignment(metadata["general.alignment"], types.get("general.alignment"));
+  const tensors = await readTensorInfos(reader, tensorCount, alignment);
   checkTensorData(tensors, {
-    dataStart: alignUp(reader.position, alignment as number),
-    alignment: alignment as number,
+    dataStart: alignUp(reader.position, alignment),
+    alignment,
     fileBytes: reader.fileBytes,
   });
   return describe(metadata, types, { version, tensorCount, fileBytes: reader.fileBytes });
+}
+
+/** `general.alignment` when set (a u32 power of two, as llama.cpp requires), else the default. */
+function dataAlignment(value: GgufMetadataSummary | undefined, type: number | undefined): number {
+  if (value === undefined) return ggufDefaultAlignment;
+  if (type !== GgufValueType.U32 || typeof value !== "number" || value <= 0 || (value & (value - 1)) !== 0)
+    throw new GgufProblem(`general.alignment must be a u32 power of two, got ${describeValue(value)}`);
+  return value;
 }
 
 async function readValue(reader: WindowReader, type: number, key: string): Promise<GgufMetadataSummary> {
@@ -168,8 +169,10 @@ async function readValue(reader: WindowReader, type: number, key: string): Promi
     const elementType = reader.u32();
     const length = reader.count(`length of array ${key}`, ggufLimits.maxArrayLength);
     if (elementType === GgufValueType.STRING) {
-      for (let i = 0; i < length; i++)
-        await reader.skip(await reader.stringLength(ggufLimits.maxStringBytes));
+      for (let i = 0; i < length; i++) {
+        if (!reader.skipStringInWindow(ggufLimits.maxStringBytes))
+          await reader.skip(await reader.stringLength(ggufLimits.maxStringBytes));
+      }
     } else {
       const size = ggufScalarSize(elementType);
       if (size === undefined)
@@ -395,6 +398,16 @@ class WindowReader {
     const length = this.count(`length of a string in ${this.section}`, max);
     if (this.position + length > this.fileBytes) await this.need(length);
     return length;
+  }
+
+  /** Skips a string that lies wholly in the window, without awaiting; false (nothing read) if it does not. */
+  skipStringInWindow(max: number): boolean {
+    const offset = this.position - this.windowStart;
+    if (offset + 8 > this.window.length) return false;
+    const length = this.window.readBigUInt64LE(offset);
+    if (length > BigInt(max) || offset + 8 + Number(length) > this.window.length) return false;
+    this.position += 8 + Number(length);
+    return true;
   }
 
   async string(max: number): Promise<string> {

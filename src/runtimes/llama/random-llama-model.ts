@@ -26,7 +26,7 @@ export interface ModelDimensions {
 }
 
 /**
- * The sizes `rakka make-model` writes. File sizes (Q8_0 / F16): tiny 0.7 / 1.3 MB, small 40 / 75 MB,
+ * The sizes `rakka make-model` writes. File sizes (Q8_0 / F16): tiny 0.7 / 1.3 MB, small 40 / 76 MB,
  * medium 134 / 252 MB.
  */
 export const modelSizes: Readonly<Record<ModelSize, ModelDimensions>> = {

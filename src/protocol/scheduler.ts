@@ -1,6 +1,7 @@
-// The EngineCoreActor's admission rules as pure steps (no clock, no model): which waiting request
-// runs next, what waits, what is refused. Arrival order and priority are data. llama.cpp (or the
-// remote worker pool) forms the actual decode batches; this only decides who is admitted.
+// Admission rules shared by the local EngineCoreActor and the RemoteEngineCoreActor, as pure steps
+// (no clock, no model): which waiting request runs next, what waits, what is refused. Arrival
+// order and priority are data. llama.cpp (or the remote worker pool) does the work; this only
+// decides who is admitted.
 
 import type { OnCapacityExhausted } from "../core/deployment.js";
 

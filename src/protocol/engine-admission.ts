@@ -1,0 +1,216 @@
+// The admission half of an engine core, shared by the local EngineCoreActor and the
+// RemoteEngineCoreActor: the bounded priority queue, the running set, queue timeouts,
+// cancellation of queued requests, load reports and drain. The host actor owns the messages and
+// the work itself; this class holds the state and applies the pure scheduler steps.
+
+import type { ActorRef, Cancellable } from "../actor/index.js";
+import { errors, type InferenceError } from "../core/inference-error.js";
+import type { EngineDeps, EngineDrained, EngineRequest } from "./engine-messages.js";
+import {
+  admit,
+  enqueue,
+  removeWaiting,
+  type SchedulerLimits,
+  takeExpired,
+  takeRunnable,
+  type WaitingEntry,
+} from "./scheduler.js";
+
+export interface AdmissionHost {
+  now(): number;
+  /** Arms a timer after which the host calls `queueCheck()` (from its own mailbox). */
+  scheduleQueueCheck(delayMs: number): Cancellable;
+  /** A queued request's client left; the host calls `cancelled(requestId)` from its mailbox. */
+  requestCancelled(requestId: string): void;
+  /** The request is admitted: start the work. */
+  start(request: EngineRequest): void;
+}
+
+interface Queued {
+  readonly request: EngineRequest;
+  readonly arrivedAt: number;
+  readonly detach: () => void;
+}
+
+export class EngineAdmission {
+  readonly #deployment: string;
+  readonly #replicaId: string;
+  readonly #limits: SchedulerLimits;
+  readonly #deps: EngineDeps;
+  readonly #host: AdmissionHost;
+  readonly #waiting: WaitingEntry<Queued>[] = [];
+  readonly #running = new Set<string>();
+  readonly #drainWaiters: ActorRef<EngineDrained>[] = [];
+  #seq = 0;
+  #queueTimer: { at: number; timer: Cancellable } | undefined;
+  #lastReport = { running: -1, waiting: -1 };
+  #failure: InferenceError | undefined;
+
+  constructor(options: {
+    deployment: string;
+    replicaId: string;
+    limits: SchedulerLimits;
+    deps: EngineDeps;
+    host: AdmissionHost;
+  }) {
+    this.#deployment = options.deployment;
+    this.#replicaId = options.replicaId;
+    this.#limits = options.limits;
+    this.#deps = options.deps;
+    this.#host = options.host;
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /** A new request: run it now, queue it, or refuse it (429 backpressure). */
+  add(request: EngineRequest, canRun: boolean): void {
+    const batch = request.batch;
+    if (this.#failure) {
+      request.output.fail(this.#failure);
+      return;
+    }
+    if (batch.signal.aborted) {
+      request.output.close();
+      return;
+    }
+    const now = this.#host.now();
+    const decision = admit(
+      this.#limits,
+      { running: this.#running.size, waiting: this.#waiting.length, canRun },
+      now,
+    );
+    switch (decision.type) {
+      case "run":
+        this.#start(request, now);
+        return;
+      case "refuse":
+        request.output.fail(
+          errors.backpressure(
+            decision.reason === "queue-full"
+              ? `deployment ${this.#deployment} is at capacity: the queue is full`
+              : `deployment ${this.#deployment} is at capacity (${this.#limits.maxConcurrent} running)`,
+            1000,
+          ),
+        );
+        return;
+      case "enqueue": {
+        const requestId = batch.requestId;
+        const onAbort = () => this.#host.requestCancelled(requestId);
+        batch.signal.addEventListener("abort", onAbort, { once: true });
+        enqueue(this.#waiting, {
+          id: requestId,
+          priority: batch.priority,
+          seq: this.#seq++,
+          deadline: decision.deadline,
+          item: { request, arrivedAt: now, detach: () => batch.signal.removeEventListener("abort", onAbort) },
+        });
+        this.#armQueueTimer();
+      }
+    }
+  }
+
+  /** The work of a running request ended (whatever the outcome). */
+  finished(requestId: string): void {
+    this.#running.delete(requestId);
+  }
+
+  /** A queued request's client left: it leaves the queue at once. */
+  cancelled(requestId: string): void {
+    const entry = removeWaiting(this.#waiting, requestId);
+    if (entry) {
+      entry.item.detach();
+      entry.item.request.output.close();
+      this.#armQueueTimer();
+    }
+  }
+
+  /** The queue timer fired: requests past queue_timeout_ms get 429 backpressure. */
+  queueCheck(): void {
+    this.#queueTimer = undefined;
+    for (const entry of takeExpired(this.#waiting, this.#host.now())) {
+      entry.item.detach();
+      entry.item.request.output.fail(
+        errors.backpressure(
+          `deployment ${this.#deployment} is at capacity: waited ${this.#limits.queueTimeoutMs} ms in the queue`,
+          1000,
+        ),
+      );
+    }
+    this.#armQueueTimer();
+  }
+
+  /** Starts queued requests while slots are free and the engine can run. */
+  dispatch(canRun: boolean): void {
+    for (const entry of takeRunnable(this.#limits, this.#waiting, { running: this.#running.size, canRun })) {
+      entry.item.detach();
+      if (entry.item.request.batch.signal.aborted) {
+        entry.item.request.output.close();
+        continue;
+      }
+      this.#start(entry.item.request, entry.item.arrivedAt);
+    }
+    this.#armQueueTimer();
+  }
+
+  /** From now on every queued and new request fails with `error` (the replica failed or stopped). */
+  failAll(error: InferenceError): void {
+    this.#failure = error;
+    for (const entry of this.#waiting.splice(0)) {
+      entry.item.detach();
+      entry.item.request.output.fail(error);
+    }
+    this.#armQueueTimer();
+  }
+
+  drain(replyTo: ActorRef<EngineDrained>): void {
+    this.#drainWaiters.push(replyTo);
+  }
+
+  /** Call after every message: reports load when it changed and answers drains when idle. */
+  afterMessage(): void {
+    const running = this.#running.size;
+    const waiting = this.#waiting.length;
+    if (running !== this.#lastReport.running || waiting !== this.#lastReport.waiting) {
+      this.#lastReport = { running, waiting };
+      const deployment = this.#deployment;
+      const replicaId = this.#replicaId;
+      this.#deps.coordinator.tell({
+        type: "load-reported",
+        deployment,
+        targetId: replicaId,
+        running,
+        waiting,
+      });
+      this.#deps.observer.runningChanged(deployment, replicaId, running, waiting);
+    }
+    if (this.#drainWaiters.length > 0 && running === 0 && waiting === 0) {
+      for (const replyTo of this.#drainWaiters.splice(0)) {
+        replyTo.tell({ type: "engine-drained", replicaId: this.#replicaId });
+      }
+    }
+  }
+
+  #start(request: EngineRequest, arrivedAt: number): void {
+    this.#deps.observer.queueTime(this.#deployment, (this.#host.now() - arrivedAt) / 1000);
+    this.#running.add(request.batch.requestId);
+    this.#host.start(request);
+  }
+
+  /** One timer, for the earliest queue deadline. */
+  #armQueueTimer(): void {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const entry of this.#waiting) earliest = Math.min(earliest, entry.deadline);
+    if (this.#queueTimer && this.#queueTimer.at === earliest) return;
+    this.#queueTimer?.timer.cancel();
+    this.#queueTimer = undefined;
+    if (earliest === Number.POSITIVE_INFINITY) return;
+    const delay = Math.max(0, earliest - this.#host.now());
+    this.#queueTimer = { at: earliest, timer: this.#host.scheduleQueueCheck(delay) };
+  }
+}

@@ -1,0 +1,46 @@
+// What a remote engine needs from a provider: how to build the upstream (always streaming, usage
+// requested) request, how to turn its SSE events into TokenChunks, how to classify its errors.
+// One implementation per wire format under providers/<name>/.
+
+import type { ExecuteBatch } from "../core/batch.js";
+import type { InferenceError } from "../core/inference-error.js";
+import type { ProviderKind } from "../core/runtime-kind.js";
+import type { Secret } from "../core/secret.js";
+import type { TokenChunk } from "../core/token-chunk.js";
+import type { ResilienceSettings } from "./remote-config.js";
+
+export interface UpstreamRequest {
+  /** Path and query, relative to the provider's origin (the session's connection pool). */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** Turns the upstream's SSE `data:` payloads into chunks, in order. */
+export interface StreamDecoder {
+  /** Chunks for one event's data; throws an InferenceError for an unreadable event. */
+  onData(data: string): TokenChunk[];
+  /** At the end of the stream: the final chunk (finish reason + usage), or an error when it ended early. */
+  finish(): TokenChunk;
+}
+
+export interface ProviderAdapter {
+  readonly provider: ProviderKind;
+  /** `https://host[:port]`: the session keeps one keep-alive pool per origin. */
+  readonly origin: string;
+  /** The circuit breaker's endpoint: provider, base URL, upstream model. */
+  readonly endpoint: string;
+  /** The model name sent upstream. */
+  readonly upstreamModel: string;
+  /** The credential, re-read on a 401 (undefined for servers that need none). */
+  readonly apiKey: Secret | undefined;
+  readonly resilience: ResilienceSettings;
+  buildRequest(batch: ExecuteBatch, apiKey: string | undefined): UpstreamRequest;
+  createDecoder(): StreamDecoder;
+  /** Classifies a non-2xx answer (status, headers, body text) into an InferenceError. */
+  mapError(
+    status: number,
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    body: string,
+  ): InferenceError;
+}

@@ -1,0 +1,58 @@
+// Non-2xx answers of OpenAI-style servers → InferenceError kinds, keeping the provider's message.
+
+import { errors, type InferenceError } from "../../../core/inference-error.js";
+import type { OpenAiErrorBody } from "./openai-wire.js";
+
+type Headers = Readonly<Record<string, string | string[] | undefined>>;
+
+function header(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Retry-After (seconds or an HTTP date) or OpenAI's retry-after-ms, in ms. */
+export function retryAfterMs(headers: Headers, now: number): number | undefined {
+  const ms = header(headers, "retry-after-ms");
+  if (ms !== undefined && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const value = header(headers, "retry-after");
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export function mapOpenAiError(status: number, headers: Headers, body: string, now: number): InferenceError {
+  let parsed: OpenAiErrorBody | undefined;
+  try {
+    parsed = JSON.parse(body) as OpenAiErrorBody;
+  } catch {
+    parsed = undefined;
+  }
+  const upstream = parsed?.error;
+  const detail = upstream?.message ?? (body.trim().slice(0, 200) || `HTTP ${status}`);
+  const code = String(upstream?.code ?? "");
+  const message = `upstream ${status}: ${detail}`;
+  const lower = detail.toLowerCase();
+  if (status === 429) return errors.rateLimited(message, retryAfterMs(headers, now));
+  if (
+    code === "context_length_exceeded" ||
+    lower.includes("maximum context length") ||
+    lower.includes("context length")
+  ) {
+    return errors.contextLengthExceeded(message);
+  }
+  if (
+    code === "content_filter" ||
+    code === "content_policy_violation" ||
+    lower.includes("content management policy")
+  ) {
+    return errors.contentFiltered(message);
+  }
+  if (status === 401) return errors.upstreamUnauthorized(message);
+  if (status === 403) return errors.forbidden(message);
+  if (status === 404) return errors.notFound(message);
+  if (status === 408) return errors.timeout(message, "first_byte");
+  if (status >= 500) return errors.serverError(message, status);
+  return errors.badRequest(message);
+}

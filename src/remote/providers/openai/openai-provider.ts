@@ -1,0 +1,92 @@
+// The OpenAI-family adapter: OpenAI itself, Azure OpenAI, and (with their own configs) LiteLLM
+// proxies and any OpenAI-compatible server (vLLM, llama.cpp server, Ollama).
+
+import type { ExecuteBatch } from "../../../core/batch.js";
+import type { ProviderKind } from "../../../core/runtime-kind.js";
+import type { Secret } from "../../../core/secret.js";
+import type { ProviderAdapter, StreamDecoder, UpstreamRequest } from "../../provider.js";
+import type { ResilienceSettings } from "../../remote-config.js";
+import { convertToOpenAiRequest } from "./convert-to-openai-request.js";
+import { mapOpenAiError } from "./map-openai-error.js";
+import type { OpenAiConfig } from "./openai-config.js";
+import { OpenAiStreamDecoder } from "./openai-stream-decoder.js";
+
+export interface OpenAiStyleTarget {
+  readonly provider: ProviderKind;
+  /** e.g. https://api.openai.com/v1 (path prefix kept), or an Azure endpoint. */
+  readonly baseUrl: string;
+  /** Path appended to the base URL's path, with query. */
+  readonly chatPath: string;
+  readonly upstreamModel: string;
+  readonly apiKey: Secret | undefined;
+  /** How the key is sent: `Authorization: Bearer` (OpenAI) or `api-key` (Azure). */
+  readonly keyHeader: "authorization" | "api-key";
+  readonly extraHeaders: Readonly<Record<string, string>>;
+  readonly resilience: ResilienceSettings;
+  /** The clock's now(), for Retry-After dates. */
+  readonly now: () => number;
+}
+
+export function openAiStyleAdapter(target: OpenAiStyleTarget): ProviderAdapter {
+  const url = new URL(target.baseUrl);
+  const prefix = url.pathname.replace(/\/+$/, "");
+  const path = `${prefix}${target.chatPath}`;
+  const baseHeaders = {
+    "content-type": "application/json",
+    accept: "text/event-stream",
+    ...target.extraHeaders,
+  };
+  return {
+    provider: target.provider,
+    origin: url.origin,
+    endpoint: `${target.provider}|${url.origin}${prefix}|${target.upstreamModel}`,
+    upstreamModel: target.upstreamModel,
+    apiKey: target.apiKey,
+    resilience: target.resilience,
+    buildRequest(batch: ExecuteBatch, apiKey: string | undefined): UpstreamRequest {
+      const headers: Record<string, string> = { ...baseHeaders };
+      if (apiKey !== undefined) {
+        if (target.keyHeader === "api-key") headers["api-key"] = apiKey;
+        else headers.authorization = `Bearer ${apiKey}`;
+      }
+      return { path, headers, body: JSON.stringify(convertToOpenAiRequest(batch, target.upstreamModel)) };
+    },
+    createDecoder(): StreamDecoder {
+      return new OpenAiStreamDecoder();
+    },
+    mapError: (status, headers, body) => mapOpenAiError(status, headers, body, target.now()),
+  };
+}
+
+export function openAiAdapter(model: string, config: OpenAiConfig, now: () => number): ProviderAdapter {
+  if (config.variant === "azure") {
+    const deployment = config.azureDeployment ?? model;
+    return openAiStyleAdapter({
+      provider: "openai",
+      baseUrl: config.azureEndpoint as string,
+      chatPath: `/openai/deployments/${encodeURIComponent(deployment)}/chat/completions?api-version=${encodeURIComponent(
+        config.apiVersion as string,
+      )}`,
+      upstreamModel: deployment,
+      apiKey: config.apiKey,
+      keyHeader: "api-key",
+      extraHeaders: {},
+      resilience: config.resilience,
+      now,
+    });
+  }
+  return openAiStyleAdapter({
+    provider: "openai",
+    baseUrl: config.baseUrl,
+    chatPath: "/chat/completions",
+    upstreamModel: model,
+    apiKey: config.apiKey,
+    keyHeader: "authorization",
+    extraHeaders: {
+      ...(config.organization ? { "openai-organization": config.organization } : {}),
+      ...(config.project ? { "openai-project": config.project } : {}),
+    },
+    resilience: config.resilience,
+    now,
+  });
+}

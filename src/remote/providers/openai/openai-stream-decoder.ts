@@ -1,0 +1,86 @@
+// OpenAI SSE chunks → TokenChunks. The finish reason arrives before the usage chunk, so it is held
+// until the stream ends; usage is reported on the final chunk (cached and reasoning tokens kept).
+
+import { errors } from "../../../core/inference-error.js";
+import type { FinishReason, TokenChunk, TokenUsage, ToolCallDelta } from "../../../core/token-chunk.js";
+import type { StreamDecoder } from "../../provider.js";
+import type { OpenAiChunk, OpenAiUsage } from "./openai-wire.js";
+
+const finishReasons: ReadonlySet<string> = new Set(["stop", "length", "tool_calls", "content_filter"]);
+
+function toUsage(usage: OpenAiUsage): TokenUsage {
+  return {
+    inputTokens: usage.prompt_tokens ?? 0,
+    outputTokens: usage.completion_tokens ?? 0,
+    ...(usage.prompt_tokens_details?.cached_tokens
+      ? { cachedInputTokens: usage.prompt_tokens_details.cached_tokens }
+      : {}),
+    ...(usage.completion_tokens_details?.reasoning_tokens
+      ? { reasoningTokens: usage.completion_tokens_details.reasoning_tokens }
+      : {}),
+  };
+}
+
+export class OpenAiStreamDecoder implements StreamDecoder {
+  #finishReason: FinishReason | undefined;
+  #usage: TokenUsage | undefined;
+  #done = false;
+  #outputTokens = 0;
+
+  onData(data: string): TokenChunk[] {
+    if (data === "[DONE]") {
+      this.#done = true;
+      return [];
+    }
+    let chunk: OpenAiChunk;
+    try {
+      chunk = JSON.parse(data) as OpenAiChunk;
+    } catch {
+      throw errors.serverError(`upstream sent a malformed stream event: ${data.slice(0, 80)}`, 502);
+    }
+    if (chunk.error) {
+      throw errors.serverError(`upstream stream error: ${chunk.error.message ?? "unknown"}`, 502);
+    }
+    if (chunk.usage) this.#usage = toUsage(chunk.usage);
+    const out: TokenChunk[] = [];
+    for (const choice of chunk.choices ?? []) {
+      if ((choice.index ?? 0) !== 0) continue;
+      const text = choice.delta?.content ?? "";
+      const toolCalls: ToolCallDelta[] | undefined = choice.delta?.tool_calls?.map((call) => ({
+        index: call.index,
+        ...(call.id !== undefined ? { id: call.id } : {}),
+        ...(call.type !== undefined ? { type: call.type } : {}),
+        ...(call.function !== undefined
+          ? {
+              function: {
+                ...(call.function.name !== undefined ? { name: call.function.name } : {}),
+                ...(call.function.arguments !== undefined ? { arguments: call.function.arguments } : {}),
+              },
+            }
+          : {}),
+      }));
+      if (text.length > 0 || (toolCalls && toolCalls.length > 0)) {
+        this.#outputTokens++;
+        out.push(toolCalls && toolCalls.length > 0 ? { text, toolCalls } : { text });
+      }
+      if (choice.finish_reason && finishReasons.has(choice.finish_reason)) {
+        this.#finishReason = choice.finish_reason as FinishReason;
+      }
+    }
+    return out;
+  }
+
+  finish(): TokenChunk {
+    if (this.#finishReason === undefined) {
+      throw errors.networkError(
+        this.#done ? "upstream stream ended without a finish reason" : "upstream stream ended early",
+      );
+    }
+    return {
+      text: "",
+      finishReason: this.#finishReason,
+      // an upstream that never reported usage: count the chunks, flagged as an estimate
+      usage: this.#usage ?? { inputTokens: 0, outputTokens: this.#outputTokens, estimated: true },
+    };
+  }
+}

@@ -1,0 +1,63 @@
+// The OpenAI chat completions wire format (the subset we send and read), shared by the openai,
+// azure, litellm and openai-compatible providers.
+
+export interface OpenAiChatRequest {
+  model: string;
+  messages: OpenAiMessage[];
+  stream: true;
+  stream_options: { include_usage: true };
+  max_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  stop?: string[];
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  seed?: number;
+  tools?: readonly unknown[];
+  tool_choice?: unknown;
+  response_format?: unknown;
+}
+
+export type OpenAiContentPart =
+  | { type: "text"; text: string }
+  | { type: "image_url"; image_url: { url: string } };
+
+export interface OpenAiMessage {
+  role: string;
+  content: string | OpenAiContentPart[] | null;
+  name?: string;
+  tool_call_id?: string;
+  tool_calls?: Array<{ id: string; type: "function"; function: { name: string; arguments: string } }>;
+}
+
+export interface OpenAiChunk {
+  id?: string;
+  choices?: Array<{
+    index?: number;
+    delta?: {
+      role?: string;
+      content?: string | null;
+      refusal?: string | null;
+      tool_calls?: Array<{
+        index: number;
+        id?: string;
+        type?: "function";
+        function?: { name?: string; arguments?: string };
+      }>;
+    };
+    finish_reason?: string | null;
+  }>;
+  usage?: OpenAiUsage | null;
+  error?: { message?: string; type?: string; code?: string | null };
+}
+
+export interface OpenAiUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number } | null;
+  completion_tokens_details?: { reasoning_tokens?: number } | null;
+}
+
+export interface OpenAiErrorBody {
+  error?: { message?: string; type?: string; code?: string | number | null; param?: string | null };
+}
