@@ -15,6 +15,17 @@ import type { SecretEnvironment } from "./core/secret.js";
 import type { TokenChunk } from "./core/token-chunk.js";
 import { localEngineProps } from "./engine/local-engine.js";
 import type { RuntimeRegistry, RuntimeRegistryEntry } from "./protocol/runtime-registry.js";
+import type { ProviderAdapter } from "./remote/provider.js";
+import { type LiteLlmConfig, liteLlmConfigSchema } from "./remote/providers/litellm/litellm-config.js";
+import { liteLlmAdapter } from "./remote/providers/litellm/litellm-provider.js";
+import { type OpenAiConfig, openAiConfigSchema } from "./remote/providers/openai/openai-config.js";
+import { openAiAdapter } from "./remote/providers/openai/openai-provider.js";
+import {
+  type OpenAiCompatibleConfig,
+  openAiCompatibleConfigSchema,
+} from "./remote/providers/openai-compatible/openai-compatible-config.js";
+import { openAiCompatibleAdapter } from "./remote/providers/openai-compatible/openai-compatible-provider.js";
+import { remoteEngineProps } from "./remote/remote-engine.js";
 import { type LlamaConfig, llamaConfigSchema } from "./runtimes/llama/llama-config.js";
 import { LlamaRunner } from "./runtimes/llama/llama-runner.js";
 import { type MockConfig, mockConfigSchema, mockRunnerFactory } from "./runtimes/mock/index.js";
@@ -73,11 +84,35 @@ export function llamaRuntimeEntry(
   };
 }
 
-/** The runtimes this build provides. */
+/** A remote provider: its runtime_config schema and how its config becomes an adapter. */
+function remoteEntry<C>(
+  configSchema: RuntimeRegistryEntry["configSchema"],
+  adapterOf: (model: string, config: C, now: () => number) => ProviderAdapter,
+): RuntimeRegistryEntry {
+  return {
+    transport: "remote",
+    configSchema,
+    engineProps: (deployment, replica, deps) =>
+      remoteEngineProps(
+        deployment,
+        replica,
+        deps,
+        adapterOf(deployment.model, deployment.runtimeConfig as C, () => deps.clock.now()),
+      ),
+  };
+}
+
+/** The runtimes this build provides (anthropic and gemini are not in it yet). */
 export function defaultRuntimeRegistry(): RuntimeRegistry {
   return new Map([
     ["mock", mockEntry],
     ["llama", llamaRuntimeEntry()],
+    ["openai", remoteEntry<OpenAiConfig>(openAiConfigSchema, openAiAdapter)],
+    ["litellm", remoteEntry<LiteLlmConfig>(liteLlmConfigSchema, liteLlmAdapter)],
+    [
+      "openai-compatible",
+      remoteEntry<OpenAiCompatibleConfig>(openAiCompatibleConfigSchema, openAiCompatibleAdapter),
+    ],
   ]);
 }
 

@@ -51,6 +51,8 @@ export interface ExecuteBatch {
   readonly priority: number;
   readonly estimatedTokens: number;
   readonly passThrough: PassThrough;
+  /** The whole request's deadline (clock ms): no retry waits past it. */
+  readonly deadline?: number;
   /** Aborted when the client leaves, the deadline passes or the server drains. */
   readonly signal: AbortSignal;
 }

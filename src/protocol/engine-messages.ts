@@ -2,9 +2,10 @@
 // engine core, what engines report to the DpCoordinatorActor and the DeploymentManagerActor,
 // and what an engine needs to be built. Both sides implement these; neither imports the other.
 
-import type { ActorRef, Clock, Logger } from "../actor/index.js";
+import type { ActorRef, Clock, Logger, Props } from "../actor/index.js";
 import type { ExecuteBatch } from "../core/batch.js";
 import type { Channel } from "../core/channel.js";
+import type { CircuitStateStore, RateLimitStore } from "../core/stores/index.js";
 import type { TokenChunk } from "../core/token-chunk.js";
 
 /** One request handed to an engine core. */
@@ -62,6 +63,18 @@ export interface EngineObserver {
   queueTime(deployment: string, seconds: number): void;
   workerRebuilt(deployment: string): void;
   runningChanged(deployment: string, replicaId: string, running: number, waiting: number): void;
+  /** One upstream attempt of a remote engine ended: HTTP status (or "none"/"cancelled") and latency. */
+  upstreamAttempt(deployment: string, status: string, seconds: number): void;
+  /** A remote engine retried a request. */
+  retried(deployment: string): void;
+  /** A remote engine's queue depth changed (requests waiting for a worker). */
+  remoteQueueDepth(deployment: string, replicaId: string, depth: number): void;
+  /** A remote deployment uses this circuit endpoint. */
+  endpointUsed(deployment: string, endpoint: string): void;
+  /** A circuit endpoint changed state. */
+  circuitStateChanged(endpoint: string, state: "closed" | "open" | "half-open"): void;
+  /** Share of a deployment's requests-per-minute bucket in use, at its last permit. */
+  rateLimitUtilization(deployment: string, utilization: number): void;
   /** A local runtime evaluated `sequences` sequences (`tokens` tokens) in one decode step. */
   decodeStep(deployment: string, sequences: number, tokens: number): void;
 }
@@ -75,4 +88,11 @@ export interface EngineDeps {
   readonly observer: EngineObserver;
   /** Random numbers in [0, 1) (jitter); injected for tests. */
   readonly random: () => number;
+  /** Stores shared across replicas (and, in a cluster, across nodes). */
+  readonly stores: { readonly rateLimits: RateLimitStore; readonly circuits: CircuitStateStore };
+  /**
+   * A system-wide actor shared by every engine that names it (the rate limiter, the circuit
+   * breaker): spawned at `/user/<name>` on first use, the same ref afterwards.
+   */
+  singleton<M>(name: string, props: () => Props<M>): ActorRef<M>;
 }

@@ -64,6 +64,12 @@ export interface RakkaMetrics {
   readonly tokensTotal: Counter<"deployment" | "direction">;
   readonly workerRebuildsTotal: Counter<"deployment">;
   readonly engineStepsTotal: Counter<"deployment">;
+  readonly upstreamRequestsTotal: Counter<"deployment" | "status">;
+  readonly upstreamLatency: Histogram<"deployment">;
+  readonly retriesTotal: Counter<"deployment">;
+  readonly circuitState: Gauge<"deployment" | "endpoint">;
+  readonly rateLimitUtilization: Gauge<"deployment">;
+  readonly remoteQueueDepth: Gauge<"deployment">;
   readonly batchSize: Histogram<"deployment">;
 }
 
@@ -145,6 +151,43 @@ export function createMetrics(registry: Registry, buckets: MetricsBuckets = {}):
       labelNames: ["deployment"] as const,
       registers,
     }),
+    upstreamRequestsTotal: new Counter({
+      name: "rakka_upstream_requests_total",
+      help: 'Upstream attempts of remote deployments (retries included), by HTTP status ("none" when no answer came, "cancelled").',
+      labelNames: ["deployment", "status"] as const,
+      registers,
+    }),
+    upstreamLatency: new Histogram({
+      name: "rakka_upstream_latency_seconds",
+      help: "Seconds one upstream attempt took, to its end.",
+      labelNames: ["deployment"] as const,
+      buckets: [...(buckets.e2eSeconds ?? defaultE2eBuckets)],
+      registers,
+    }),
+    retriesTotal: new Counter({
+      name: "rakka_retries_total",
+      help: "Upstream attempts retried by remote engines.",
+      labelNames: ["deployment"] as const,
+      registers,
+    }),
+    circuitState: new Gauge({
+      name: "rakka_circuit_state",
+      help: "Circuit breaker state of each upstream endpoint a deployment uses: 0 closed, 1 half-open, 2 open.",
+      labelNames: ["deployment", "endpoint"] as const,
+      registers,
+    }),
+    rateLimitUtilization: new Gauge({
+      name: "rakka_rate_limit_utilization",
+      help: "Share of the requests-per-minute bucket in use (0 = full bucket, 1 = empty), at the last permit.",
+      labelNames: ["deployment"] as const,
+      registers,
+    }),
+    remoteQueueDepth: new Gauge({
+      name: "rakka_remote_queue_depth",
+      help: "Requests waiting for a remote worker, summed over the deployment's replicas.",
+      labelNames: ["deployment"] as const,
+      registers,
+    }),
     batchSize: new Histogram({
       name: "rakka_batch_size",
       help: "Sequences evaluated together in one llama.cpp decode step.",
@@ -177,6 +220,9 @@ export function metricsActorProps(options: MetricsActorOptions = {}): Props<Metr
       state = {
         metrics: createMetrics(options.registry ?? new Registry(), options.buckets),
         loads: new Map(),
+        endpoints: new Map(),
+        circuits: new Map(),
+        queueDepths: new Map(),
       };
       stateByActor.set(context.self, state);
     }
@@ -193,7 +239,16 @@ interface MetricsState {
   readonly metrics: RakkaMetrics;
   /** Last load report of each replica, by deployment then replica id. */
   readonly loads: Map<string, Map<string, ReplicaLoad>>;
+  /** Deployments using each circuit endpoint. */
+  readonly endpoints: Map<string, Set<string>>;
+  /** Last known state of each circuit endpoint. */
+  readonly circuits: Map<string, "closed" | "open" | "half-open">;
+  /** Remote queue depth of each replica, by deployment. */
+  readonly queueDepths: Map<string, Map<string, number>>;
 }
+
+const circuitValue = { closed: 0, "half-open": 1, open: 2 } as const;
+const endpointPattern = /^[\x21-\x7e]{1,300}$/;
 
 const knownOutcomes: ReadonlySet<string> = new Set<RequestOutcome>([
   "success",
@@ -210,7 +265,7 @@ const deploymentNamePattern = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const isCount = (value: number): boolean => Number.isFinite(value) && value >= 0;
 
 function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState) {
-  const { metrics, loads } = state;
+  const { metrics, loads, endpoints, circuits, queueDepths } = state;
 
   const refuse = (message: MetricsMessage, reason: string): void => {
     const deployment = "deployment" in message ? message.deployment : undefined;
@@ -240,6 +295,17 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
     async receive(message: MetricsMessage): Promise<void> {
       if (message.type === "scrape") {
         message.replyTo.tell(await metrics.registry.metrics());
+        return;
+      }
+      if (message.type === "circuit-state") {
+        if (!endpointPattern.test(message.endpoint) || !(message.state in circuitValue)) {
+          refuse(message, "invalid circuit report");
+          return;
+        }
+        circuits.set(message.endpoint, message.state);
+        for (const deployment of endpoints.get(message.endpoint) ?? []) {
+          metrics.circuitState.set({ deployment, endpoint: message.endpoint }, circuitValue[message.state]);
+        }
         return;
       }
       const { deployment } = message;
@@ -302,6 +368,53 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
         case "worker-rebuilt":
           metrics.workerRebuildsTotal.inc({ deployment });
           return;
+        case "upstream-attempt":
+          metrics.upstreamRequestsTotal.inc({
+            deployment,
+            status: /^(\d{3}|none|cancelled)$/.test(message.status) ? message.status : "none",
+          });
+          observeAll(metrics.upstreamLatency, deployment, [message.seconds]);
+          return;
+        case "retried":
+          metrics.retriesTotal.inc({ deployment });
+          return;
+        case "endpoint-used": {
+          if (!endpointPattern.test(message.endpoint)) {
+            refuse(message, "invalid endpoint");
+            return;
+          }
+          let users = endpoints.get(message.endpoint);
+          if (!users) {
+            users = new Set();
+            endpoints.set(message.endpoint, users);
+          }
+          users.add(deployment);
+          metrics.circuitState.set(
+            { deployment, endpoint: message.endpoint },
+            circuitValue[circuits.get(message.endpoint) ?? "closed"],
+          );
+          return;
+        }
+        case "rate-limit-utilization":
+          if (isCount(message.utilization))
+            metrics.rateLimitUtilization.set({ deployment }, Math.min(1, message.utilization));
+          return;
+        case "remote-queue-depth": {
+          if (!isCount(message.depth)) {
+            refuse(message, "invalid depth");
+            return;
+          }
+          let replicas = queueDepths.get(deployment);
+          if (!replicas) {
+            replicas = new Map();
+            queueDepths.set(deployment, replicas);
+          }
+          replicas.set(message.replicaId, message.depth);
+          let depth = 0;
+          for (const value of replicas.values()) depth += value;
+          metrics.remoteQueueDepth.set({ deployment }, depth);
+          return;
+        }
         case "decode-step":
           if (!isCount(message.sequences)) {
             refuse(message, "invalid step");

@@ -34,6 +34,27 @@ export type MetricsMessage =
       readonly state: "pending" | "serving" | "draining" | "removed" | "failed";
     }
   | { readonly type: "worker-rebuilt"; readonly deployment: string }
+  | {
+      readonly type: "upstream-attempt";
+      readonly deployment: string;
+      readonly status: string;
+      readonly seconds: number;
+    }
+  | { readonly type: "retried"; readonly deployment: string }
+  /** A remote deployment uses this circuit endpoint (so circuit states can be labelled by deployment). */
+  | { readonly type: "endpoint-used"; readonly deployment: string; readonly endpoint: string }
+  | {
+      readonly type: "circuit-state";
+      readonly endpoint: string;
+      readonly state: "closed" | "open" | "half-open";
+    }
+  | { readonly type: "rate-limit-utilization"; readonly deployment: string; readonly utilization: number }
+  | {
+      readonly type: "remote-queue-depth";
+      readonly deployment: string;
+      readonly replicaId: string;
+      readonly depth: number;
+    }
   /** One llama.cpp decode step: how many sequences and tokens it evaluated together. */
   | {
       readonly type: "decode-step";

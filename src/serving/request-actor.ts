@@ -167,6 +167,7 @@ export class RequestActor implements Actor<RequestMessage> {
       priority: request.priority,
       estimatedTokens: estimateTokens(request.messages, request.sampling.maxTokens),
       passThrough: request.passThrough,
+      deadline: this.#arrivedAt + this.#options.requestTimeoutMs,
       signal: this.#engineAbort.signal,
     };
     const sent = result.target.ref.offer({ type: "add-request", request: { batch, output: engineOutput } });

@@ -2,10 +2,16 @@
 // system and returns the InferenceService plus deployment control. The entry (createInferenceSystem)
 // and the CLI call it with a filled runtime registry.
 
-import { type ActorRef, type ActorSystem, narrowRef, props } from "../actor/index.js";
+import { type ActorRef, type ActorSystem, narrowRef, type Props, props } from "../actor/index.js";
 import type { DeploymentSpec } from "../core/deployment.js";
 import { errors } from "../core/inference-error.js";
-import type { DeploymentCatalog } from "../core/stores/index.js";
+import {
+  type CircuitStateStore,
+  type DeploymentCatalog,
+  MemoryCircuitStateStore,
+  MemoryRateLimitStore,
+  type RateLimitStore,
+} from "../core/stores/index.js";
 import type { EngineObserver, LoadReported } from "../protocol/engine-messages.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
 import { type ApplyResult, DeploymentManagerActor, type ManagerMessage } from "./deployment-manager-actor.js";
@@ -29,6 +35,9 @@ export interface ServingOptions {
   /** This node's capacity for local model replicas (default: unlimited). */
   readonly modelSlots?: number;
   readonly catalog?: DeploymentCatalog;
+  /** Shared stores (memory by default; Redis in a cluster). */
+  readonly rateLimits?: RateLimitStore;
+  readonly circuits?: CircuitStateStore;
 }
 
 export interface Serving {
@@ -68,6 +77,28 @@ export function startServing(options: ServingOptions): Serving {
       metrics.tell({ type: "engine-load", deployment, replicaId, running, waiting }),
     decodeStep: (deployment, sequences, tokens) =>
       metrics.tell({ type: "decode-step", deployment, sequences, tokens }),
+    upstreamAttempt: (deployment, status, seconds) =>
+      metrics.tell({ type: "upstream-attempt", deployment, status, seconds }),
+    retried: (deployment) => metrics.tell({ type: "retried", deployment }),
+    remoteQueueDepth: (deployment, replicaId, depth) =>
+      metrics.tell({ type: "remote-queue-depth", deployment, replicaId, depth }),
+    endpointUsed: (deployment, endpoint) => metrics.tell({ type: "endpoint-used", deployment, endpoint }),
+    circuitStateChanged: (endpoint, state) => metrics.tell({ type: "circuit-state", endpoint, state }),
+    rateLimitUtilization: (deployment, utilization) =>
+      metrics.tell({ type: "rate-limit-utilization", deployment, utilization }),
+  };
+  const singletons = new Map<string, ActorRef<never>>();
+  const singleton = <M>(name: string, build: () => Props<M>): ActorRef<M> => {
+    let ref = singletons.get(name);
+    if (!ref) {
+      ref = system.spawn(build(), name) as ActorRef<never>;
+      singletons.set(name, ref);
+    }
+    return ref as unknown as ActorRef<M>;
+  };
+  const stores = {
+    rateLimits: options.rateLimits ?? new MemoryRateLimitStore(),
+    circuits: options.circuits ?? new MemoryCircuitStateStore(),
   };
   const manager = system.spawn(
     props<ManagerMessage>(
@@ -83,6 +114,8 @@ export function startServing(options: ServingOptions): Serving {
             coordinator: narrowRef<LoadReported, CoordinatorMessage>(coordinator),
             observer,
             random,
+            stores,
+            singleton,
           },
           ...(options.catalog ? { catalog: options.catalog } : {}),
         }),

@@ -277,7 +277,11 @@ export interface MockProvider {
   readonly arrivals: number;
   /** Tests await this to know code under test has sent n requests; resolved from the request handler. */
   waitForRequests(n: number): Promise<void>;
-  /** Connections currently open (to check that aborted requests really closed their sockets). */
+  /**
+   * Connections currently open that have carried at least one request, so tests can check that aborted
+   * requests really closed their sockets. A connection that never sent a request is not counted: Node's
+   * fetch (undici) opens a spare idle connection after an abort and keeps it for its keep-alive timeout.
+   */
   readonly openConnections: number;
   /** Resolves once at most `atMost` connections are open; resolved from the sockets' close events. */
   waitForOpenConnections(atMost: number): Promise<void>;
@@ -316,6 +320,8 @@ const CREATED = Date.UTC(2026, 0, 1) / 1000;
 class MockProviderServer implements MockProvider {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
+  /** The open sockets that have carried a request (see `openConnections`). */
+  readonly #requestSockets = new Set<Socket>();
   #url = "";
   #script: MockBehaviour[] = [];
   #default: MockDefaultBehaviour = complete();
@@ -332,6 +338,7 @@ class MockProviderServer implements MockProvider {
       this.#sockets.add(socket);
       socket.once("close", () => {
         this.#sockets.delete(socket);
+        this.#requestSockets.delete(socket);
         this.#wake();
       });
     });
@@ -363,7 +370,7 @@ class MockProviderServer implements MockProvider {
   }
 
   get openConnections(): number {
-    return this.#sockets.size;
+    return this.#requestSockets.size;
   }
 
   script(...behaviours: MockBehaviour[]): void {
@@ -379,7 +386,10 @@ class MockProviderServer implements MockProvider {
   }
 
   waitForOpenConnections(atMost: number): Promise<void> {
-    return this.#waitUntil(() => this.#sockets.size <= atMost, `at most ${atMost} connections are open`);
+    return this.#waitUntil(
+      () => this.#requestSockets.size <= atMost,
+      `at most ${atMost} connections are open`,
+    );
   }
 
   reset(): void {
@@ -420,6 +430,7 @@ class MockProviderServer implements MockProvider {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    this.#requestSockets.add(request.socket);
     const rawBody = await readBody(request);
     if (rawBody === undefined || this.#closed) return;
     const url = new URL(request.url ?? "/", "http://mock.invalid");

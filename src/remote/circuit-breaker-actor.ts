@@ -1,0 +1,102 @@
+// CircuitBreakerActor: one for the whole system, keeping a circuit per endpoint (provider, base
+// URL, upstream model) in the CircuitStateStore, shared by every replica and deployment that uses
+// the endpoint. Workers `check` before every attempt and `record` every attempt's outcome.
+
+import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
+import type { CircuitRecord, CircuitStateStore } from "../core/stores/index.js";
+import {
+  type AttemptOutcome,
+  type CircuitCheck,
+  checkCircuit,
+  forceCircuit,
+  recordAttempt,
+} from "./circuit-breaker.js";
+import type { CircuitSettings } from "./remote-config.js";
+
+export type CircuitMessage =
+  | {
+      readonly type: "check";
+      readonly endpoint: string;
+      readonly settings: CircuitSettings;
+      readonly replyTo: ActorRef<CircuitCheck>;
+    }
+  | {
+      readonly type: "record";
+      readonly endpoint: string;
+      readonly settings: CircuitSettings;
+      readonly outcome: AttemptOutcome;
+      readonly probe: boolean;
+    }
+  | {
+      readonly type: "force";
+      readonly endpoint: string;
+      readonly state: "open" | "closed" | "auto";
+      readonly replyTo?: ActorRef<CircuitRecord>;
+    }
+  | { readonly type: "get"; readonly endpoint: string; readonly replyTo: ActorRef<CircuitRecord> };
+
+export interface CircuitObserver {
+  /** Called when an endpoint's effective state changes (for `rakka_circuit_state`). */
+  stateChanged(endpoint: string, state: "closed" | "open" | "half-open"): void;
+}
+
+function effectiveState(record: CircuitRecord): "closed" | "open" | "half-open" {
+  return record.forced ?? record.state;
+}
+
+export class CircuitBreakerActor implements Actor<CircuitMessage> {
+  readonly #context: ActorContext<CircuitMessage>;
+  readonly #store: CircuitStateStore;
+  readonly #observer: CircuitObserver;
+
+  constructor(context: ActorContext<CircuitMessage>, store: CircuitStateStore, observer: CircuitObserver) {
+    this.#context = context;
+    this.#store = store;
+    this.#observer = observer;
+  }
+
+  async receive(message: CircuitMessage): Promise<void> {
+    const now = this.#context.clock.now();
+    switch (message.type) {
+      case "check": {
+        let check: CircuitCheck = { allowed: true, probe: false };
+        await this.#update(message.endpoint, (current) => {
+          const [next, result] = checkCircuit(current, message.settings, now);
+          check = result;
+          return next;
+        });
+        message.replyTo.tell(check);
+        return;
+      }
+      case "record":
+        await this.#update(message.endpoint, (current) =>
+          recordAttempt(current, message.settings, message.outcome, message.probe, now),
+        );
+        return;
+      case "force": {
+        const record = await this.#update(message.endpoint, (current) =>
+          forceCircuit(current, message.state, now),
+        );
+        message.replyTo?.tell(record);
+        return;
+      }
+      case "get":
+        message.replyTo.tell(await this.#store.get(message.endpoint));
+        return;
+    }
+  }
+
+  async #update(endpoint: string, fn: (current: CircuitRecord) => CircuitRecord): Promise<CircuitRecord> {
+    let before: "closed" | "open" | "half-open" = "closed";
+    const record = await this.#store.update(endpoint, (current) => {
+      before = effectiveState(current);
+      return fn(current);
+    });
+    const after = effectiveState(record);
+    if (after !== before) {
+      this.#context.log.info({ endpoint, from: before, to: after }, "circuit state changed");
+      this.#observer.stateChanged(endpoint, after);
+    }
+    return record;
+  }
+}

@@ -1,0 +1,170 @@
+// RemoteEngineCoreActor: one per remote replica. Same admission as a local engine (bounded
+// priority queue, max_concurrent, on_capacity_exhausted) through EngineAdmission; admitted
+// requests go to a pool of max_concurrent RemoteWorkerActors sharing one RemoteSessionActor.
+// Request path: RequestActor → (add-request) → here → RemoteWorkerActor → upstream.
+
+import { createHash } from "node:crypto";
+import { type Actor, type ActorContext, type ActorRef, oneForOne, props, restart } from "../actor/index.js";
+import type { DeploymentSpec } from "../core/deployment.js";
+import { errors } from "../core/inference-error.js";
+import { EngineAdmission } from "../protocol/engine-admission.js";
+import type { EngineCommand, EngineDeps } from "../protocol/engine-messages.js";
+import { CircuitBreakerActor, type CircuitMessage } from "./circuit-breaker-actor.js";
+import type { ProviderAdapter } from "./provider.js";
+import { RateLimiterActor, type RateLimiterMessage } from "./rate-limiter-actor.js";
+import { RemoteSessionActor, type SessionMessage } from "./remote-session-actor.js";
+import { RemoteWorkerActor, type RemoteWorkerMessage } from "./remote-worker-actor.js";
+
+export type RemoteEngineMessage =
+  | EngineCommand
+  | { readonly type: "request-finished"; readonly requestId: string }
+  | { readonly type: "queue-check" }
+  | { readonly type: "request-cancelled"; readonly requestId: string };
+
+export interface RemoteEngineOptions {
+  readonly deployment: DeploymentSpec;
+  readonly replicaId: string;
+  readonly adapter: ProviderAdapter;
+  readonly deps: EngineDeps;
+}
+
+/** (provider, key hash, model): replicas and deployments with the same key share one bucket. */
+export function limiterKey(adapter: ProviderAdapter): string {
+  const key = adapter.apiKey?.loaded ? adapter.apiKey.reveal() : "";
+  const hash = createHash("sha256").update(key).digest("hex").slice(0, 16);
+  return `${adapter.provider}|${hash}|${adapter.upstreamModel}`;
+}
+
+export class RemoteEngineCoreActor implements Actor<RemoteEngineMessage> {
+  readonly #context: ActorContext<RemoteEngineMessage>;
+  readonly #options: RemoteEngineOptions;
+  readonly #admission: EngineAdmission;
+  readonly #idle: ActorRef<RemoteWorkerMessage>[] = [];
+  readonly #busy = new Map<string, ActorRef<RemoteWorkerMessage>>();
+
+  constructor(context: ActorContext<RemoteEngineMessage>, options: RemoteEngineOptions) {
+    this.#context = context;
+    this.#options = options;
+    const { deployment, adapter, deps } = options;
+    const maxConcurrent = deployment.serving.maxConcurrent;
+    const session = context.spawn(
+      props<SessionMessage>(
+        (child) =>
+          new RemoteSessionActor(child, {
+            origin: adapter.origin,
+            apiKey: adapter.apiKey,
+            connections: maxConcurrent,
+          }),
+      ),
+      "session",
+    );
+    const rateLimiter = deps.singleton<RateLimiterMessage>("rate-limiter", () =>
+      props((child) => new RateLimiterActor(child, deps.stores.rateLimits)),
+    );
+    const circuitBreaker = deps.singleton<CircuitMessage>("circuit-breaker", () =>
+      props(
+        (child) =>
+          new CircuitBreakerActor(child, deps.stores.circuits, {
+            stateChanged: (endpoint, state) => deps.observer.circuitStateChanged(endpoint, state),
+          }),
+      ),
+    );
+    const key = limiterKey(adapter);
+    const engine = context.self as ActorRef<{
+      readonly type: "request-finished";
+      readonly requestId: string;
+    }>;
+    for (let i = 0; i < maxConcurrent; i++) {
+      this.#idle.push(
+        context.spawn(
+          props<RemoteWorkerMessage>(
+            (child) =>
+              new RemoteWorkerActor(child, {
+                deployment,
+                adapter,
+                limiterKey: key,
+                session,
+                rateLimiter,
+                circuitBreaker,
+                engine,
+                observer: deps.observer,
+                random: deps.random,
+              }),
+            { supervision: oneForOne(() => restart({ maxRetries: 100, withinMs: 60_000 })) },
+          ),
+          `worker-${i}`,
+        ),
+      );
+    }
+    const self = context.self;
+    this.#admission = new EngineAdmission({
+      deployment: deployment.name,
+      replicaId: options.replicaId,
+      limits: deployment.serving,
+      deps,
+      host: {
+        now: () => context.clock.now(),
+        scheduleQueueCheck: (delayMs) => context.scheduleOnce(delayMs, { type: "queue-check" }),
+        requestCancelled: (requestId) => self.tell({ type: "request-cancelled", requestId }),
+        start: (request) => {
+          const worker = this.#idle.pop();
+          if (!worker) {
+            request.output.fail(errors.internal("no idle remote worker"));
+            self.tell({ type: "request-finished", requestId: request.batch.requestId });
+            return;
+          }
+          this.#busy.set(request.batch.requestId, worker);
+          worker.tell({ type: "run", request });
+        },
+      },
+    });
+  }
+
+  preStart(): void {
+    const { deployment, replicaId, adapter, deps } = this.#options;
+    deps.observer.endpointUsed(deployment.name, adapter.endpoint);
+    // nothing to load: a remote replica serves at once
+    deps.lifecycle.tell({
+      type: "replica-ready",
+      deployment: deployment.name,
+      replicaId,
+      ref: this.#context.self as ActorRef<EngineCommand>,
+      maxConcurrent: deployment.serving.maxConcurrent,
+    });
+  }
+
+  receive(message: RemoteEngineMessage): void {
+    const admission = this.#admission;
+    switch (message.type) {
+      case "add-request":
+        admission.add(message.request, true);
+        break;
+      case "request-finished": {
+        const worker = this.#busy.get(message.requestId);
+        if (worker) {
+          this.#busy.delete(message.requestId);
+          this.#idle.push(worker);
+        }
+        admission.finished(message.requestId);
+        break;
+      }
+      case "request-cancelled":
+        admission.cancelled(message.requestId);
+        break;
+      case "queue-check":
+        admission.queueCheck();
+        break;
+      case "drain":
+        admission.drain(message.replyTo);
+        break;
+    }
+    admission.dispatch(true);
+    admission.afterMessage();
+    const { deployment, replicaId, deps } = this.#options;
+    deps.observer.remoteQueueDepth(deployment.name, replicaId, admission.waiting);
+  }
+
+  postStop(): void {
+    this.#admission.failAll(errors.unavailable(`replica ${this.#options.replicaId} stopped`));
+  }
+}

@@ -1,0 +1,265 @@
+// RemoteWorkerActor: one of a remote replica's pool of max_concurrent workers; runs one request at
+// a time. Each attempt: a rate-limit permit (requests and estimated tokens), a circuit check, the
+// upstream call with its timeouts, the outcome recorded; then retry (before commit only, within
+// the deadline, with backoff on the injected clock) or end the request with one typed error.
+
+import type { Actor, ActorContext, ActorRef, Clock } from "../actor/index.js";
+import type { DeploymentSpec } from "../core/deployment.js";
+import { countsAsCircuitFailure, errors, type InferenceError } from "../core/inference-error.js";
+import { commitsResponse, type TokenChunk } from "../core/token-chunk.js";
+import type { EngineObserver, EngineRequest } from "../protocol/engine-messages.js";
+import type { AttemptOutcome, CircuitCheck } from "./circuit-breaker.js";
+import type { CircuitMessage } from "./circuit-breaker-actor.js";
+import type { ProviderAdapter } from "./provider.js";
+import type { Permit, RateLimiterMessage } from "./rate-limiter-actor.js";
+import type { SessionLease, SessionMessage } from "./remote-session-actor.js";
+import { decideRetry } from "./retry-policy.js";
+import { type AttemptResult, callUpstream } from "./upstream-call.js";
+
+export type RemoteWorkerMessage = { readonly type: "run"; readonly request: EngineRequest };
+
+export interface RemoteWorkerOptions {
+  readonly deployment: DeploymentSpec;
+  readonly adapter: ProviderAdapter;
+  /** (provider, key hash, model): the rate-limit bucket key. */
+  readonly limiterKey: string;
+  readonly session: ActorRef<SessionMessage>;
+  readonly rateLimiter: ActorRef<RateLimiterMessage>;
+  readonly circuitBreaker: ActorRef<CircuitMessage>;
+  readonly engine: ActorRef<{ readonly type: "request-finished"; readonly requestId: string }>;
+  readonly observer: EngineObserver;
+  readonly random: () => number;
+}
+
+const ASK_TIMEOUT_MS = 30_000;
+
+/** Sleeps on the clock; resolves false when the signal aborts first. */
+function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      cancel();
+      resolve(false);
+    };
+    const cancel = clock.setTimer(ms, () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(true);
+    });
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function outcomeOf(result: AttemptResult): AttemptOutcome {
+  if (result.type === "completed") return "success";
+  if (result.type === "cancelled") return "neutral";
+  return countsAsCircuitFailure(result.error) ? "failure" : "neutral";
+}
+
+export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
+  readonly #context: ActorContext<RemoteWorkerMessage>;
+  readonly #options: RemoteWorkerOptions;
+
+  constructor(context: ActorContext<RemoteWorkerMessage>, options: RemoteWorkerOptions) {
+    this.#context = context;
+    this.#options = options;
+  }
+
+  async receive(message: RemoteWorkerMessage): Promise<void> {
+    const request = message.request;
+    try {
+      await this.#run(request);
+    } catch (error) {
+      request.output.fail(errors.internal(`remote worker failed: ${(error as Error).message}`, error));
+    } finally {
+      this.#options.engine.tell({ type: "request-finished", requestId: request.batch.requestId });
+    }
+  }
+
+  async #run(request: EngineRequest): Promise<void> {
+    const { batch, output } = request;
+    const { adapter, deployment, observer } = this.#options;
+    const clock = this.#context.clock;
+    const resilience = adapter.resilience;
+    let committed = false;
+    let retries = 0;
+    let reauthenticated = false;
+    let lease = await this.#options.session.ask<SessionLease>((replyTo) => ({ type: "lease", replyTo }), {
+      timeoutMs: ASK_TIMEOUT_MS,
+    });
+    const onChunk = async (chunk: TokenChunk) => {
+      if (!committed && commitsResponse(chunk)) committed = true;
+      if (!output.offer(chunk)) await output.push(chunk);
+    };
+    for (;;) {
+      if (batch.signal.aborted) return;
+      const permit = await this.#permit(request);
+      if (permit.type === "failed") {
+        output.fail(permit.error);
+        return;
+      }
+      if (permit.type === "cancelled") return;
+      const check = await this.#options.circuitBreaker.ask<CircuitCheck>(
+        (replyTo) => ({
+          type: "check",
+          endpoint: adapter.endpoint,
+          settings: resilience.circuitBreaker,
+          replyTo,
+        }),
+        { timeoutMs: ASK_TIMEOUT_MS },
+      );
+      if (!check.allowed) {
+        this.#settle(permit.reservedTokens, 0);
+        output.fail(
+          errors.circuitOpen(
+            `circuit open for ${adapter.provider} ${adapter.upstreamModel}: failing fast`,
+            check.openedAt,
+            check.retryAt,
+          ),
+        );
+        return;
+      }
+      const startedAt = clock.now();
+      const result = await callUpstream({
+        dispatcher: lease.dispatcher,
+        adapter,
+        request: adapter.buildRequest(batch, lease.apiKey),
+        clock,
+        timeouts: resilience.timeouts,
+        signal: batch.signal,
+        onChunk,
+      });
+      observer.upstreamAttempt(
+        deployment.name,
+        result.status === undefined
+          ? result.type === "cancelled"
+            ? "cancelled"
+            : "none"
+          : String(result.status),
+        (clock.now() - startedAt) / 1000,
+      );
+      this.#options.circuitBreaker.tell({
+        type: "record",
+        endpoint: adapter.endpoint,
+        settings: resilience.circuitBreaker,
+        outcome: outcomeOf(result),
+        probe: check.probe,
+      });
+      if (result.type === "completed") {
+        const usage = result.final.usage;
+        this.#settle(
+          permit.reservedTokens,
+          usage ? usage.inputTokens + usage.outputTokens : permit.reservedTokens,
+        );
+        await onChunk(result.final);
+        output.close();
+        return;
+      }
+      if (result.type === "cancelled") {
+        this.#settle(permit.reservedTokens, permit.reservedTokens);
+        return;
+      }
+      const error = result.error;
+      this.#settle(permit.reservedTokens, 0);
+      if (error.kind === "rate_limited") {
+        this.#options.rateLimiter.tell({
+          type: "penalize",
+          key: this.#options.limiterKey,
+          retryAfterMs: error.details.kind === "rate_limited" ? error.details.retryAfterMs : undefined,
+        });
+      }
+      if (error.kind === "upstream_unauthorized" && !reauthenticated && !committed) {
+        // re-read the secret, rebuild the client, and try once more (not counted as a retry)
+        reauthenticated = true;
+        const generation = lease.generation;
+        lease = await this.#options.session.ask<SessionLease>(
+          (replyTo) => ({ type: "refresh", generation, replyTo }),
+          {
+            timeoutMs: ASK_TIMEOUT_MS,
+          },
+        );
+        continue;
+      }
+      const decision = decideRetry({
+        settings: resilience.retry,
+        error,
+        retriesMade: retries,
+        committed,
+        idempotent: deployment.idempotent,
+        now: clock.now(),
+        deadline: batch.deadline,
+        random: this.#options.random,
+      });
+      if (!decision.retry) {
+        output.fail(error);
+        return;
+      }
+      retries++;
+      observer.retried(deployment.name);
+      if (!(await sleep(clock, decision.delayMs, batch.signal))) return;
+    }
+  }
+
+  /**
+   * Waits for a rate-limit permit. With on_capacity_exhausted = "queue" the wait is bounded by
+   * queue_timeout_ms (and the deadline); otherwise a denied permit is a 429 at once.
+   */
+  async #permit(
+    request: EngineRequest,
+  ): Promise<
+    | { type: "granted"; reservedTokens: number }
+    | { type: "failed"; error: InferenceError }
+    | { type: "cancelled" }
+  > {
+    const { adapter, deployment } = this.#options;
+    const limits = adapter.resilience.rateLimits;
+    if (!limits || (limits.requestsPerMinute === undefined && limits.tokensPerMinute === undefined)) {
+      return { type: "granted", reservedTokens: 0 };
+    }
+    const observer = this.#options.observer;
+    const clock = this.#context.clock;
+    const batch = request.batch;
+    const waitUntil = Math.min(
+      clock.now() + deployment.serving.queueTimeoutMs,
+      batch.deadline ?? Number.POSITIVE_INFINITY,
+    );
+    for (;;) {
+      const permit = await this.#options.rateLimiter.ask<Permit>(
+        (replyTo) => ({
+          type: "acquire",
+          key: this.#options.limiterKey,
+          limits,
+          tokens: batch.estimatedTokens,
+          replyTo,
+        }),
+        { timeoutMs: ASK_TIMEOUT_MS },
+      );
+      if (permit.granted) {
+        observer.rateLimitUtilization(deployment.name, permit.utilization);
+        return { type: "granted", reservedTokens: permit.reservedTokens };
+      }
+      const limited = errors.rateLimited(
+        `rate limit of deployment ${deployment.name} reached (local limiter)`,
+        Number.isFinite(permit.retryAfterMs) ? permit.retryAfterMs : undefined,
+      );
+      if (
+        deployment.serving.onCapacityExhausted !== "queue" ||
+        clock.now() + permit.retryAfterMs > waitUntil
+      ) {
+        return { type: "failed", error: limited };
+      }
+      if (!(await sleep(clock, permit.retryAfterMs, batch.signal))) return { type: "cancelled" };
+    }
+  }
+
+  #settle(reserved: number, actual: number): void {
+    const limits = this.#options.adapter.resilience.rateLimits;
+    if (!limits?.tokensPerMinute || reserved === actual) return;
+    this.#options.rateLimiter.tell({
+      type: "settle",
+      key: this.#options.limiterKey,
+      limits,
+      reserved,
+      actual,
+    });
+  }
+}
