@@ -3,7 +3,7 @@
 
 export { type MockConfig, mockConfigSchema } from "../runtimes/mock/mock-config.js";
 export { MockRunner, type MockRunnerOptions, mockRunnerFactory } from "../runtimes/mock/mock-runner.js";
-export { flushMicrotasks, ManualClock } from "./manual-clock.js";
+export { flushMicrotasks, ManualClock, until } from "./manual-clock.js";
 export {
   badRequest,
   type CompleteBehaviour,

@@ -14,6 +14,18 @@ export async function flushMicrotasks(turns = 3): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Lets the event loop turn (I/O included, no time passes on any clock) until `condition` holds;
+ * throws after `maxTurns`. For waiting on loopback I/O without sleeping.
+ */
+export async function until(condition: () => boolean, maxTurns = 5000): Promise<void> {
+  for (let turn = 0; turn < maxTurns; turn++) {
+    if (condition()) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`condition not met after ${maxTurns} event-loop turns`);
+}
+
 export class ManualClock implements Clock {
   #now: number;
   #seq = 0;
@@ -44,6 +56,11 @@ export class ManualClock implements Clock {
   /** Timers armed and not yet fired or cancelled. */
   get pendingTimers(): number {
     return this.#timers.length;
+  }
+
+  /** Whether a timer is armed to fire exactly at `at` (absolute ms). */
+  hasTimerAt(at: number): boolean {
+    return this.#timers.some((timer) => timer.due === at);
   }
 
   /** Moves time forward by `ms`, firing every timer that falls due, in due-time then arming order. */

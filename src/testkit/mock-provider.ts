@@ -43,6 +43,12 @@ export interface CompleteBehaviour {
   readonly toolCalls?: readonly MockToolCall[];
   /** Whether a stream ends with a usage chunk; default: the request's `stream_options.include_usage`. */
   readonly includeUsage?: boolean;
+  /**
+   * Streams only: send this many SSE events (the first is the role-only chunk), then hold until
+   * `resume` resolves (forever when it is omitted), then send the rest.
+   */
+  readonly pauseAfterEvents?: number;
+  readonly resume?: Promise<void>;
 }
 
 /** An HTTP error answer; `body` defaults to an OpenAI error body, a string body is sent as plain text. */
@@ -749,8 +755,19 @@ function writeCompletion(
   }
 
   response.writeHead(200, sseHeaders(context));
-  for (const event of events) response.write(sseEvent(event));
-  response.end("data: [DONE]\n\n");
+  const pauseAt = behaviour.pauseAfterEvents;
+  const writeFrom = (start: number) => {
+    for (const event of events.slice(start)) response.write(sseEvent(event));
+    response.end("data: [DONE]\n\n");
+  };
+  if (pauseAt === undefined) {
+    writeFrom(0);
+    return;
+  }
+  for (const event of events.slice(0, pauseAt)) response.write(sseEvent(event));
+  behaviour.resume?.then(() => {
+    if (!response.destroyed) writeFrom(pauseAt);
+  });
 }
 
 function unaryBody(
