@@ -9,7 +9,7 @@ import {
 } from "./core/config/deployment-schema.js";
 import { formatProblems } from "./core/config/problem.js";
 import { type ServerConfig, serverDefaults } from "./core/config/server-schema.js";
-import type { DeploymentSpec } from "./core/deployment.js";
+import type { DeploymentSpec, PricingConfig } from "./core/deployment.js";
 import { errors } from "./core/inference-error.js";
 import type { SecretEnvironment } from "./core/secret.js";
 import type { TokenChunk } from "./core/token-chunk.js";
@@ -19,6 +19,7 @@ import type { ProviderAdapter } from "./remote/provider.js";
 import { type LiteLlmConfig, liteLlmConfigSchema } from "./remote/providers/litellm/litellm-config.js";
 import { liteLlmAdapter } from "./remote/providers/litellm/litellm-provider.js";
 import { type OpenAiConfig, openAiConfigSchema } from "./remote/providers/openai/openai-config.js";
+import { openAiPrice } from "./remote/providers/openai/openai-prices.js";
 import { openAiAdapter } from "./remote/providers/openai/openai-provider.js";
 import {
   type OpenAiCompatibleConfig,
@@ -88,10 +89,12 @@ export function llamaRuntimeEntry(
 function remoteEntry<C>(
   configSchema: RuntimeRegistryEntry["configSchema"],
   adapterOf: (model: string, config: C, now: () => number) => ProviderAdapter,
+  pricing?: (model: string) => PricingConfig | undefined,
 ): RuntimeRegistryEntry {
   return {
     transport: "remote",
     configSchema,
+    ...(pricing ? { pricing: (deployment: DeploymentSpec) => pricing(deployment.model) } : {}),
     engineProps: (deployment, replica, deps) =>
       remoteEngineProps(
         deployment,
@@ -107,7 +110,7 @@ export function defaultRuntimeRegistry(): RuntimeRegistry {
   return new Map([
     ["mock", mockEntry],
     ["llama", llamaRuntimeEntry()],
-    ["openai", remoteEntry<OpenAiConfig>(openAiConfigSchema, openAiAdapter)],
+    ["openai", remoteEntry<OpenAiConfig>(openAiConfigSchema, openAiAdapter, openAiPrice)],
     ["litellm", remoteEntry<LiteLlmConfig>(liteLlmConfigSchema, liteLlmAdapter)],
     [
       "openai-compatible",

@@ -12,7 +12,8 @@
 // Progress goes to stderr, the results (markdown) to stdout. Knobs (environment):
 //   GATEWAY_BENCH_ROUNDS (3; 0 skips the matrix), GATEWAY_BENCH_WARMUP_S (2), GATEWAY_BENCH_MEASURE_S (5),
 //   GATEWAY_BENCH_PROFILE_S (10; 0 skips the profile), GATEWAY_BENCH_PROFILE_MODE (streaming|unary),
-//   GATEWAY_BENCH_PROFILE_DIR (bench/gateway/profile; *.cpuprofile is git-ignored).
+//   GATEWAY_BENCH_PROFILE_DIR (bench/gateway/profile; *.cpuprofile is git-ignored),
+//   GATEWAY_BENCH_PIN (1: autocannon on CPU 0, servers on CPU 1; 0: no pinning).
 
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -97,7 +98,10 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
  * "listening" (pino's line from `rakka serve`, or the baseline's), with its url.
  */
 function startServer(name, script, args, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
+  // `taskset -c CPU node ...` execs node, so child.pid is the server's pid either way.
+  const command = [process.execPath, ...nodeArgs, script, ...args];
+  const [file, ...argv] = pinning ? ["taskset", "-c", String(pinning.serverCpu), ...command] : command;
+  const child = spawn(file, argv, {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -188,6 +192,23 @@ function assertRunning(server) {
     throw new Error(`${server.name} is not running (${server.exit})\n${server.tails()}`);
 }
 
+// ── CPU pinning ────────────────────────────────────────────────────────────────────────────────
+// Left to the scheduler, a client and a server that wake each other over loopback are often put
+// on the same CPU (wake-affine placement), and then run one at a time: the baseline's req/s jumps
+// between two levels about 2× apart from one cell to the next. So by default this process (and
+// autocannon in it) runs on CPU 0 and every server on CPU 1 (`taskset`; Linux, ≥ 2 CPUs).
+// GATEWAY_BENCH_PIN=0 leaves placement to the scheduler.
+
+const pinning = (() => {
+  if (process.env.GATEWAY_BENCH_PIN === "0" || os.cpus().length < 2) return undefined;
+  try {
+    execFileSync("taskset", ["-a", "-cp", "0", String(process.pid)], { stdio: "ignore" });
+    return { loadCpu: 0, serverCpu: 1 };
+  } catch {
+    return undefined; // no taskset, or not allowed: unpinned
+  }
+})();
+
 // ── /proc readings ─────────────────────────────────────────────────────────────────────────────
 
 const clockTicksPerSecond = (() => {
@@ -204,6 +225,22 @@ function cpuTicks(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields[0] is field 3 (state)
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Busy clock ticks of the whole machine, all CPUs (/proc/stat: everything but idle and iowait). */
+function machineBusyTicks() {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8")
+      .split("\n", 1)[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0); // user … steal
+    return total - fields[3] - fields[4];
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** A `Vm*` line of /proc/<pid>/status, in KiB. */
@@ -338,6 +375,8 @@ function load(server, mode, connections, seconds) {
     let ok = 0;
     let failed = 0;
     const ticksBefore = cpuTicks(server.pid);
+    const busyBefore = machineBusyTicks();
+    const ownTicksBefore = cpuTicks(process.pid);
     const ownCpuBefore = process.cpuUsage();
     const start = process.hrtime.bigint();
     const instance = autocannon(
@@ -361,6 +400,9 @@ function load(server, mode, connections, seconds) {
         try {
           assertRunning(server);
           const ticks = cpuTicks(server.pid) - ticksBefore;
+          // CPU that neither the server nor this process used: other processes on the machine.
+          const otherTicks =
+            machineBusyTicks() - busyBefore - ticks - (cpuTicks(process.pid) - ownTicksBefore);
           latencies.sort((a, b) => a - b);
           resolve({
             requests: ok,
@@ -371,6 +413,8 @@ function load(server, mode, connections, seconds) {
             cpuMicrosPerRequest: ok > 0 ? (ticks * 1e6) / clockTicksPerSecond / ok : Number.NaN,
             // This process (autocannon), in % of one CPU: near 100 % means the client is the limit.
             loadgenCpuPercent: (ownCpu.user + ownCpu.system) / 1e4 / elapsed,
+            // Everything else on the machine, in % of one CPU: a busy neighbour skews the cell.
+            otherCpuPercent: Math.max(0, (100 * otherTicks) / clockTicksPerSecond / elapsed),
           });
         } catch (failure) {
           reject(failure);
@@ -418,15 +462,18 @@ const formatRatio = (value) => `${(100 * value).toFixed(1)} %`;
 // ── main ───────────────────────────────────────────────────────────────────────────────────────
 
 function machine() {
-  const cpus = os.cpus();
-  const nproc = typeof os.availableParallelism === "function" ? os.availableParallelism() : cpus.length;
+  const cpus = os.cpus(); // all CPUs, whatever this process's affinity (nproc would say 1 once pinned)
+  const nproc = cpus.length;
   let model = cpus[0]?.model ?? "unknown";
   try {
     model = /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? model;
   } catch {
     // not Linux: os.cpus() it is
   }
-  return `node ${process.version}, ${nproc} CPUs (nproc; ${model}), ${os.type()} ${os.release()}`;
+  const placement = pinning
+    ? `autocannon pinned to CPU ${pinning.loadCpu}, servers to CPU ${pinning.serverCpu}`
+    : "not pinned";
+  return `node ${process.version}, ${nproc} CPUs (${model}), ${os.type()} ${os.release()}; ${placement}`;
 }
 
 function writeConfig() {
@@ -479,7 +526,7 @@ async function runMatrix(gateway, baseline) {
             `[${done}/${total}] round ${round} ${key.padEnd(22)} ${formatInt(result.rps).padStart(7)} req/s ` +
               `p50 ${formatMs(result.p50)} p99 ${formatMs(result.p99)} ` +
               `cpu ${result.cpuMicrosPerRequest.toFixed(0)} µs/req peak ${formatMib(result.peakRssKib)} ` +
-              `autocannon ${result.loadgenCpuPercent.toFixed(0)} % CPU` +
+              `autocannon ${result.loadgenCpuPercent.toFixed(0)} % CPU, others ${result.otherCpuPercent.toFixed(0)} %` +
               (result.failed > 0 ? ` (${result.failed} failed/non-2xx)` : ""),
           );
         }
@@ -498,9 +545,9 @@ function report(runs, startRss, endRss) {
   lines.push("");
   lines.push(
     "| mode | conc. | server | req/s | req/s min – max | p50 | p99 | server CPU µs/req | peak RSS | " +
-      "autocannon CPU | gateway ÷ baseline req/s |",
+      "autocannon CPU | other processes' CPU (max) | gateway ÷ baseline req/s |",
   );
-  lines.push("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+  lines.push("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
   const goals = [];
   let failed = 0;
   for (const mode of MODES) {
@@ -518,6 +565,7 @@ function report(runs, startRss, endRss) {
           cpu: median(results.map((result) => result.cpuMicrosPerRequest)),
           peak: Math.max(...results.map((result) => result.peakRssKib)),
           loadgen: median(results.map((result) => result.loadgenCpuPercent)),
+          others: Math.max(...results.map((result) => result.otherCpuPercent)),
         };
       }
       const ratio = medians.gateway.rps / medians.baseline.rps;
@@ -526,7 +574,7 @@ function report(runs, startRss, endRss) {
         lines.push(
           `| ${mode} | ${connections} | ${target} | ${formatInt(m.rps)} | ${formatInt(m.min)} – ${formatInt(m.max)} | ` +
             `${formatMs(m.p50)} | ${formatMs(m.p99)} | ${m.cpu.toFixed(0)} | ${formatMib(m.peak)} | ` +
-            `${m.loadgen.toFixed(0)} % | ` +
+            `${m.loadgen.toFixed(0)} % | ${m.others.toFixed(0)} % | ` +
             `${target === "gateway" ? formatRatio(ratio) : ""} |`,
         );
       }

@@ -110,6 +110,9 @@ export class EngineCoreActor implements Actor<EngineMessage> {
       case "drain":
         admission.drain(message.replyTo);
         break;
+      case "set-concurrency":
+        admission.setConcurrencyFactor(message.factor);
+        break;
     }
     admission.dispatch(this.#canRun);
     admission.afterMessage();

@@ -35,7 +35,8 @@ interface Queued {
 export class EngineAdmission {
   readonly #deployment: string;
   readonly #replicaId: string;
-  readonly #limits: SchedulerLimits;
+  readonly #configured: SchedulerLimits;
+  #limits: SchedulerLimits;
   readonly #deps: EngineDeps;
   readonly #host: AdmissionHost;
   readonly #waiting: WaitingEntry<Queued>[] = [];
@@ -55,6 +56,7 @@ export class EngineAdmission {
   }) {
     this.#deployment = options.deployment;
     this.#replicaId = options.replicaId;
+    this.#configured = options.limits;
     this.#limits = options.limits;
     this.#deps = options.deps;
     this.#host = options.host;
@@ -113,6 +115,12 @@ export class EngineAdmission {
         this.#armQueueTimer();
       }
     }
+  }
+
+  /** Budget throttle: admit at most max_concurrent × factor at once (at least 1). */
+  setConcurrencyFactor(factor: number): void {
+    const maxConcurrent = Math.max(1, Math.floor(this.#configured.maxConcurrent * factor));
+    this.#limits = { ...this.#configured, maxConcurrent };
   }
 
   /** The work of a running request ended (whatever the outcome). */

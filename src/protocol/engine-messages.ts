@@ -26,7 +26,9 @@ export type EngineCommand =
    * DeploymentManagerActor → engine core: finish what is running and queued (new requests that
    * still arrive are served too), then reply. The manager stops the engine afterwards.
    */
-  | { readonly type: "drain"; readonly replyTo: ActorRef<EngineDrained> };
+  | { readonly type: "drain"; readonly replyTo: ActorRef<EngineDrained> }
+  /** Budget throttle: admit at most max_concurrent × factor (at least 1) at once. */
+  | { readonly type: "set-concurrency"; readonly factor: number };
 
 export interface EngineDrained {
   readonly type: "engine-drained";

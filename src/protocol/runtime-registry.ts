@@ -4,7 +4,7 @@
 
 import type { Props } from "../actor/index.js";
 import type { RuntimeSchema } from "../core/config/deployment-schema.js";
-import type { DeploymentSpec } from "../core/deployment.js";
+import type { DeploymentSpec, PricingConfig } from "../core/deployment.js";
 import type { RuntimeKind } from "../core/runtime-kind.js";
 import type { EngineCommand, EngineDeps } from "./engine-messages.js";
 
@@ -17,6 +17,11 @@ export interface ReplicaIdentity {
 export interface RuntimeRegistryEntry extends RuntimeSchema {
   /** Called by the DeploymentManagerActor for each replica it starts. */
   engineProps(deployment: DeploymentSpec, replica: ReplicaIdentity, deps: EngineDeps): Props<EngineCommand>;
+  /**
+   * The runtime's list price for the deployment's model (e.g. OpenAI's table), used when the
+   * deployment sets no [deployment.pricing]. Absent for free (local) runtimes.
+   */
+  pricing?(deployment: DeploymentSpec): PricingConfig | undefined;
 }
 
 export type RuntimeRegistry = ReadonlyMap<RuntimeKind, RuntimeRegistryEntry>;

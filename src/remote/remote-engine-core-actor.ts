@@ -157,6 +157,9 @@ export class RemoteEngineCoreActor implements Actor<RemoteEngineMessage> {
       case "drain":
         admission.drain(message.replyTo);
         break;
+      case "set-concurrency":
+        admission.setConcurrencyFactor(message.factor);
+        break;
     }
     admission.dispatch(true);
     admission.afterMessage();

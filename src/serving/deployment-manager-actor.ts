@@ -9,6 +9,7 @@ import type { DeploymentCatalog } from "../core/stores/index.js";
 import type { EngineCommand, EngineDeps, EngineDrained, ReplicaEvent } from "../protocol/engine-messages.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
 import type { PlacementMessage, PlacementResult } from "./deployment-placement-actor.js";
+import { policyOf } from "./deployment-policy.js";
 import type { CoordinatorMessage, DeploymentRouteState } from "./dp-coordinator-actor.js";
 import type { MetricsMessage } from "./metrics-messages.js";
 import type { DeploymentStatus } from "./service-types.js";
@@ -25,7 +26,9 @@ export type ManagerMessage =
   | ReplicaEvent
   | EngineDrained
   | { readonly type: "placed"; readonly replicaId: string; readonly result: PlacementResult }
-  | { readonly type: "replica-terminated"; readonly replicaId: string };
+  | { readonly type: "replica-terminated"; readonly replicaId: string }
+  /** Budget `throttle`: scale the deployment's concurrency (0.5 halves it, 1 restores it). */
+  | { readonly type: "throttle"; readonly deployment: string; readonly factor: number };
 
 type ReplicaStatus = "placing" | "loading" | "ready" | "draining" | "failed" | "stopped";
 
@@ -46,6 +49,8 @@ interface Entry {
   reason: string | undefined;
   generation: number;
   removing: boolean;
+  /** Budget throttle applied to every replica (new ones included). */
+  concurrencyFactor: number;
   /** The last state told to the coordinator, metrics and log (to log transitions once). */
   published: DeploymentRouteState | undefined;
   readonly replicas: Map<string, Replica>;
@@ -106,6 +111,15 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
       case "engine-drained":
         this.#stopReplica(message.replicaId);
         return;
+      case "throttle": {
+        const entry = this.#entries.get(message.deployment);
+        if (!entry) return;
+        entry.concurrencyFactor = message.factor;
+        for (const replica of entry.replicas.values()) {
+          replica.ref?.tell({ type: "set-concurrency", factor: message.factor });
+        }
+        return;
+      }
     }
   }
 
@@ -146,6 +160,7 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
         reason: undefined,
         generation: 0,
         removing: false,
+        concurrencyFactor: 1,
         published: undefined,
         replicas: new Map(),
         applyWaiters: [],
@@ -260,6 +275,7 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
     if (!entry) return;
     replica.status = "ready";
     replica.ref = ref;
+    if (entry.concurrencyFactor !== 1) ref.tell({ type: "set-concurrency", factor: entry.concurrencyFactor });
     this.#options.coordinator.tell({
       type: "register",
       deployment: replica.deployment,
@@ -420,13 +436,12 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
   }
 
   #publishState(entry: Entry): void {
-    const transport = this.#options.registry.get(entry.spec.runtime)?.transport ?? "local";
     const name = entry.spec.name;
     this.#options.coordinator.tell({
       type: "deployment-state",
       deployment: name,
       state: entry.state,
-      transport,
+      policy: policyOf(entry.spec, this.#options.registry),
       ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
     });
     this.#options.metrics.tell({ type: "deployment-state", deployment: name, state: entry.state });

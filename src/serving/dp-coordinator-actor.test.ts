@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type ActorRef, ActorSystem, props } from "../actor/index.js";
 import type { EngineCommand } from "../protocol/engine-messages.js";
 import { flushMicrotasks, ManualClock } from "../testkit/manual-clock.js";
+import type { DeploymentPolicy } from "./deployment-policy.js";
 import {
   type CoordinatorMessage,
   DpCoordinatorActor,
@@ -40,9 +41,19 @@ function setup() {
     coordinator.ask<RouteResult>((replyTo) => ({ type: "route-to", deployment, replyTo }), {
       timeoutMs: 1000,
     });
-  coordinator.tell({ type: "deployment-state", deployment: "d", state: "serving", transport: "local" });
+  coordinator.tell({ type: "deployment-state", deployment: "d", state: "serving", policy });
   return { coordinator, engine, route };
 }
+
+const policy: DeploymentPolicy = {
+  transport: "local",
+  fallbacks: [],
+  fallbackOn: [],
+  contextWindow: undefined,
+  onCapacityExhausted: "queue",
+  budget: undefined,
+  pricing: undefined,
+};
 
 const targetOf = (result: RouteResult) =>
   result.type === "routed" ? result.target.targetId : `no-route:${result.error.kind}`;
@@ -125,18 +136,18 @@ describe("DpCoordinatorActor", () => {
   it("answers not_found for an unknown or removed deployment and unavailable while pending or failed", async () => {
     const { coordinator, route } = setup();
     expect(targetOf(await route("nope"))).toBe("no-route:not_found");
-    coordinator.tell({ type: "deployment-state", deployment: "p", state: "pending", transport: "local" });
+    coordinator.tell({ type: "deployment-state", deployment: "p", state: "pending", policy });
     expect(targetOf(await route("p"))).toBe("no-route:unavailable");
     coordinator.tell({
       type: "deployment-state",
       deployment: "p",
       state: "failed",
-      transport: "local",
+      policy,
       reason: "boom",
     });
     const failed = await route("p");
     expect(failed.type === "no-route" && failed.error.message).toMatch(/boom/);
-    coordinator.tell({ type: "deployment-state", deployment: "p", state: "draining", transport: "local" });
+    coordinator.tell({ type: "deployment-state", deployment: "p", state: "draining", policy });
     expect(targetOf(await route("p"))).toBe("no-route:not_found");
   });
 });

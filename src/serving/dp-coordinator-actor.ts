@@ -5,6 +5,7 @@
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
 import type { EngineCommand, LoadReported } from "../protocol/engine-messages.js";
+import type { DeploymentPolicy } from "./deployment-policy.js";
 
 export type DeploymentRouteState = "pending" | "serving" | "draining" | "removed" | "failed";
 
@@ -15,8 +16,8 @@ export interface RouteTarget {
 
 /** A router returns a value for ordinary outcomes rather than throwing (STYLE.md). */
 export type RouteResult =
-  | { readonly type: "routed"; readonly target: RouteTarget; readonly transport: "local" | "remote" }
-  | { readonly type: "no-route"; readonly error: InferenceError };
+  | { readonly type: "routed"; readonly target: RouteTarget; readonly policy: DeploymentPolicy }
+  | { readonly type: "no-route"; readonly error: InferenceError; readonly policy?: DeploymentPolicy };
 
 export type CoordinatorMessage =
   | LoadReported
@@ -33,7 +34,7 @@ export type CoordinatorMessage =
       readonly type: "deployment-state";
       readonly deployment: string;
       readonly state: DeploymentRouteState;
-      readonly transport: "local" | "remote";
+      readonly policy: DeploymentPolicy;
       readonly reason?: string;
     }
   | { readonly type: "route-to"; readonly deployment: string; readonly replyTo: ActorRef<RouteResult> }
@@ -52,7 +53,7 @@ interface Target {
 
 interface DeploymentRoutes {
   state: DeploymentRouteState;
-  transport: "local" | "remote";
+  policy: DeploymentPolicy | undefined;
   reason: string | undefined;
   readonly targets: Map<string, Target>;
 }
@@ -148,7 +149,7 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
         }
         const routes = this.#routes(message.deployment);
         routes.state = message.state;
-        routes.transport = message.transport;
+        routes.policy = message.policy;
         routes.reason = message.reason;
         return;
       }
@@ -158,7 +159,7 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
   #routes(deployment: string): DeploymentRoutes {
     let routes = this.#deployments.get(deployment);
     if (!routes) {
-      routes = { state: "pending", transport: "local", reason: undefined, targets: new Map() };
+      routes = { state: "pending", policy: undefined, reason: undefined, targets: new Map() };
       this.#deployments.set(deployment, routes);
     }
     return routes;
@@ -169,35 +170,28 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
     if (!routes || routes.state === "removed" || routes.state === "draining") {
       return { type: "no-route", error: errors.notFound(`The model \`${deployment}\` does not exist`) };
     }
+    const policy = routes.policy;
+    const withPolicy = policy ? { policy } : {};
     if (routes.state === "pending") {
-      return {
-        type: "no-route",
-        error: errors.unavailable(`deployment ${deployment} is still starting`, "pending"),
-      };
+      const error = errors.unavailable(`deployment ${deployment} is still starting`, "pending");
+      return { type: "no-route", error, ...withPolicy };
     }
     if (routes.state === "failed") {
+      const reason = routes.reason ?? "no replica serves";
       return {
         type: "no-route",
-        error: errors.unavailable(
-          `deployment ${deployment} failed: ${routes.reason ?? "no replica serves"}`,
-          "failed",
-        ),
+        error: errors.unavailable(`deployment ${deployment} failed: ${reason}`, "failed"),
+        ...withPolicy,
       };
     }
     const candidates: Target[] = [];
     for (const target of routes.targets.values()) if (!target.draining) candidates.push(target);
     const chosen = pickTarget(candidates, this.#random);
-    if (!chosen) {
-      return {
-        type: "no-route",
-        error: errors.unavailable(`deployment ${deployment} has no live replica`, "serving"),
-      };
+    if (!chosen || !policy) {
+      const error = errors.unavailable(`deployment ${deployment} has no live replica`, "serving");
+      return { type: "no-route", error, ...withPolicy };
     }
     chosen.routedSinceReport++;
-    return {
-      type: "routed",
-      target: { targetId: chosen.targetId, ref: chosen.ref },
-      transport: routes.transport,
-    };
+    return { type: "routed", target: { targetId: chosen.targetId, ref: chosen.ref }, policy };
   }
 }

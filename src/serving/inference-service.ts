@@ -5,6 +5,7 @@ import type { ActorRef, ActorSystem, Clock } from "../actor/index.js";
 import { Channel } from "../core/channel.js";
 import { errors, InferenceError } from "../core/inference-error.js";
 import { type TokenChunk, Tokens } from "../core/token-chunk.js";
+import type { BudgetMessage } from "./budget-actor.js";
 import type { ManagerMessage } from "./deployment-manager-actor.js";
 import type { CoordinatorMessage } from "./dp-coordinator-actor.js";
 import type { MetricsMessage } from "./metrics-messages.js";
@@ -22,6 +23,7 @@ export interface InferenceServiceOptions {
   readonly coordinator: ActorRef<CoordinatorMessage>;
   readonly manager: ActorRef<ManagerMessage>;
   readonly metrics: ActorRef<MetricsMessage>;
+  readonly budget: ActorRef<BudgetMessage>;
   readonly requestTimeoutMs: number;
   /** Prefix of request ids (e.g. the node id), so ids are unique across a cluster. */
   readonly idPrefix?: string;
@@ -73,7 +75,7 @@ export class InferenceService implements InferenceServicePort {
     };
     const cancelRequest = () => cancel.abort();
     this.#inFlight.add(cancelRequest);
-    const { system, coordinator, metrics, requestTimeoutMs } = this.#options;
+    const { system, coordinator, metrics, budget, requestTimeoutMs } = this.#options;
     try {
       system.spawn(
         requestActorProps({
@@ -83,6 +85,7 @@ export class InferenceService implements InferenceServicePort {
           clientSignal: cancel.signal,
           coordinator,
           metrics,
+          budget,
           requestTimeoutMs,
           onRouted: (deployment) => {
             servedBy = deployment;

@@ -67,6 +67,9 @@ export interface RakkaMetrics {
   readonly upstreamRequestsTotal: Counter<"deployment" | "status">;
   readonly upstreamLatency: Histogram<"deployment">;
   readonly retriesTotal: Counter<"deployment">;
+  readonly fallbacksTotal: Counter<"from" | "to" | "reason">;
+  readonly costUsdTotal: Counter<"deployment">;
+  readonly costEstimatedUsdTotal: Counter<"deployment">;
   readonly circuitState: Gauge<"deployment" | "endpoint">;
   readonly rateLimitUtilization: Gauge<"deployment">;
   readonly remoteQueueDepth: Gauge<"deployment">;
@@ -167,6 +170,24 @@ export function createMetrics(registry: Registry, buckets: MetricsBuckets = {}):
     retriesTotal: new Counter({
       name: "rakka_retries_total",
       help: "Upstream attempts retried by remote engines.",
+      labelNames: ["deployment"] as const,
+      registers,
+    }),
+    fallbacksTotal: new Counter({
+      name: "rakka_fallbacks_total",
+      help: "Requests sent to a fallback deployment, by the deployment that failed, the fallback and the failure kind.",
+      labelNames: ["from", "to", "reason"] as const,
+      registers,
+    }),
+    costUsdTotal: new Counter({
+      name: "rakka_cost_usd_total",
+      help: "Spend in USD (priced usage of every request, estimates included).",
+      labelNames: ["deployment"] as const,
+      registers,
+    }),
+    costEstimatedUsdTotal: new Counter({
+      name: "rakka_cost_estimated_usd_total",
+      help: "The part of rakka_cost_usd_total that is estimated (streams that ended without reporting usage).",
       labelNames: ["deployment"] as const,
       registers,
     }),
@@ -297,6 +318,18 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
         message.replyTo.tell(await metrics.registry.metrics());
         return;
       }
+      if (message.type === "fallback") {
+        if (
+          !deploymentNamePattern.test(message.from) ||
+          !deploymentNamePattern.test(message.to) ||
+          !knownOutcomes.has(message.reason)
+        ) {
+          refuse(message, "invalid fallback report");
+          return;
+        }
+        metrics.fallbacksTotal.inc({ from: message.from, to: message.to, reason: message.reason });
+        return;
+      }
       if (message.type === "circuit-state") {
         if (!endpointPattern.test(message.endpoint) || !(message.state in circuitValue)) {
           refuse(message, "invalid circuit report");
@@ -377,6 +410,14 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
           return;
         case "retried":
           metrics.retriesTotal.inc({ deployment });
+          return;
+        case "cost":
+          if (!isCount(message.usd)) {
+            refuse(message, "invalid cost");
+            return;
+          }
+          metrics.costUsdTotal.inc({ deployment }, message.usd);
+          if (message.estimated) metrics.costEstimatedUsdTotal.inc({ deployment }, message.usd);
           return;
         case "endpoint-used": {
           if (!endpointPattern.test(message.endpoint)) {

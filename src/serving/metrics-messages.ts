@@ -41,6 +41,14 @@ export type MetricsMessage =
       readonly seconds: number;
     }
   | { readonly type: "retried"; readonly deployment: string }
+  | {
+      readonly type: "fallback";
+      readonly from: string;
+      readonly to: string;
+      readonly reason: InferenceErrorKind;
+    }
+  /** A request's cost; `estimated` when the stream ended without reporting usage. */
+  | { readonly type: "cost"; readonly deployment: string; readonly usd: number; readonly estimated: boolean }
   /** A remote deployment uses this circuit endpoint (so circuit states can be labelled by deployment). */
   | { readonly type: "endpoint-used"; readonly deployment: string; readonly endpoint: string }
   | {

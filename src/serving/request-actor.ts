@@ -1,7 +1,9 @@
-// RequestActor: one per request. Asks the coordinator for a route, sends AddRequest to the chosen
-// engine, runs the pump that moves chunks from the engine's channel to the client's channel, and
-// owns the request's end: exactly one terminal outcome (completion, typed error or cancel),
-// reported once to the MetricsActor. Request path: InferenceService → here → engine core.
+// RequestActor: one per request. Asks the coordinator for a route, reserves the budget, sends
+// AddRequest to the chosen engine, runs the pump that moves chunks from the engine's channel to
+// the client's channel, and owns the request's end: exactly one terminal outcome (completion,
+// typed error or cancel), reported once to the MetricsActor. A failure before commit goes to the
+// deployment's fallbacks in order, under the one request deadline.
+// Request path: InferenceService → here → engine core.
 
 import {
   type Actor,
@@ -13,28 +15,42 @@ import {
   stop,
 } from "../actor/index.js";
 import type { ExecuteBatch } from "../core/batch.js";
-import { estimateTokens } from "../core/batch.js";
+import { estimateTokens, messageText } from "../core/batch.js";
 import { Channel, ChannelClosedError } from "../core/channel.js";
+import { costUsd, estimateCostUsd } from "../core/cost.js";
 import { errors, type InferenceError, toInferenceError } from "../core/inference-error.js";
 import { commitsResponse, type TokenChunk, type TokenUsage } from "../core/token-chunk.js";
+import type { BudgetDecision, BudgetMessage } from "./budget-actor.js";
+import { type DeploymentPolicy, fallsBackOn } from "./deployment-policy.js";
 import type { CoordinatorMessage, RouteResult, RouteTarget } from "./dp-coordinator-actor.js";
 import type { MetricsMessage, RequestOutcome } from "./metrics-messages.js";
 import type { ServiceRequest } from "./service-types.js";
 
+interface PumpEnd {
+  readonly type: "pump-finished";
+  readonly attempt: number;
+  readonly error?: unknown;
+  readonly finished: boolean;
+  readonly usage: TokenUsage | undefined;
+  /** Chunks with content that went to the client in this attempt. */
+  readonly contentChunks: number;
+  readonly interTokenMs: readonly number[];
+}
+
 type RequestMessage =
-  | { readonly type: "routed"; readonly result: RouteResult }
+  | { readonly type: "routed"; readonly attempt: number; readonly result: RouteResult }
   | { readonly type: "route-failed"; readonly error: unknown }
-  | { readonly type: "first-token-sent"; readonly at: number }
   | {
-      readonly type: "pump-finished";
-      readonly error?: unknown;
-      readonly finished: boolean;
-      readonly usage: TokenUsage | undefined;
-      readonly interTokenMs: readonly number[];
+      readonly type: "budget-checked";
+      readonly attempt: number;
+      readonly decision: BudgetDecision;
+      readonly target: RouteTarget;
     }
+  | { readonly type: "first-token-sent"; readonly at: number }
+  | PumpEnd
   | { readonly type: "client-cancelled" }
   | { readonly type: "deadline" }
-  | { readonly type: "engine-terminated" };
+  | { readonly type: "engine-terminated"; readonly attempt: number };
 
 export interface RequestActorOptions {
   readonly requestId: string;
@@ -45,57 +61,71 @@ export interface RequestActorOptions {
   readonly clientSignal: AbortSignal;
   readonly coordinator: ActorRef<CoordinatorMessage>;
   readonly metrics: ActorRef<MetricsMessage>;
+  readonly budget: ActorRef<BudgetMessage>;
   readonly requestTimeoutMs: number;
-  /** Called once the request is routed (for `x-rakka-deployment`). */
+  /** Called when a deployment is chosen (again on a fallback), for `x-rakka-deployment`. */
   readonly onRouted: (deployment: string) => void;
   /** Called once, when the request has ended. */
   readonly onFinished: () => void;
   readonly engineChannelCapacity?: number;
 }
 
-const ROUTE_TIMEOUT_MS = 5_000;
+const ASK_TIMEOUT_MS = 5_000;
+
+/** One try at one deployment. */
+interface Attempt {
+  readonly number: number;
+  readonly deployment: string;
+  policy: DeploymentPolicy | undefined;
+  reservationId: string | undefined;
+  abort: AbortController;
+}
 
 export class RequestActor implements Actor<RequestMessage> {
   readonly #context: ActorContext<RequestMessage>;
   readonly #options: RequestActorOptions;
-  readonly #engineAbort = new AbortController();
   readonly #arrivedAt: number;
-  #deployment: string;
-  #target: RouteTarget | undefined;
+  readonly #promptTokens: number;
+  /** The original deployment's policy: its fallbacks and fallback_on (not transitive). */
+  #origin: DeploymentPolicy | undefined;
+  readonly #tried = new Set<string>();
+  #attempt: Attempt;
   #firstTokenAt: number | undefined;
   #finished = false;
+  /** What the current attempt's pump has seen so far (usage, content chunks). */
+  #live: { attempt: number; usage: TokenUsage | undefined; contentChunks: number } = {
+    attempt: 0,
+    usage: undefined,
+    contentChunks: 0,
+  };
   readonly #onClientAbort = () => this.#context.self.tell({ type: "client-cancelled" });
 
   constructor(context: ActorContext<RequestMessage>, options: RequestActorOptions) {
     this.#context = context;
     this.#options = options;
     this.#arrivedAt = context.clock.now();
-    this.#deployment = options.request.model;
+    this.#promptTokens = Math.ceil(
+      options.request.messages.reduce((sum, message) => sum + messageText(message).length, 0) / 4,
+    );
+    this.#attempt = this.#newAttempt(0, options.request.model);
   }
 
   preStart(): void {
-    const { clientSignal, requestTimeoutMs, coordinator } = this.#options;
+    const { clientSignal, requestTimeoutMs } = this.#options;
     if (clientSignal.aborted) {
       this.#finish({ outcome: "cancelled" });
       return;
     }
     clientSignal.addEventListener("abort", this.#onClientAbort, { once: true });
     this.#context.scheduleOnce(requestTimeoutMs, { type: "deadline" });
-    const deployment = this.#deployment;
-    this.#context.pipeToSelf(
-      coordinator.ask<RouteResult>((replyTo) => ({ type: "route-to", deployment, replyTo }), {
-        timeoutMs: ROUTE_TIMEOUT_MS,
-      }),
-      (result) =>
-        result.ok ? { type: "routed", result: result.value } : { type: "route-failed", error: result.error },
-    );
+    this.#route();
   }
 
   receive(message: RequestMessage): void {
     if (this.#finished) return;
     switch (message.type) {
       case "routed":
-        this.#dispatch(message.result);
+        if (message.attempt === this.#attempt.number) this.#routed(message.result);
         return;
       case "route-failed":
         this.#finish({
@@ -103,11 +133,19 @@ export class RequestActor implements Actor<RequestMessage> {
           error: errors.internal("the coordinator did not answer", message.error),
         });
         return;
+      case "budget-checked":
+        if (message.attempt !== this.#attempt.number) return;
+        if (message.decision.type === "exceeded") this.#failed(message.decision.error);
+        else {
+          this.#attempt.reservationId = message.decision.reservationId;
+          this.#dispatch(message.target);
+        }
+        return;
       case "first-token-sent":
         this.#firstTokenAt = message.at;
         return;
       case "pump-finished":
-        this.#pumpFinished(message);
+        if (message.attempt === this.#attempt.number) this.#pumpFinished(message);
         return;
       case "client-cancelled":
         this.#finish({ outcome: "cancelled" });
@@ -122,10 +160,9 @@ export class RequestActor implements Actor<RequestMessage> {
         });
         return;
       case "engine-terminated":
-        this.#finish({
-          outcome: "error",
-          error: errors.unavailable(`the replica serving ${this.#deployment} stopped`),
-        });
+        if (message.attempt === this.#attempt.number) {
+          this.#failed(errors.unavailable(`the replica serving ${this.#attempt.deployment} stopped`));
+        }
         return;
     }
   }
@@ -135,32 +172,146 @@ export class RequestActor implements Actor<RequestMessage> {
     if (!this.#finished) this.#finish({ outcome: "error", error: errors.internal("request actor stopped") });
   }
 
-  #dispatch(result: RouteResult): void {
+  // ---- routing and fallbacks ------------------------------------------------------------------
+
+  #newAttempt(number: number, deployment: string): Attempt {
+    this.#tried.add(deployment);
+    return { number, deployment, policy: undefined, reservationId: undefined, abort: new AbortController() };
+  }
+
+  #route(): void {
+    const { number, deployment } = this.#attempt;
+    this.#context.pipeToSelf(
+      this.#options.coordinator.ask<RouteResult>((replyTo) => ({ type: "route-to", deployment, replyTo }), {
+        timeoutMs: ASK_TIMEOUT_MS,
+      }),
+      (result) =>
+        result.ok
+          ? { type: "routed", attempt: number, result: result.value }
+          : { type: "route-failed", error: result.error },
+    );
+  }
+
+  #routed(result: RouteResult): void {
+    const attempt = this.#attempt;
+    attempt.policy = result.policy;
+    if (attempt.number === 0) this.#origin = result.policy;
     if (result.type === "no-route") {
-      this.#finish({ outcome: "error", error: result.error });
+      this.#failed(result.error);
       return;
     }
-    const { request, requestId } = this.#options;
+    const policy = result.policy;
+    const request = this.#options.request;
     if (
-      result.transport === "local" &&
+      policy.transport === "local" &&
       request.passThrough.tools !== undefined &&
       request.passThrough.tools.length > 0
     ) {
-      this.#finish({
-        outcome: "error",
-        error: errors.badRequest(
-          `tools: deployment ${this.#deployment} runs a local model, which cannot call tools`,
+      this.#failed(
+        errors.badRequest(
+          `tools: deployment ${attempt.deployment} runs a local model, which cannot call tools`,
           "tools",
         ),
-      });
+      );
       return;
     }
-    this.#target = result.target;
-    this.#options.onRouted(this.#deployment);
+    if (policy.budget && policy.pricing) {
+      const estimateUsd = estimateCostUsd(
+        this.#promptTokens,
+        request.sampling.maxTokens ?? 1024,
+        policy.pricing,
+      );
+      const { number, deployment } = attempt;
+      const target = result.target;
+      const budget = policy.budget;
+      this.#context.pipeToSelf(
+        this.#options.budget.ask<BudgetDecision>(
+          (replyTo) => ({ type: "reserve", deployment, budget, estimateUsd, replyTo }),
+          { timeoutMs: ASK_TIMEOUT_MS },
+        ),
+        (decision) => ({
+          type: "budget-checked",
+          attempt: number,
+          target,
+          decision: decision.ok
+            ? decision.value
+            : { type: "exceeded", error: errors.internal("the budget check did not answer", decision.error) },
+        }),
+      );
+      return;
+    }
+    this.#dispatch(result.target);
+  }
+
+  /** A failure of the current attempt: before commit the next fallback, else the end. */
+  #failed(error: InferenceError): void {
+    const previous = this.#attempt;
+    if (this.#firstTokenAt !== undefined) {
+      this.#finish({ outcome: "error", error });
+      return;
+    }
+    if (error.kind === "context_length_exceeded") {
+      // only a deployment with a larger context window can take this prompt
+      const window = previous.policy?.contextWindow ?? 0;
+      if (this.#requiredWindow === 0 && window === 0) {
+        this.#finish({ outcome: "error", error });
+        return;
+      }
+      this.#requiredWindow = Math.max(this.#requiredWindow, window);
+    }
+    const next = this.#nextFallback(error);
+    if (next === undefined) {
+      this.#finish({ outcome: "error", error });
+      return;
+    }
+    this.#options.metrics.tell({ type: "fallback", from: previous.deployment, to: next, reason: error.kind });
+    this.#context.log.info(
+      { requestId: this.#options.requestId, from: previous.deployment, to: next, reason: error.kind },
+      "falling back",
+    );
+    this.#attempt = this.#newAttempt(previous.number + 1, next);
+    this.#route();
+  }
+
+  /** For a context_length_exceeded fallback: candidates must have a larger window than this. */
+  #requiredWindow = 0;
+
+  /** The original deployment's fallbacks, in order, each once (not transitive). */
+  #nextFallback(error: InferenceError): string | undefined {
+    const origin = this.#origin;
+    const current = this.#attempt.policy;
+    if (!origin) return undefined;
+    const candidateGone =
+      this.#attempt.number > 0 && (error.kind === "not_found" || error.kind === "unavailable");
+    const allowed =
+      candidateGone ||
+      fallsBackOn(origin, error.kind) ||
+      (error.kind === "backpressure" && current?.onCapacityExhausted === "fallback");
+    if (!allowed) return undefined;
+    return origin.fallbacks.find((name) => !this.#tried.has(name));
+  }
+
+  // ---- dispatch and the pump ------------------------------------------------------------------
+
+  #dispatch(target: RouteTarget): void {
+    const attempt = this.#attempt;
+    const policy = attempt.policy;
+    if (this.#requiredWindow > 0 && (policy?.contextWindow ?? 0) <= this.#requiredWindow) {
+      // a context-length fallback only goes to a larger window: skip this candidate
+      this.#release(attempt);
+      this.#failed(
+        errors.contextLengthExceeded(
+          `deployment ${attempt.deployment} has no larger context window than ${this.#requiredWindow}`,
+        ),
+      );
+      return;
+    }
+    const { request, requestId } = this.#options;
+    this.#options.onRouted(attempt.deployment);
     const engineOutput = new Channel<TokenChunk>(this.#options.engineChannelCapacity ?? 32);
     const batch: ExecuteBatch = {
-      requestId,
-      model: request.model,
+      requestId: attempt.number === 0 ? requestId : `${requestId}.${attempt.number}`,
+      model: attempt.deployment,
       messages: request.messages,
       sampling: request.sampling,
       stream: request.stream,
@@ -168,117 +319,169 @@ export class RequestActor implements Actor<RequestMessage> {
       estimatedTokens: estimateTokens(request.messages, request.sampling.maxTokens),
       passThrough: request.passThrough,
       deadline: this.#arrivedAt + this.#options.requestTimeoutMs,
-      signal: this.#engineAbort.signal,
+      signal: attempt.abort.signal,
     };
-    const sent = result.target.ref.offer({ type: "add-request", request: { batch, output: engineOutput } });
+    const sent = target.ref.offer({ type: "add-request", request: { batch, output: engineOutput } });
     if (!sent.ok) {
-      this.#finish({
-        outcome: "error",
-        error: errors.unavailable(`the replica serving ${this.#deployment} is gone`),
-      });
+      this.#release(attempt);
+      this.#failed(errors.unavailable(`the replica serving ${attempt.deployment} is gone`));
       return;
     }
-    this.#context.watchWith(result.target.ref as ActorRef<never>, { type: "engine-terminated" });
-    void this.#pump(engineOutput);
+    this.#context.watchWith(target.ref as ActorRef<never>, {
+      type: "engine-terminated",
+      attempt: attempt.number,
+    });
+    void this.#pump(engineOutput, attempt.number);
   }
 
   /** Moves chunks engine → client; tells the actor only the commit and the end. */
-  async #pump(engineOutput: Channel<TokenChunk>): Promise<void> {
+  async #pump(engineOutput: Channel<TokenChunk>, attempt: number): Promise<void> {
     const self = this.#context.self;
     const clock = this.#context.clock;
     const output = this.#options.output;
     const interTokenMs: number[] = [];
-    let committed = false;
+    let committed = this.#firstTokenAt !== undefined;
     let lastAt = 0;
     let usage: TokenUsage | undefined;
     let finished = false;
+    let contentChunks = 0;
+    const live = { attempt, usage: undefined as TokenUsage | undefined, contentChunks: 0 };
+    this.#live = live;
     try {
       for await (const chunk of engineOutput) {
-        if (chunk.usage) usage = chunk.usage;
+        if (chunk.usage) {
+          usage = chunk.usage;
+          live.usage = usage;
+        }
         if (chunk.finishReason) finished = true;
+        const content = commitsResponse(chunk);
         if (!committed) {
-          if (!commitsResponse(chunk) && !chunk.finishReason) continue; // empty chunks wait for content
+          if (!content && !chunk.finishReason) continue; // empty chunks wait for content
           committed = true;
           lastAt = clock.now();
           self.tell({ type: "first-token-sent", at: lastAt });
-        } else {
+        } else if (content) {
           const now = clock.now();
-          if (commitsResponse(chunk)) {
-            interTokenMs.push(now - lastAt);
-            lastAt = now;
-          }
+          interTokenMs.push(now - lastAt);
+          lastAt = now;
+        }
+        if (content) {
+          contentChunks++;
+          live.contentChunks = contentChunks;
         }
         if (!output.offer(chunk)) await output.push(chunk);
       }
-      self.tell({ type: "pump-finished", finished, usage, interTokenMs });
+      self.tell({ type: "pump-finished", attempt, finished, usage, contentChunks, interTokenMs });
     } catch (error) {
-      self.tell({ type: "pump-finished", error, finished, usage, interTokenMs });
+      self.tell({ type: "pump-finished", attempt, error, finished, usage, contentChunks, interTokenMs });
     } finally {
       engineOutput.cancel();
     }
   }
 
-  #pumpFinished(message: Extract<RequestMessage, { type: "pump-finished" }>): void {
-    if (message.error instanceof ChannelClosedError) {
-      this.#finish({ outcome: "cancelled", usage: message.usage, interTokenMs: message.interTokenMs });
+  #pumpFinished(end: PumpEnd): void {
+    this.#interTokenMs.push(...end.interTokenMs);
+    if (end.error instanceof ChannelClosedError) {
+      this.#finish({ outcome: "cancelled" });
       return;
     }
-    if (message.error !== undefined) {
-      this.#finish({
-        outcome: "error",
-        error: toInferenceError(message.error),
-        usage: message.usage,
-        interTokenMs: message.interTokenMs,
-      });
+    if (end.error !== undefined) {
+      const error = toInferenceError(end.error);
+      this.#charge(this.#attempt, error);
+      this.#failed(error);
       return;
     }
-    if (!message.finished) {
-      this.#finish({
-        outcome: "error",
-        error: errors.internal("the engine ended the stream without finishing it"),
-        interTokenMs: message.interTokenMs,
-      });
+    if (!end.finished) {
+      const error = errors.internal("the engine ended the stream without finishing it");
+      this.#charge(this.#attempt, error);
+      this.#finish({ outcome: "error", error });
       return;
     }
-    this.#finish({ outcome: "success", usage: message.usage, interTokenMs: message.interTokenMs });
+    this.#finish({ outcome: "success" });
   }
 
-  #finish(end: {
-    outcome: "success" | "cancelled" | "error";
-    error?: InferenceError;
-    usage?: TokenUsage;
-    interTokenMs?: readonly number[];
-  }): void {
+  readonly #interTokenMs: number[] = [];
+  #tokens = { input: 0, output: 0 };
+
+  // ---- cost and budget ------------------------------------------------------------------------
+
+  /**
+   * Records what an attempt cost: the usage it reported or, for a stream that ended without usage
+   * but sent content, an estimate flagged as such. Settles or releases the budget reservation.
+   */
+  #charge(attempt: Attempt, failure: InferenceError | "cancelled" | undefined): void {
+    const seen = this.#live.attempt === attempt.number ? this.#live : { usage: undefined, contentChunks: 0 };
+    let usage = seen.usage;
+    let estimated = usage?.estimated === true;
+    if (!usage && seen.contentChunks > 0) {
+      usage = { inputTokens: this.#promptTokens, outputTokens: seen.contentChunks, estimated: true };
+      estimated = true;
+    }
+    if (usage) {
+      this.#tokens.input += usage.inputTokens;
+      this.#tokens.output += usage.outputTokens;
+    }
+    const pricing = attempt.policy?.pricing;
+    const usd = usage && pricing ? costUsd(usage, pricing) : 0;
+    if (usage && pricing) {
+      this.#options.metrics.tell({ type: "cost", deployment: attempt.deployment, usd, estimated });
+      if (estimated && failure !== undefined) {
+        this.#context.log.info(
+          { requestId: this.#options.requestId, deployment: attempt.deployment, usd },
+          "recorded an estimated cost for a stream that ended without usage",
+        );
+      }
+    }
+    if (attempt.reservationId !== undefined) {
+      this.#options.budget.tell({ type: "settle", reservationId: attempt.reservationId, actualUsd: usd });
+      attempt.reservationId = undefined;
+    } else if (usd > 0) {
+      this.#options.budget.tell({ type: "record", deployment: attempt.deployment, usd });
+    }
+  }
+
+  #release(attempt: Attempt): void {
+    if (attempt.reservationId === undefined) return;
+    this.#options.budget.tell({ type: "release", reservationId: attempt.reservationId });
+    attempt.reservationId = undefined;
+  }
+
+  // ---- the end --------------------------------------------------------------------------------
+
+  #finish(end: { outcome: "success" | "cancelled" | "error"; error?: InferenceError }): void {
     if (this.#finished) return;
     this.#finished = true;
     const output = this.#options.output;
+    const attempt = this.#attempt;
     let outcome: RequestOutcome;
     if (end.outcome === "success") {
       outcome = "success";
+      this.#charge(attempt, undefined);
       output.close();
     } else if (end.outcome === "cancelled") {
       outcome = "cancelled";
-      this.#engineAbort.abort();
+      attempt.abort.abort();
+      this.#charge(attempt, "cancelled");
       output.cancel();
     } else {
       const error = end.error ?? errors.internal("request failed");
       outcome = error.kind;
-      this.#engineAbort.abort(error);
+      attempt.abort.abort(error);
+      this.#charge(attempt, error);
       output.fail(error);
     }
     const now = this.#context.clock.now();
-    const usage = end.usage;
     this.#options.metrics.tell({
       type: "request-finished",
-      deployment: this.#deployment,
+      deployment: attempt.deployment,
       outcome,
       ...(this.#firstTokenAt !== undefined
         ? { timeToFirstTokenSeconds: (this.#firstTokenAt - this.#arrivedAt) / 1000 }
         : {}),
       e2eSeconds: (now - this.#arrivedAt) / 1000,
-      interTokenSeconds: (end.interTokenMs ?? []).map((ms) => ms / 1000),
-      inputTokens: usage?.inputTokens ?? 0,
-      outputTokens: usage?.outputTokens ?? 0,
+      interTokenSeconds: this.#interTokenMs.map((ms) => ms / 1000),
+      inputTokens: this.#tokens.input,
+      outputTokens: this.#tokens.output,
     });
     this.#options.clientSignal.removeEventListener("abort", this.#onClientAbort);
     this.#options.onFinished();

@@ -10,10 +10,13 @@ import {
   type DeploymentCatalog,
   MemoryCircuitStateStore,
   MemoryRateLimitStore,
+  MemorySpendLedger,
   type RateLimitStore,
+  type SpendLedger,
 } from "../core/stores/index.js";
 import type { EngineObserver, LoadReported } from "../protocol/engine-messages.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
+import { BudgetActor, type BudgetMessage } from "./budget-actor.js";
 import { type ApplyResult, DeploymentManagerActor, type ManagerMessage } from "./deployment-manager-actor.js";
 import {
   DeploymentPlacementActor,
@@ -38,6 +41,7 @@ export interface ServingOptions {
   /** Shared stores (memory by default; Redis in a cluster). */
   readonly rateLimits?: RateLimitStore;
   readonly circuits?: CircuitStateStore;
+  readonly ledger?: SpendLedger;
 }
 
 export interface Serving {
@@ -45,6 +49,7 @@ export interface Serving {
   readonly coordinator: ActorRef<CoordinatorMessage>;
   readonly manager: ActorRef<ManagerMessage>;
   readonly metrics: ActorRef<MetricsMessage>;
+  readonly budget: ActorRef<BudgetMessage>;
   /** Creates or updates; resolves once it serves or failed. */
   apply(deployment: DeploymentSpec, timeoutMs?: number): Promise<ApplyResult>;
   /** Resolves once its in-flight requests drained and its replicas stopped. */
@@ -122,11 +127,22 @@ export function startServing(options: ServingOptions): Serving {
     ),
     "deployment-manager",
   );
+  const budget = system.spawn(
+    props<BudgetMessage>(
+      (context) =>
+        new BudgetActor(context, {
+          ledger: options.ledger ?? new MemorySpendLedger(),
+          throttle: (deployment, factor) => manager.tell({ type: "throttle", deployment, factor }),
+        }),
+    ),
+    "budget",
+  );
   const service = new InferenceService({
     system,
     coordinator,
     manager,
     metrics,
+    budget,
     requestTimeoutMs: options.requestTimeoutMs,
     idPrefix: nodeId,
   });
@@ -135,6 +151,7 @@ export function startServing(options: ServingOptions): Serving {
     coordinator,
     manager,
     metrics,
+    budget,
     apply: (deployment, timeoutMs = APPLY_TIMEOUT_MS) =>
       manager.ask<ApplyResult>((replyTo) => ({ type: "apply", deployment, replyTo }), { timeoutMs }),
     remove: (name, timeoutMs = APPLY_TIMEOUT_MS) =>

@@ -2,7 +2,7 @@
 // keys here, `runtime_config` delegated to the runtime's own schema from the registry hook.
 
 import { z } from "zod";
-import type { Deployment as DeploymentShape } from "../deployment-types.js";
+import type { Deployment as DeploymentShape, PricingConfig } from "../deployment-types.js";
 import { inferenceErrorKinds } from "../inference-error.js";
 import { inferRuntime, isKnownRuntime, knownRuntimes, type RuntimeKind } from "../runtime-kind.js";
 import { processSecretEnvironment, type SecretEnvironment } from "../secret.js";
@@ -15,18 +15,13 @@ export interface RuntimeSchema {
   readonly transport: "local" | "remote";
   /** Parses the snake_case `runtime_config` table; unknown keys must be refused. */
   readonly configSchema: z.ZodType;
+  /** The runtime's list price for a deployment's model, when it has a price table. */
+  pricing?(deployment: DeploymentShape): PricingConfig | undefined;
 }
 export type RuntimeSchemas = ReadonlyMap<string, RuntimeSchema>;
 
 /** Keys whose behaviour this build does not have yet: refused by name, never silently accepted. */
-export const unavailableDeploymentKeys: readonly string[] = [
-  "gpus",
-  "fallbacks",
-  "fallback_on",
-  "context_window",
-  "budget",
-  "pricing",
-];
+export const unavailableDeploymentKeys: readonly string[] = ["gpus"];
 
 const nonNegativeUsd = z.number().min(0);
 
@@ -61,6 +56,10 @@ export const deploymentTableSchema = z.strictObject({
       max_spend_per_day_usd: nonNegativeUsd.optional(),
       on_exceeded: z.enum(["reject", "warn", "throttle"]).default("reject"),
     })
+    .refine(
+      (budget) => budget.max_spend_per_hour_usd !== undefined || budget.max_spend_per_day_usd !== undefined,
+      "set max_spend_per_hour_usd, max_spend_per_day_usd or both",
+    )
     .optional(),
   pricing: z
     .strictObject({
@@ -122,13 +121,6 @@ function validate(input: unknown, options: ValidateDeploymentOptions): Validated
     if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {
       problems.push({ path: joinPath(base, [key]), message: `"${key}" is not available in this build` });
     }
-  }
-  const serving = raw.serving as Record<string, unknown> | undefined;
-  if (serving?.on_capacity_exhausted === "fallback") {
-    problems.push({
-      path: joinPath(base, ["serving", "on_capacity_exhausted"]),
-      message: `"fallback" is not available in this build`,
-    });
   }
   if (Array.isArray(raw.fallbacks)) {
     raw.fallbacks.forEach((name, index) => {
@@ -193,6 +185,17 @@ function validate(input: unknown, options: ValidateDeploymentOptions): Validated
       : {}),
     idempotent: table.idempotent,
   };
+  if (deployment.budget && !deployment.pricing && !options.runtimes.get(runtime)?.pricing?.(deployment)) {
+    return {
+      ok: false,
+      problems: [
+        {
+          path: joinPath(base, ["budget"]),
+          message: `a budget needs prices: the ${runtime} runtime has none for "${deployment.model}"; set [deployment.pricing]`,
+        },
+      ],
+    };
+  }
   return { ok: true, value: deployment, warnings: secrets.warnings };
 }
 

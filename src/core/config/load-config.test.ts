@@ -194,15 +194,42 @@ runtime = "warp-drive"
 name = "b"
 model = "m"
 runtime = "mock"
-[deployment.budget]
-max_spend_per_day_usd = 5
+gpus = [0]
 `);
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.problems).toEqual([
       { path: "deployment[0].runtime", message: 'runtime "anthropic" is not available in this build' },
       { path: "deployment[1].runtime", message: expect.stringContaining('unknown runtime "warp-drive"') },
-      { path: "deployment[2].budget", message: '"budget" is not available in this build' },
+      { path: "deployment[2].gpus", message: '"gpus" is not available in this build' },
+    ]);
+  });
+
+  it("refuses a budget without prices, and a budget without any limit", () => {
+    const result = load(`
+[[deployment]]
+name = "free"
+model = "m"
+runtime = "mock"
+[deployment.budget]
+max_spend_per_day_usd = 5
+
+[[deployment]]
+name = "limitless"
+model = "m"
+runtime = "mock"
+[deployment.pricing]
+input_per_million_usd = 1
+output_per_million_usd = 2
+[deployment.budget]
+on_exceeded = "warn"
+`);
+    expect(result.ok === false && result.problems).toEqual([
+      {
+        path: "deployment[0].budget",
+        message: 'a budget needs prices: the mock runtime has none for "m"; set [deployment.pricing]',
+      },
+      { path: "deployment[1].budget", message: "set max_spend_per_hour_usd, max_spend_per_day_usd or both" },
     ]);
   });
 

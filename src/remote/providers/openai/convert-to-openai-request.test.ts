@@ -1,0 +1,201 @@
+// ExecuteBatch → OpenAI chat completions body: messages (text, image parts, tool turns), sampling
+// params, pass-through fields, and the streaming flags every upstream call carries.
+
+import { describe, expect, it } from "vitest";
+import type { ExecuteBatch, Message, PassThrough, SamplingParams } from "../../../core/batch.js";
+import { convertToOpenAiRequest } from "./convert-to-openai-request.js";
+
+function batch(
+  options: {
+    messages?: readonly Message[];
+    sampling?: SamplingParams;
+    passThrough?: PassThrough;
+    stream?: boolean;
+  } = {},
+): ExecuteBatch {
+  return {
+    requestId: "r-1",
+    model: "gpt-4o",
+    messages: options.messages ?? [{ role: "user", content: "hello" }],
+    sampling: options.sampling ?? {},
+    stream: options.stream ?? false,
+    priority: 0,
+    estimatedTokens: 10,
+    passThrough: options.passThrough ?? {},
+    signal: new AbortController().signal,
+  };
+}
+
+describe("convertToOpenAiRequest", () => {
+  it("always streams with usage requested, also for a unary client", () => {
+    for (const stream of [false, true]) {
+      const body = convertToOpenAiRequest(batch({ stream }), "gpt-4o");
+      expect(body.stream).toBe(true);
+      expect(body.stream_options).toEqual({ include_usage: true });
+    }
+  });
+
+  it("sends the upstream model, not the deployment's", () => {
+    expect(convertToOpenAiRequest(batch(), "my-azure-deployment").model).toBe("my-azure-deployment");
+  });
+
+  it("sends only the fields the request set", () => {
+    expect(convertToOpenAiRequest(batch(), "gpt-4o")).toEqual({
+      model: "gpt-4o",
+      messages: [{ role: "user", content: "hello" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+  });
+
+  it("translates text and image parts", () => {
+    const body = convertToOpenAiRequest(
+      batch({
+        messages: [
+          { role: "system", content: "be brief" },
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "what is this?" },
+              { type: "image", url: "https://example.com/cat.png" },
+              { type: "image", url: "data:image/png;base64,iVBORw0KGgo=" },
+            ],
+          },
+        ],
+      }),
+      "gpt-4o",
+    );
+    expect(body.messages).toEqual([
+      { role: "system", content: "be brief" },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "what is this?" },
+          { type: "image_url", image_url: { url: "https://example.com/cat.png" } },
+          { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+        ],
+      },
+    ]);
+  });
+
+  it("keeps assistant tool_calls (content null), tool messages with tool_call_id, and names", () => {
+    const body = convertToOpenAiRequest(
+      batch({
+        messages: [
+          { role: "user", content: "weather in Paris?", name: "alice" },
+          {
+            role: "assistant",
+            content: null,
+            toolCalls: [
+              {
+                id: "call_1",
+                type: "function",
+                function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+              },
+            ],
+          },
+          { role: "tool", content: '{"celsius":21}', toolCallId: "call_1" },
+        ],
+      }),
+      "gpt-4o",
+    );
+    expect(body.messages).toEqual([
+      { role: "user", content: "weather in Paris?", name: "alice" },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [
+          {
+            id: "call_1",
+            type: "function",
+            function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+          },
+        ],
+      },
+      { role: "tool", content: '{"celsius":21}', tool_call_id: "call_1" },
+    ]);
+  });
+
+  it("maps sampling params to OpenAI's fields", () => {
+    const body = convertToOpenAiRequest(
+      batch({
+        sampling: {
+          temperature: 0.2,
+          topP: 0.9,
+          maxTokens: 64,
+          stop: ["\n\n", "END"],
+          presencePenalty: 0.5,
+          frequencyPenalty: -0.5,
+          seed: 42,
+        },
+      }),
+      "gpt-4o",
+    );
+    expect(body).toMatchObject({
+      temperature: 0.2,
+      top_p: 0.9,
+      max_tokens: 64,
+      stop: ["\n\n", "END"],
+      presence_penalty: 0.5,
+      frequency_penalty: -0.5,
+      seed: 42,
+    });
+  });
+
+  it("keeps zero-valued sampling params (temperature 0, seed 0)", () => {
+    const body = convertToOpenAiRequest(batch({ sampling: { temperature: 0, seed: 0 } }), "gpt-4o");
+    expect(body.temperature).toBe(0);
+    expect(body.seed).toBe(0);
+  });
+
+  it("leaves out an empty stop list", () => {
+    expect(convertToOpenAiRequest(batch({ sampling: { stop: [] } }), "gpt-4o")).not.toHaveProperty("stop");
+  });
+
+  it("passes tools, tool_choice and response_format through verbatim", () => {
+    const tools = [
+      {
+        type: "function",
+        function: {
+          name: "get_weather",
+          description: "Current weather",
+          parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+          strict: true,
+        },
+      },
+    ];
+    const toolChoice = { type: "function", function: { name: "get_weather" } };
+    const responseFormat = {
+      type: "json_schema",
+      json_schema: { name: "answer", schema: { type: "object" }, strict: true },
+    };
+    const body = convertToOpenAiRequest(
+      batch({ passThrough: { tools, toolChoice, responseFormat } }),
+      "gpt-4o",
+    );
+    expect(body.tools).toEqual(tools);
+    expect(body.tool_choice).toEqual(toolChoice);
+    expect(body.response_format).toEqual(responseFormat);
+    expect(JSON.parse(JSON.stringify(body))).toMatchObject({
+      tools,
+      tool_choice: toolChoice,
+      response_format: responseFormat,
+    });
+  });
+
+  it("passes a string tool_choice through", () => {
+    expect(convertToOpenAiRequest(batch({ passThrough: { toolChoice: "required" } }), "m").tool_choice).toBe(
+      "required",
+    );
+  });
+
+  it("does not mutate the batch's messages", () => {
+    const toolCalls = [
+      { id: "c", type: "function" as const, function: { name: "f", arguments: "{}" } },
+    ] as const;
+    const messages: Message[] = [{ role: "assistant", content: null, toolCalls }];
+    const body = convertToOpenAiRequest(batch({ messages }), "m");
+    body.messages[0]?.tool_calls?.push({ id: "x", type: "function", function: { name: "g", arguments: "" } });
+    expect(messages[0]?.toolCalls).toHaveLength(1);
+  });
+});

@@ -1,0 +1,154 @@
+// BudgetActor: the spend ledger's front. RequestActors reserve a request's estimated cost at
+// admission (checked against spend plus open reservations over fixed UTC hours and days on the
+// injected clock), settle it with the real cost, or release it when the request failed. Requests
+// of deployments without a budget just record their cost. Serves the spend report.
+
+import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
+import type { BudgetConfig } from "../core/deployment.js";
+import { errors, type InferenceError } from "../core/inference-error.js";
+import { DAY_MS, HOUR_MS, type SpendLedger, utcDayStart, utcHourStart } from "../core/stores/index.js";
+
+export type BudgetDecision =
+  | { readonly type: "granted"; readonly reservationId: string }
+  | { readonly type: "exceeded"; readonly error: InferenceError };
+
+export interface SpendRow {
+  readonly deployment: string;
+  readonly hourUsd: number;
+  readonly dayUsd: number;
+  readonly reservedUsd: number;
+}
+
+export type BudgetMessage =
+  | {
+      readonly type: "reserve";
+      readonly deployment: string;
+      readonly budget: BudgetConfig;
+      readonly estimateUsd: number;
+      readonly replyTo: ActorRef<BudgetDecision>;
+    }
+  | { readonly type: "settle"; readonly reservationId: string; readonly actualUsd: number }
+  | { readonly type: "release"; readonly reservationId: string }
+  | { readonly type: "record"; readonly deployment: string; readonly usd: number }
+  | { readonly type: "report"; readonly replyTo: ActorRef<readonly SpendRow[]> }
+  | { readonly type: "window-rolled"; readonly deployment: string };
+
+export interface BudgetOptions {
+  readonly ledger: SpendLedger;
+  /** `throttle`: halve the deployment's concurrency (factor 0.5) until the window rolls (factor 1). */
+  readonly throttle: (deployment: string, factor: number) => void;
+}
+
+type Window = "hour" | "day";
+
+export class BudgetActor implements Actor<BudgetMessage> {
+  readonly #context: ActorContext<BudgetMessage>;
+  readonly #options: BudgetOptions;
+  /** The window start each deployment was last warned (or throttled) in. */
+  readonly #warned = new Map<string, number>();
+  readonly #throttled = new Map<string, number>();
+
+  constructor(context: ActorContext<BudgetMessage>, options: BudgetOptions) {
+    this.#context = context;
+    this.#options = options;
+  }
+
+  async receive(message: BudgetMessage): Promise<void> {
+    const ledger = this.#options.ledger;
+    const now = this.#context.clock.now();
+    switch (message.type) {
+      case "reserve":
+        message.replyTo.tell(
+          await this.#reserve(message.deployment, message.budget, message.estimateUsd, now),
+        );
+        return;
+      case "settle":
+        await ledger.settle(message.reservationId, Math.max(0, message.actualUsd), now);
+        return;
+      case "release":
+        await ledger.release(message.reservationId);
+        return;
+      case "record":
+        if (message.usd > 0) await ledger.record(message.deployment, message.usd, now);
+        return;
+      case "report": {
+        const rows: SpendRow[] = [];
+        for (const deployment of await ledger.listDeployments()) {
+          const totals = await ledger.totals(deployment, now);
+          rows.push({
+            deployment,
+            hourUsd: totals.hourUsd,
+            dayUsd: totals.dayUsd,
+            reservedUsd: totals.reservedUsd,
+          });
+        }
+        message.replyTo.tell(rows);
+        return;
+      }
+      case "window-rolled":
+        this.#throttled.delete(message.deployment);
+        this.#options.throttle(message.deployment, 1);
+        this.#context.log.info({ deployment: message.deployment }, "budget window rolled: throttle lifted");
+        return;
+    }
+  }
+
+  async #reserve(
+    deployment: string,
+    budget: BudgetConfig,
+    estimateUsd: number,
+    now: number,
+  ): Promise<BudgetDecision> {
+    const ledger = this.#options.ledger;
+    const totals = await ledger.totals(deployment, now);
+    const over = this.#exceeded(
+      budget,
+      totals.hourUsd + totals.reservedUsd + estimateUsd,
+      totals.dayUsd + totals.reservedUsd + estimateUsd,
+    );
+    if (over !== undefined) {
+      const windowStart = over === "hour" ? utcHourStart(now) : utcDayStart(now);
+      const windowEnd = windowStart + (over === "hour" ? HOUR_MS : DAY_MS);
+      switch (budget.onExceeded) {
+        case "reject":
+          return {
+            type: "exceeded",
+            error: errors.budgetExceeded(
+              `deployment ${deployment} has spent its ${over === "hour" ? "hourly" : "daily"} budget of $${
+                over === "hour" ? budget.maxSpendPerHourUsd : budget.maxSpendPerDayUsd
+              }`,
+              windowEnd - now,
+            ),
+          };
+        case "warn":
+          if (this.#warned.get(deployment) !== windowStart) {
+            this.#warned.set(deployment, windowStart);
+            this.#context.log.warn(
+              { deployment, window: over, hourUsd: totals.hourUsd, dayUsd: totals.dayUsd },
+              "budget exceeded: serving anyway (on_exceeded = warn)",
+            );
+          }
+          break;
+        case "throttle":
+          if (!this.#throttled.has(deployment)) {
+            this.#throttled.set(deployment, windowEnd);
+            this.#options.throttle(deployment, 0.5);
+            this.#context.scheduleOnce(windowEnd - now, { type: "window-rolled", deployment });
+            this.#context.log.warn(
+              { deployment, window: over },
+              "budget exceeded: concurrency halved until the window rolls",
+            );
+          }
+          break;
+      }
+    }
+    const reservationId = await ledger.reserve(deployment, Math.max(0, estimateUsd), now);
+    return { type: "granted", reservationId };
+  }
+
+  #exceeded(budget: BudgetConfig, hourUsd: number, dayUsd: number): Window | undefined {
+    if (budget.maxSpendPerHourUsd !== undefined && hourUsd > budget.maxSpendPerHourUsd) return "hour";
+    if (budget.maxSpendPerDayUsd !== undefined && dayUsd > budget.maxSpendPerDayUsd) return "day";
+    return undefined;
+  }
+}
