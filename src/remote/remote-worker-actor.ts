@@ -188,6 +188,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
         now: clock.now(),
         deadline: batch.deadline,
         random: this.#options.random,
+        hasFallbacks: deployment.fallbacks.length > 0,
       });
       if (!decision.retry) {
         output.fail(error);

@@ -10,7 +10,7 @@ export type RetryDecision =
   | { readonly retry: true; readonly delayMs: number }
   | {
       readonly retry: false;
-      readonly reason: "not-retryable" | "exhausted" | "committed" | "not-idempotent" | "deadline";
+      readonly reason: "not-retryable" | "exhausted" | "committed" | "not-idempotent" | "deadline" | "fallback";
     };
 
 /** Backoff before retry number `attempt` (1 = the first retry), before jitter. */
@@ -49,11 +49,22 @@ export function decideRetry(input: {
   readonly now: number;
   readonly deadline: number | undefined;
   readonly random: () => number;
+  /** The deployment has fallbacks: a Retry-After longer than max_backoff_ms goes there instead of waiting. */
+  readonly hasFallbacks?: boolean;
 }): RetryDecision {
   if (input.committed) return { retry: false, reason: "committed" };
   if (!isRetryable(input.error)) return { retry: false, reason: "not-retryable" };
   if (!input.idempotent) return { retry: false, reason: "not-idempotent" };
   if (input.retriesMade >= input.settings.maxRetries) return { retry: false, reason: "exhausted" };
+  const details = input.error.details;
+  if (
+    input.hasFallbacks &&
+    details.kind === "rate_limited" &&
+    details.retryAfterMs !== undefined &&
+    details.retryAfterMs > input.settings.maxBackoffMs
+  ) {
+    return { retry: false, reason: "fallback" };
+  }
   const delayMs = nextDelayMs(input.settings, input.retriesMade + 1, input.error, input.random);
   if (input.deadline !== undefined && input.now + delayMs >= input.deadline)
     return { retry: false, reason: "deadline" };
