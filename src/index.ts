@@ -30,6 +30,7 @@ import { remoteEngineProps } from "./remote/remote-engine.js";
 import { type LlamaConfig, llamaConfigSchema } from "./runtimes/llama/llama-config.js";
 import { LlamaRunner } from "./runtimes/llama/llama-runner.js";
 import { type MockConfig, mockConfigSchema, mockRunnerFactory } from "./runtimes/mock/index.js";
+import { createAdminRoutes } from "./serving/admin-api.js";
 import { createHttpGateway, type ListeningGateway } from "./serving/http-gateway.js";
 import { parseChatRequest } from "./serving/openai-request.js";
 import type { CompletionResult, DeploymentStatus } from "./serving/service-types.js";
@@ -166,6 +167,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     maxBodyBytes: serverDefaults.maxBodyBytes,
     requestTimeoutMs: serverDefaults.requestTimeoutMs,
     drainTimeoutMs: serverDefaults.drainTimeoutMs,
+    adminSecretSources: [],
     ...options.server,
   };
   const system = ActorSystem.create({
@@ -221,11 +223,15 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     },
     deployments: () => serving.deployments(),
     async listen(listenOptions = {}) {
+      const admin = server.adminKey
+        ? createAdminRoutes({ adminKey: server.adminKey, service: serving.admin(server.adminSecretSources) })
+        : undefined;
       const gateway = createHttpGateway({
         service: serving.service,
         server,
         clock: system.clock,
         logger: system.log,
+        ...(admin ? { admin } : {}),
       });
       const bind = listenOptions.bind ?? `${server.host}:${server.port}`;
       const separator = bind.lastIndexOf(":");

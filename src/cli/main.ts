@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { defaultRuntimeRegistry } from "../index.js";
 import type { ModelQuant, ModelSize } from "../runtimes/llama/random-llama-model.js";
+import { costReportCommand, deploymentsCommand } from "./admin-commands.js";
 import { makeModelCommand, makeModelDefaults } from "./make-model-command.js";
 import { serveCommand } from "./serve-command.js";
 import { type CommandIo, validateCommand } from "./validate-command.js";
@@ -13,7 +14,10 @@ commands:
   serve --config FILE [--bind host:port]   serve the project file's deployments over HTTP
   validate --config FILE                   check a project file; print its deployments or every problem
   make-model --out FILE [--size tiny|small|medium] [--seed N] [--quant f16|q8_0] [--if-missing]
-                                           write a generated llama GGUF model (random weights)`;
+                                           write a generated llama GGUF model (random weights)
+  deployments list|apply FILE.toml|remove NAME --url URL
+                                           manage a running server's deployments (admin key in RAKKA_ADMIN_KEY)
+  cost-report --url URL                    spend per deployment this UTC hour and day (RAKKA_ADMIN_KEY)`;
 
 const consoleIo: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -28,6 +32,7 @@ const options = {
   seed: { type: "string" },
   quant: { type: "string" },
   "if-missing": { type: "boolean" },
+  url: { type: "string" },
 } as const;
 
 export async function main(argv: readonly string[], io: CommandIo = consoleIo): Promise<number> {
@@ -36,11 +41,16 @@ export async function main(argv: readonly string[], io: CommandIo = consoleIo): 
     io.out(usage);
     return command === undefined ? 1 : 0;
   }
-  let values: ReturnType<typeof parseArgs<{ options: typeof options }>>["values"];
+  let values: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"];
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args: [...rest], options, strict: true }));
+    ({ values, positionals } = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true }));
   } catch (error) {
     io.err(`rakka ${command}: ${(error as Error).message}`);
+    return 2;
+  }
+  if (positionals.length > 0 && command !== "deployments") {
+    io.err(`rakka ${command}: unexpected argument "${positionals[0]}"`);
     return 2;
   }
   switch (command) {
@@ -72,6 +82,17 @@ export async function main(argv: readonly string[], io: CommandIo = consoleIo): 
         },
         io,
       );
+    }
+    case "deployments":
+    case "cost-report": {
+      if (!values.url) {
+        io.err(`rakka ${command}: --url URL (the server's address) is required`);
+        return 2;
+      }
+      const client = { url: values.url, adminKey: process.env.RAKKA_ADMIN_KEY };
+      return command === "deployments"
+        ? deploymentsCommand(positionals[0], positionals[1], client, io)
+        : costReportCommand(client, io);
     }
     default:
       io.err(`rakka: unknown command "${command}"\n${usage}`);

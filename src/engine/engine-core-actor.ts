@@ -113,6 +113,10 @@ export class EngineCoreActor implements Actor<EngineMessage> {
       case "set-concurrency":
         admission.setConcurrencyFactor(message.factor);
         break;
+      case "force-circuit":
+      case "rebuild-session":
+        // remote-only commands; the manager refuses them for local deployments
+        break;
     }
     admission.dispatch(this.#canRun);
     admission.afterMessage();

@@ -12,7 +12,7 @@ import type { EngineCommand, EngineDeps } from "../protocol/engine-messages.js";
 import { CircuitBreakerActor, type CircuitMessage } from "./circuit-breaker-actor.js";
 import type { ProviderAdapter } from "./provider.js";
 import { RateLimiterActor, type RateLimiterMessage } from "./rate-limiter-actor.js";
-import { RemoteSessionActor, type SessionMessage } from "./remote-session-actor.js";
+import { RemoteSessionActor, type SessionLease, type SessionMessage } from "./remote-session-actor.js";
 import { RemoteWorkerActor, type RemoteWorkerMessage } from "./remote-worker-actor.js";
 
 export type RemoteEngineMessage =
@@ -28,6 +28,16 @@ export interface RemoteEngineOptions {
   readonly deps: EngineDeps;
 }
 
+/** A reply ref for answers nobody waits for. */
+function silentRef<M>(): ActorRef<M> {
+  return {
+    path: "/deadLetters/ignored",
+    tell() {},
+    offer: () => ({ ok: true }),
+    ask: () => Promise.reject(new Error("unused")),
+  };
+}
+
 /** (provider, key hash, model): replicas and deployments with the same key share one bucket. */
 export function limiterKey(adapter: ProviderAdapter): string {
   const key = adapter.apiKey?.loaded ? adapter.apiKey.reveal() : "";
@@ -41,6 +51,8 @@ export class RemoteEngineCoreActor implements Actor<RemoteEngineMessage> {
   readonly #admission: EngineAdmission;
   readonly #idle: ActorRef<RemoteWorkerMessage>[] = [];
   readonly #busy = new Map<string, ActorRef<RemoteWorkerMessage>>();
+  readonly #session: ActorRef<SessionMessage>;
+  readonly #circuitBreaker: ActorRef<CircuitMessage>;
 
   constructor(context: ActorContext<RemoteEngineMessage>, options: RemoteEngineOptions) {
     this.#context = context;
@@ -69,6 +81,8 @@ export class RemoteEngineCoreActor implements Actor<RemoteEngineMessage> {
           }),
       ),
     );
+    this.#session = session;
+    this.#circuitBreaker = circuitBreaker;
     const key = limiterKey(adapter);
     const engine = context.self as ActorRef<{
       readonly type: "request-finished";
@@ -160,6 +174,23 @@ export class RemoteEngineCoreActor implements Actor<RemoteEngineMessage> {
       case "set-concurrency":
         admission.setConcurrencyFactor(message.factor);
         break;
+      case "force-circuit":
+        this.#circuitBreaker.tell({
+          type: "force",
+          endpoint: this.#options.adapter.endpoint,
+          state: message.state,
+        });
+        break;
+      case "rebuild-session": {
+        const session = this.#session;
+        void session
+          .ask<SessionLease>((replyTo) => ({ type: "lease", replyTo }), { timeoutMs: 5_000 })
+          .then((lease) =>
+            session.tell({ type: "refresh", generation: lease.generation, replyTo: silentRef() }),
+          )
+          .catch(() => {});
+        break;
+      }
     }
     admission.dispatch(true);
     admission.afterMessage();

@@ -15,7 +15,7 @@ const settings: RetrySettings = {
   respectRetryAfter: true,
 };
 
-const with_ = (overrides: Partial<RetrySettings>): RetrySettings => ({ ...settings, ...overrides });
+const withSettings = (overrides: Partial<RetrySettings>): RetrySettings => ({ ...settings, ...overrides });
 const fixed = (value: number) => () => value;
 const NOW = 1_000_000;
 
@@ -52,17 +52,17 @@ describe("backoffMs", () => {
   it("is capped at max_backoff_ms", () => {
     expect(backoffMs(settings, 6)).toBe(8000);
     expect(backoffMs(settings, 20)).toBe(8000);
-    expect(backoffMs(with_({ maxBackoffMs: 1500 }), 3)).toBe(1500);
+    expect(backoffMs(withSettings({ maxBackoffMs: 1500 }), 3)).toBe(1500);
   });
 
   it("a multiplier of 1 is a constant backoff", () => {
-    expect([1, 2, 3].map((attempt) => backoffMs(with_({ backoffMultiplier: 1 }), attempt))).toEqual([
+    expect([1, 2, 3].map((attempt) => backoffMs(withSettings({ backoffMultiplier: 1 }), attempt))).toEqual([
       500, 500, 500,
     ]);
   });
 
   it("follows a fractional multiplier", () => {
-    expect(backoffMs(with_({ backoffMultiplier: 1.5 }), 3)).toBe(1125);
+    expect(backoffMs(withSettings({ backoffMultiplier: 1.5 }), 3)).toBe(1125);
   });
 });
 
@@ -74,14 +74,14 @@ describe("nextDelayMs", () => {
   });
 
   it("jitter full: random × backoff", () => {
-    const full = with_({ jitter: "full" });
+    const full = withSettings({ jitter: "full" });
     expect(nextDelayMs(full, 2, server, fixed(0))).toBe(0);
     expect(nextDelayMs(full, 2, server, fixed(0.25))).toBe(250);
     expect(nextDelayMs(full, 2, server, fixed(0.999))).toBe(999);
   });
 
   it("jitter equal: half the backoff plus random × half", () => {
-    const equal = with_({ jitter: "equal" });
+    const equal = withSettings({ jitter: "equal" });
     expect(nextDelayMs(equal, 2, server, fixed(0))).toBe(500);
     expect(nextDelayMs(equal, 2, server, fixed(0.5))).toBe(750);
     expect(nextDelayMs(equal, 2, server, fixed(0.999))).toBe(1000);
@@ -90,13 +90,13 @@ describe("nextDelayMs", () => {
   it("jitter never exceeds the capped backoff", () => {
     for (const jitter of ["full", "equal", "none"] as const) {
       for (const r of [0, 0.3, 0.7, 0.999999]) {
-        expect(nextDelayMs(with_({ jitter }), 10, server, fixed(r))).toBeLessThanOrEqual(8000);
+        expect(nextDelayMs(withSettings({ jitter }), 10, server, fixed(r))).toBeLessThanOrEqual(8000);
       }
     }
   });
 
   it("rounds to whole milliseconds", () => {
-    expect(nextDelayMs(with_({ jitter: "full" }), 1, server, fixed(1 / 3))).toBe(167);
+    expect(nextDelayMs(withSettings({ jitter: "full" }), 1, server, fixed(1 / 3))).toBe(167);
   });
 
   it("honours Retry-After when it is longer than the backoff, beyond max_backoff_ms", () => {
@@ -106,17 +106,17 @@ describe("nextDelayMs", () => {
 
   it("never waits less than Retry-After, whatever the jitter", () => {
     const limited = errors.rateLimited("upstream 429", 300);
-    expect(nextDelayMs(with_({ jitter: "full" }), 1, limited, fixed(0))).toBe(300);
+    expect(nextDelayMs(withSettings({ jitter: "full" }), 1, limited, fixed(0))).toBe(300);
     expect(nextDelayMs(settings, 2, limited, fixed(0))).toBe(1000); // the backoff is longer
   });
 
   it("respect_retry_after = false ignores it", () => {
     const limited = errors.rateLimited("upstream 429", 20_000);
-    expect(nextDelayMs(with_({ respectRetryAfter: false }), 1, limited, fixed(0.5))).toBe(500);
+    expect(nextDelayMs(withSettings({ respectRetryAfter: false }), 1, limited, fixed(0.5))).toBe(500);
   });
 
   it("a 429 without Retry-After backs off like any other error", () => {
-    expect(nextDelayMs(with_({ jitter: "full" }), 1, errors.rateLimited("429"), fixed(0.5))).toBe(250);
+    expect(nextDelayMs(withSettings({ jitter: "full" }), 1, errors.rateLimited("429"), fixed(0.5))).toBe(250);
   });
 
   it("only rate_limited carries a Retry-After", () => {
@@ -167,7 +167,7 @@ describe("decideRetry", () => {
     const error = errors.serverError("503", 503);
     expect(decide(error, { retriesMade: 2 })).toEqual({ retry: true, delayMs: 2000 });
     expect(decide(error, { retriesMade: 3 })).toEqual({ retry: false, reason: "exhausted" });
-    expect(decide(error, { settings: with_({ maxRetries: 0 }) })).toEqual({
+    expect(decide(error, { settings: withSettings({ maxRetries: 0 }) })).toEqual({
       retry: false,
       reason: "exhausted",
     });
@@ -188,7 +188,9 @@ describe("decideRetry", () => {
       calls++;
       return 0.1;
     };
-    expect(decide(errors.serverError("503", 503), { settings: with_({ jitter: "full" }), random })).toEqual({
+    expect(
+      decide(errors.serverError("503", 503), { settings: withSettings({ jitter: "full" }), random }),
+    ).toEqual({
       retry: true,
       delayMs: 50,
     });

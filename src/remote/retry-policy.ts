@@ -10,7 +10,13 @@ export type RetryDecision =
   | { readonly retry: true; readonly delayMs: number }
   | {
       readonly retry: false;
-      readonly reason: "not-retryable" | "exhausted" | "committed" | "not-idempotent" | "deadline" | "fallback";
+      readonly reason:
+        | "not-retryable"
+        | "exhausted"
+        | "committed"
+        | "not-idempotent"
+        | "deadline"
+        | "fallback";
     };
 
 /** Backoff before retry number `attempt` (1 = the first retry), before jitter. */

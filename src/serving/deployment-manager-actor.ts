@@ -18,6 +18,10 @@ export type ApplyResult =
   | { readonly ok: true; readonly status: DeploymentStatus }
   | { readonly ok: false; readonly reason: string; readonly status?: DeploymentStatus };
 
+export type CommandResult =
+  | { readonly ok: true; readonly replicas: number }
+  | { readonly ok: false; readonly status: 400 | 404; readonly reason: string };
+
 export type ManagerMessage =
   | { readonly type: "apply"; readonly deployment: DeploymentSpec; readonly replyTo: ActorRef<ApplyResult> }
   | { readonly type: "remove"; readonly name: string; readonly replyTo: ActorRef<ApplyResult> }
@@ -27,6 +31,13 @@ export type ManagerMessage =
   | EngineDrained
   | { readonly type: "placed"; readonly replicaId: string; readonly result: PlacementResult }
   | { readonly type: "replica-terminated"; readonly replicaId: string }
+  /** Admin: relay a command to every live replica of a deployment. */
+  | {
+      readonly type: "command";
+      readonly deployment: string;
+      readonly command: Extract<EngineCommand, { type: "force-circuit" | "rebuild-session" }>;
+      readonly replyTo: ActorRef<CommandResult>;
+    }
   /** Budget `throttle`: scale the deployment's concurrency (0.5 halves it, 1 restores it). */
   | { readonly type: "throttle"; readonly deployment: string; readonly factor: number };
 
@@ -111,6 +122,34 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
       case "engine-drained":
         this.#stopReplica(message.replicaId);
         return;
+      case "command": {
+        const entry = this.#entries.get(message.deployment);
+        if (!entry || entry.removing) {
+          message.replyTo.tell({
+            ok: false,
+            status: 404,
+            reason: `deployment ${message.deployment} does not exist`,
+          });
+          return;
+        }
+        if (this.#options.registry.get(entry.spec.runtime)?.transport !== "remote") {
+          message.replyTo.tell({
+            ok: false,
+            status: 400,
+            reason: `deployment ${message.deployment} runs locally: it has no upstream circuit or session`,
+          });
+          return;
+        }
+        let replicas = 0;
+        for (const replica of entry.replicas.values()) {
+          if (replica.ref && (replica.status === "ready" || replica.status === "draining")) {
+            replica.ref.tell(message.command);
+            replicas++;
+          }
+        }
+        message.replyTo.tell({ ok: true, replicas });
+        return;
+      }
       case "throttle": {
         const entry = this.#entries.get(message.deployment);
         if (!entry) return;

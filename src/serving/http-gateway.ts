@@ -10,6 +10,7 @@ import type { ServerConfig } from "../core/config/server-schema.js";
 import { httpStatusOf, toHttpError } from "../core/http-error.js";
 import { errors, InferenceError, toInferenceError } from "../core/inference-error.js";
 import type { FinishReason, TokenChunk, TokenUsage } from "../core/token-chunk.js";
+import type { AdminRoutes } from "./admin-api.js";
 import { type ParseResult, parseChatRequest, parseCompletionRequest } from "./openai-request.js";
 import {
   chatChunkEncoder,
@@ -28,6 +29,8 @@ export interface HttpGatewayOptions {
   /** Injected time: `created` fields and circuit_open's Retry-After. */
   readonly clock: { now(): number };
   readonly logger?: Logger;
+  /** The admin API under /admin/v1/ (absent: those paths answer 404). */
+  readonly admin?: AdminRoutes;
 }
 
 export interface ListeningGateway {
@@ -122,6 +125,10 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
 
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = pathOf(request.url);
+    if (options.admin && path.startsWith("/admin/v1/")) {
+      await options.admin(request, response, path, { sendJson, sendError, readJson });
+      return;
+    }
     if (path === "/v1" || path.startsWith("/v1/")) {
       const denied = authenticate(request);
       if (denied) {

@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ActorContext, ActorRef, Props } from "../actor/index.js";
 import { props } from "../actor/index.js";
 import { inferenceErrorKinds } from "../core/inference-error.js";
-import type { MetricsMessage, RequestOutcome } from "./metrics-messages.js";
+import type { DeploymentSnapshot, MetricsMessage, RequestOutcome } from "./metrics-messages.js";
 
 /** The content type of the `scrape` text; the gateway sets it on its `/metrics` response. */
 export const metricsContentType: string = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -244,6 +244,7 @@ export function metricsActorProps(options: MetricsActorOptions = {}): Props<Metr
         endpoints: new Map(),
         circuits: new Map(),
         queueDepths: new Map(),
+        utilizations: new Map(),
       };
       stateByActor.set(context.self, state);
     }
@@ -266,6 +267,8 @@ interface MetricsState {
   readonly circuits: Map<string, "closed" | "open" | "half-open">;
   /** Remote queue depth of each replica, by deployment. */
   readonly queueDepths: Map<string, Map<string, number>>;
+  /** Last rate-limit utilization of each deployment. */
+  readonly utilizations: Map<string, number>;
 }
 
 const circuitValue = { closed: 0, "half-open": 1, open: 2 } as const;
@@ -286,7 +289,7 @@ const deploymentNamePattern = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const isCount = (value: number): boolean => Number.isFinite(value) && value >= 0;
 
 function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState) {
-  const { metrics, loads, endpoints, circuits, queueDepths } = state;
+  const { metrics, loads, endpoints, circuits, queueDepths, utilizations } = state;
 
   const refuse = (message: MetricsMessage, reason: string): void => {
     const deployment = "deployment" in message ? message.deployment : undefined;
@@ -316,6 +319,35 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
     async receive(message: MetricsMessage): Promise<void> {
       if (message.type === "scrape") {
         message.replyTo.tell(await metrics.registry.metrics());
+        return;
+      }
+      if (message.type === "snapshot") {
+        const snapshot = new Map<string, DeploymentSnapshot>();
+        const names = new Set([
+          ...loads.keys(),
+          ...utilizations.keys(),
+          ...[...endpoints.values()].flatMap((set) => [...set]),
+        ]);
+        for (const deployment of names) {
+          let running = 0;
+          let waiting = 0;
+          for (const load of loads.get(deployment)?.values() ?? []) {
+            running += load.running;
+            waiting += load.waiting;
+          }
+          const circuitList: Array<{ endpoint: string; state: "closed" | "open" | "half-open" }> = [];
+          for (const [endpoint, users] of endpoints) {
+            if (users.has(deployment))
+              circuitList.push({ endpoint, state: circuits.get(endpoint) ?? "closed" });
+          }
+          snapshot.set(deployment, {
+            running,
+            waiting,
+            rateLimitUtilization: utilizations.get(deployment),
+            circuits: circuitList,
+          });
+        }
+        message.replyTo.tell(snapshot);
         return;
       }
       if (message.type === "fallback") {
@@ -437,8 +469,10 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
           return;
         }
         case "rate-limit-utilization":
-          if (isCount(message.utilization))
+          if (isCount(message.utilization)) {
             metrics.rateLimitUtilization.set({ deployment }, Math.min(1, message.utilization));
+            utilizations.set(deployment, Math.min(1, message.utilization));
+          }
           return;
         case "remote-queue-depth": {
           if (!isCount(message.depth)) {

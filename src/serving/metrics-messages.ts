@@ -70,4 +70,16 @@ export type MetricsMessage =
       readonly sequences: number;
       readonly tokens: number;
     }
-  | { readonly type: "scrape"; readonly replyTo: ActorRef<string> };
+  | { readonly type: "scrape"; readonly replyTo: ActorRef<string> }
+  /** The live numbers per deployment, for the admin API. */
+  | { readonly type: "snapshot"; readonly replyTo: ActorRef<ReadonlyMap<string, DeploymentSnapshot>> };
+
+export interface DeploymentSnapshot {
+  readonly running: number;
+  readonly waiting: number;
+  readonly rateLimitUtilization: number | undefined;
+  readonly circuits: ReadonlyArray<{
+    readonly endpoint: string;
+    readonly state: "closed" | "open" | "half-open";
+  }>;
+}

@@ -16,6 +16,7 @@ import {
 } from "../core/stores/index.js";
 import type { EngineObserver, LoadReported } from "../protocol/engine-messages.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
+import { type AdminService, createAdminService } from "./admin-service.js";
 import { BudgetActor, type BudgetMessage } from "./budget-actor.js";
 import { type ApplyResult, DeploymentManagerActor, type ManagerMessage } from "./deployment-manager-actor.js";
 import {
@@ -55,6 +56,8 @@ export interface Serving {
   /** Resolves once its in-flight requests drained and its replicas stopped. */
   remove(name: string, timeoutMs?: number): Promise<ApplyResult>;
   deployments(): Promise<readonly DeploymentStatus[]>;
+  /** The admin API's operations, with secrets restricted to `allowedSecretSources`. */
+  admin(allowedSecretSources: readonly string[]): AdminService;
 }
 
 const APPLY_TIMEOUT_MS = 10 * 60_000;
@@ -157,6 +160,8 @@ export function startServing(options: ServingOptions): Serving {
     remove: (name, timeoutMs = APPLY_TIMEOUT_MS) =>
       manager.ask<ApplyResult>((replyTo) => ({ type: "remove", name, replyTo }), { timeoutMs }),
     deployments: () => service.deployments(),
+    admin: (allowedSecretSources) =>
+      createAdminService({ manager, metrics, budget, registry: options.registry, allowedSecretSources }),
   };
 }
 

@@ -6,7 +6,12 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createInferenceSystem, type DeploymentInput, type InferenceSystem } from "../../src/index.js";
 import { flushMicrotasks, ManualClock, until } from "../../src/testkit/manual-clock.js";
-import { complete, type MockProvider, stallMidStream, startMockProvider } from "../../src/testkit/mock-provider.js";
+import {
+  complete,
+  type MockProvider,
+  stallMidStream,
+  startMockProvider,
+} from "../../src/testkit/mock-provider.js";
 import { record, sample, sumSamples } from "./helpers.js";
 
 let system: InferenceSystem | undefined;
@@ -21,7 +26,11 @@ afterEach(async () => {
 const HOUR = 3_600_000;
 /** $1 per thousand tokens, in and out: a token costs $0.001. */
 const pricing = { input_per_million_usd: 1000, output_per_million_usd: 1000 };
-const ask = (model: string, content = "a b", max_tokens = 4) => ({ model, messages: [{ role: "user", content }], max_tokens });
+const ask = (model: string, content = "a b", max_tokens = 4) => ({
+  model,
+  messages: [{ role: "user", content }],
+  max_tokens,
+});
 
 function captureLogs() {
   const lines: Array<{ msg: string }> = [];
@@ -49,7 +58,11 @@ describe("cost ledger", () => {
   it("prices OpenAI usage from the versioned table: cached input and output priced separately", async () => {
     provider = await startMockProvider();
     const s = await start([
-      { name: "gpt", model: "gpt-4o", runtime_config: { api_key: "sk-test", base_url: `${provider.url}/v1` } },
+      {
+        name: "gpt",
+        model: "gpt-4o",
+        runtime_config: { api_key: "sk-test", base_url: `${provider.url}/v1` },
+      },
     ]);
     provider.script(
       complete({
@@ -73,14 +86,22 @@ describe("cost ledger", () => {
   it("a deployment's [deployment.pricing] overrides the table", async () => {
     const s = await start([{ name: "echo", model: "m", runtime: "mock", pricing }]);
     await s.complete(ask("echo")); // 2 input words, 4 output tokens
-    expect(sample(await s.serving.service.metricsText(), "rakka_cost_usd_total", { deployment: "echo" })).toBeCloseTo(0.006, 10);
+    expect(
+      sample(await s.serving.service.metricsText(), "rakka_cost_usd_total", { deployment: "echo" }),
+    ).toBeCloseTo(0.006, 10);
   });
 
   it("a cancelled stream that reported no usage records an estimate, flagged as such", async () => {
     provider = await startMockProvider();
     const clock = new ManualClock();
     const s = await start(
-      [{ name: "gpt", model: "gpt-4o", runtime_config: { api_key: "sk-test", base_url: `${provider.url}/v1` } }],
+      [
+        {
+          name: "gpt",
+          model: "gpt-4o",
+          runtime_config: { api_key: "sk-test", base_url: `${provider.url}/v1` },
+        },
+      ],
       clock,
     );
     provider.script(stallMidStream(2));
@@ -94,13 +115,20 @@ describe("cost ledger", () => {
     // estimate: ceil(18 chars / 4) = 5 input tokens, 2 output chunks, at gpt-4o prices
     const estimate = (5 * 2.5 + 2 * 10) / 1e6;
     expect(sample(metrics, "rakka_cost_usd_total", { deployment: "gpt" })).toBeCloseTo(estimate, 12);
-    expect(sample(metrics, "rakka_cost_estimated_usd_total", { deployment: "gpt" })).toBeCloseTo(estimate, 12);
+    expect(sample(metrics, "rakka_cost_estimated_usd_total", { deployment: "gpt" })).toBeCloseTo(
+      estimate,
+      12,
+    );
   });
 });
 
 describe("budgets", () => {
   // estimate per request: ceil(3 chars / 4) = 1 prompt token + 4 max tokens = $0.005; actual: 2 + 4 = $0.006
-  const budgeted = (onExceeded: string, extra: Record<string, unknown> = {}, config: Record<string, unknown> = {}) => ({
+  const budgeted = (
+    onExceeded: "reject" | "warn" | "throttle",
+    extra: Record<string, unknown> = {},
+    config: Record<string, unknown> = {},
+  ) => ({
     name: "echo",
     model: "m",
     runtime: "mock",
@@ -119,7 +147,9 @@ describe("budgets", () => {
     expect((refused as { details: { retryAfterMs: number } }).details.retryAfterMs).toBe(HOUR / 2);
     let metrics = await s.serving.service.metricsText();
     expect(sample(metrics, "rakka_tokens_total", { deployment: "echo", direction: "output" })).toBe(4); // only the first ran
-    expect(sample(metrics, "rakka_requests_total", { deployment: "echo", outcome: "budget_exceeded" })).toBe(1);
+    expect(sample(metrics, "rakka_requests_total", { deployment: "echo", outcome: "budget_exceeded" })).toBe(
+      1,
+    );
     await clock.advance(HOUR / 2); // 11:00 UTC: a new hour
     await s.complete(ask("echo"));
     metrics = await s.serving.service.metricsText();
@@ -161,11 +191,18 @@ describe("budgets", () => {
   it("throttle: halves the deployment's concurrency until the window rolls", async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1, 10, 0));
     const s = await start(
-      [budgeted("throttle", { serving: { max_concurrent: 4, on_capacity_exhausted: "reject" } }, { tokens_per_second: 10 })],
+      [
+        budgeted(
+          "throttle",
+          { serving: { max_concurrent: 4, on_capacity_exhausted: "reject" } },
+          { tokens_per_second: 10 },
+        ),
+      ],
       clock,
     );
     const open = (n: number) => Array.from({ length: n }, () => record(s.stream(ask("echo")), clock));
-    const running = async () => sumSamples(await s.serving.service.metricsText(), "rakka_num_requests_running");
+    const running = async () =>
+      sumSamples(await s.serving.service.metricsText(), "rakka_num_requests_running");
     // $0.012 spent this hour: over the $0.01 budget
     for (let i = 0; i < 2; i++) {
       const done = record(s.stream(ask("echo")), clock);
@@ -175,7 +212,9 @@ describe("budgets", () => {
     // over budget: served, but at most 2 of the 4 slots at once
     const throttled = open(3);
     await until(() => throttled.filter((r) => r.done).length === 1);
-    expect(throttled.filter((r) => r.done).map((r) => (r.error as { kind?: string }).kind)).toEqual(["backpressure"]);
+    expect(throttled.filter((r) => r.done).map((r) => (r.error as { kind?: string }).kind)).toEqual([
+      "backpressure",
+    ]);
     expect(await running()).toBe(2);
     await clock.advance(400);
     await Promise.all(throttled.map((r) => r.finished));

@@ -27,22 +27,38 @@ afterEach(async () => {
   provider = undefined;
 });
 
-const mock = (name: string, extra: Record<string, unknown> = {}, config: Record<string, unknown> = {}): DeploymentInput => ({
+const mock = (
+  name: string,
+  extra: Record<string, unknown> = {},
+  config: Record<string, unknown> = {},
+): DeploymentInput => ({
   name,
   model: `${name}-model`,
   runtime: "mock",
   runtime_config: config,
   ...extra,
 });
-const remote = (name: string, extra: Record<string, unknown> = {}, config: Record<string, unknown> = {}): DeploymentInput => ({
+const remote = (
+  name: string,
+  extra: Record<string, unknown> = {},
+  config: Record<string, unknown> = {},
+): DeploymentInput => ({
   name,
   model: "gpt-4o",
   runtime: "openai",
-  runtime_config: { api_key: "sk-test", base_url: `${provider?.url}/v1`, retry: { max_retries: 0 }, ...config },
+  runtime_config: {
+    api_key: "sk-test",
+    base_url: `${provider?.url}/v1`,
+    retry: { max_retries: 0 },
+    ...config,
+  },
   ...extra,
 });
 
-async function start(deployments: DeploymentInput[], server: Record<string, unknown> = {}): Promise<InferenceSystem> {
+async function start(
+  deployments: DeploymentInput[],
+  server: Record<string, unknown> = {},
+): Promise<InferenceSystem> {
   clock = new ManualClock();
   system = await createInferenceSystem({ clock, random: () => 0.5, server, deployments });
   gateway = await system.listen({ bind: "127.0.0.1:0" });
@@ -55,7 +71,10 @@ async function post(model: string, content = "alpha beta", extra: Record<string,
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ model, messages: [{ role: "user", content }], max_tokens: 2, ...extra }),
   });
-  const body = (await response.json()) as { choices?: Array<{ message: { content: string } }>; error?: { code: string } };
+  const body = (await response.json()) as {
+    choices?: Array<{ message: { content: string } }>;
+    error?: { code: string };
+  };
   return { status: response.status, servedBy: response.headers.get("x-rakka-deployment"), body };
 }
 
@@ -70,7 +89,9 @@ describe("fallbacks", () => {
     expect(result).toMatchObject({ status: 200, servedBy: "backup" });
     expect(result.body.choices?.[0]?.message.content).toBe("alpha beta");
     const metrics = await metricsOf();
-    expect(sample(metrics, "rakka_fallbacks_total", { from: "primary", to: "backup", reason: "server_error" })).toBe(1);
+    expect(
+      sample(metrics, "rakka_fallbacks_total", { from: "primary", to: "backup", reason: "server_error" }),
+    ).toBe(1);
     expect(sample(metrics, "rakka_requests_total", { deployment: "backup", outcome: "success" })).toBe(1);
   });
 
@@ -90,7 +111,10 @@ describe("fallbacks", () => {
   });
 
   it("ends with the last error when every fallback failed", async () => {
-    await start([mock("a", { fallbacks: ["b"] }, { fail_after_tokens: 0 }), mock("b", {}, { fail_after_tokens: 0 })]);
+    await start([
+      mock("a", { fallbacks: ["b"] }, { fail_after_tokens: 0 }),
+      mock("b", {}, { fail_after_tokens: 0 }),
+    ]);
     const result = await post("a");
     expect(result.status).toBe(502);
     expect(result.body.error?.code).toBe("server_error");
@@ -98,15 +122,24 @@ describe("fallbacks", () => {
 
   it('on_capacity_exhausted = "fallback" goes to the fallback at once instead of queueing', async () => {
     await start([
-      mock("a", { fallbacks: ["b"], serving: { max_concurrent: 1, on_capacity_exhausted: "fallback" } }, { stall_after_tokens: 1 }),
+      mock(
+        "a",
+        { fallbacks: ["b"], serving: { max_concurrent: 1, on_capacity_exhausted: "fallback" } },
+        { stall_after_tokens: 1 },
+      ),
       mock("b"),
     ]);
     const s = system as InferenceSystem;
-    const holding = record(s.stream({ model: "a", messages: [{ role: "user", content: "hold" }], max_tokens: 3 }), clock);
+    const holding = record(
+      s.stream({ model: "a", messages: [{ role: "user", content: "hold" }], max_tokens: 3 }),
+      clock,
+    );
     await until(() => holding.chunks.length === 1);
     const result = await post("a");
     expect(result).toMatchObject({ status: 200, servedBy: "b" });
-    expect(sample(await metricsOf(), "rakka_fallbacks_total", { from: "a", to: "b", reason: "backpressure" })).toBe(1);
+    expect(
+      sample(await metricsOf(), "rakka_fallbacks_total", { from: "a", to: "b", reason: "backpressure" }),
+    ).toBe(1);
   });
 
   it("a Retry-After longer than max_backoff_ms falls back instead of waiting", async () => {
@@ -119,7 +152,13 @@ describe("fallbacks", () => {
     const result = await post("primary");
     expect(result).toMatchObject({ status: 200, servedBy: "backup" });
     expect(provider.arrivals).toBe(1);
-    expect(sample(await metricsOf(), "rakka_fallbacks_total", { from: "primary", to: "backup", reason: "rate_limited" })).toBe(1);
+    expect(
+      sample(await metricsOf(), "rakka_fallbacks_total", {
+        from: "primary",
+        to: "backup",
+        reason: "rate_limited",
+      }),
+    ).toBe(1);
   });
 
   it("never after commit: a failure after tokens ends the stream with an error event", async () => {
@@ -127,7 +166,12 @@ describe("fallbacks", () => {
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "a", stream: true, messages: [{ role: "user", content: "one two" }], max_tokens: 4 }),
+      body: JSON.stringify({
+        model: "a",
+        stream: true,
+        messages: [{ role: "user", content: "one two" }],
+        max_tokens: 4,
+      }),
     });
     const body = await response.text();
     expect(body).toContain('"content":"one"');
@@ -139,7 +183,10 @@ describe("fallbacks", () => {
   it("never on content filter or bad request, even when fallback_on lists them", async () => {
     provider = await startMockProvider();
     await start([
-      remote("primary", { fallbacks: ["backup"], fallback_on: ["content_filtered", "bad_request", "server_error"] }),
+      remote("primary", {
+        fallbacks: ["backup"],
+        fallback_on: ["content_filtered", "bad_request", "server_error"],
+      }),
       mock("backup"),
     ]);
     provider.script(contentFiltered());
@@ -196,6 +243,8 @@ describe("fallbacks", () => {
     await clock.advance(200); // the request deadline, before the slow fallback's first token
     await pending.finished;
     expect(pending.error).toMatchObject({ kind: "timeout" });
-    expect(sample(await metricsOf(), "rakka_fallbacks_total", { from: "primary", to: "slow", reason: "timeout" })).toBe(1);
+    expect(
+      sample(await metricsOf(), "rakka_fallbacks_total", { from: "primary", to: "slow", reason: "timeout" }),
+    ).toBe(1);
   });
 });

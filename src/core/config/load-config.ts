@@ -55,7 +55,11 @@ export function parseConfig(text: string, options: LoadConfigOptions): Validated
         });
       }
     }
-    const secrets = loadSecrets(table.api_keys, "server.api_keys", environment);
+    const secrets = loadSecrets(
+      { api_keys: table.api_keys, ...(table.admin_key ? { admin_key: table.admin_key } : {}) },
+      "server",
+      environment,
+    );
     problems.push(...secrets.problems);
     warnings.push(...secrets.warnings);
     const bind = parseBind(table.bind) as { host: string; port: number };
@@ -66,6 +70,8 @@ export function parseConfig(text: string, options: LoadConfigOptions): Validated
       maxBodyBytes: table.max_body_bytes,
       requestTimeoutMs: table.request_timeout_ms,
       drainTimeoutMs: table.drain_timeout_ms,
+      ...(table.admin_key ? { adminKey: table.admin_key } : {}),
+      adminSecretSources: table.admin_secret_sources,
     };
   }
 

@@ -34,6 +34,8 @@ export function loadSecrets(
 ): { problems: Problem[]; warnings: Problem[] } {
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
+  // runtime schemas rename keys to camelCase; problems name the keys as written in the file
+  const asWritten = (key: string) => key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
   const visit = (node: unknown, segments: PropertyKey[]): void => {
     if (node instanceof Secret) {
       const path = joinPath(base, segments);
@@ -68,7 +70,7 @@ export function loadSecrets(
       return;
     }
     if (node !== null && typeof node === "object") {
-      for (const [key, value] of Object.entries(node)) visit(value, [...segments, key]);
+      for (const [key, value] of Object.entries(node)) visit(value, [...segments, asWritten(key)]);
     }
   };
   visit(tree, []);

@@ -11,10 +11,14 @@ export interface ServerConfig {
   readonly maxBodyBytes: number;
   readonly requestTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  /** Bearer key of the admin API under /admin/v1/; the API is off when unset. */
+  readonly adminKey?: Secret;
+  /** Secret sources ("env:NAME", "file:/path") a deployment applied through the admin API may use. */
+  readonly adminSecretSources: readonly string[];
 }
 
 /** Keys of [server] whose behaviour this build does not have yet. */
-export const unavailableServerKeys: readonly string[] = ["admin_key", "admin_secret_sources"];
+export const unavailableServerKeys: readonly string[] = [];
 
 export const serverDefaults = {
   bind: "127.0.0.1:8080",
@@ -40,7 +44,13 @@ export const serverTableSchema = z
       .refine((value) => parseBind(value) !== undefined, 'must be "host:port"'),
     api_keys: z.array(secretSchema).default([]),
     admin_key: secretSchema.optional(),
-    admin_secret_sources: z.array(z.string()).optional(),
+    admin_secret_sources: z
+      .array(
+        z
+          .string()
+          .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be "env:NAME" or "file:/absolute/path"'),
+      )
+      .default([]),
     max_body_bytes: z.int().min(1024).default(serverDefaults.maxBodyBytes),
     request_timeout_ms: z.int().min(1).default(serverDefaults.requestTimeoutMs),
     drain_timeout_ms: z.int().min(0).default(serverDefaults.drainTimeoutMs),
