@@ -32,6 +32,8 @@ const REDACTED = "[redacted]";
 export class Secret {
   readonly source: SecretSource;
   #value: string | undefined;
+  /** Where it was last loaded from: a reload (rotation) reads the same environment. */
+  #environment: SecretEnvironment | undefined;
 
   private constructor(source: SecretSource, value: string | undefined) {
     this.source = source;
@@ -56,10 +58,11 @@ export class Secret {
   }
 
   /**
-   * Reads the value from its source (again, for rotation). Throws SecretError naming the
-   * variable or file, never the value.
+   * Reads the value from its source (again, for rotation: by default from the environment it was
+   * first loaded from). Throws SecretError naming the variable or file, never the value.
    */
-  load(environment: SecretEnvironment = processSecretEnvironment): this {
+  load(environment: SecretEnvironment = this.#environment ?? processSecretEnvironment): this {
+    this.#environment = environment;
     const source = this.source;
     switch (source.kind) {
       case "inline":

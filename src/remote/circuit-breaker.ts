@@ -21,8 +21,9 @@ export function checkCircuit(
 ): [CircuitRecord, CircuitCheck] {
   if (record.forced === "closed") return [record, { allowed: true, probe: false }];
   if (record.forced === "open") {
+    // held until an operator sets it back to auto: Retry-After hints at one open period
     const openedAt = record.openedAt ?? now;
-    return [record, { allowed: false, openedAt, retryAt: Number.MAX_SAFE_INTEGER }];
+    return [record, { allowed: false, openedAt, retryAt: now + settings.openDurationMs }];
   }
   switch (record.state) {
     case "closed":
@@ -73,8 +74,12 @@ export function recordAttempt(
     case "neutral":
       return released;
     case "success":
-      if (released.state === "half-open" && !probe) return released; // a late pre-open success does not close
-      return { state: "closed", consecutiveFailures: 0, halfOpenInFlight: 0 };
+      // only a probe closes a half-open circuit; a late success of an attempt started before the
+      // circuit opened changes nothing
+      if (released.state === "closed") return { ...released, consecutiveFailures: 0 };
+      if (released.state === "half-open" && probe)
+        return { state: "closed", consecutiveFailures: 0, halfOpenInFlight: 0 };
+      return released;
     case "failure":
       if (released.state === "half-open") return probe ? open() : released;
       if (released.state === "open") return released; // a late failure of an attempt started before opening

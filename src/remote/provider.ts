@@ -36,6 +36,8 @@ export interface ProviderAdapter {
   readonly apiKey: Secret | undefined;
   readonly resilience: ResilienceSettings;
   buildRequest(batch: ExecuteBatch, apiKey: string | undefined): UpstreamRequest;
+  /** A request field this provider cannot honour, refused with 400 naming it (never silently dropped). */
+  unsupported?(batch: ExecuteBatch): InferenceError | undefined;
   createDecoder(): StreamDecoder;
   /** Classifies a non-2xx answer (status, headers, body text) into an InferenceError. */
   mapError(

@@ -31,6 +31,13 @@ export type RateLimiterMessage =
       readonly reserved: number;
       readonly actual: number;
     }
+  /** The request never reached the upstream (an open circuit): give its request slot and tokens back. */
+  | {
+      readonly type: "refund";
+      readonly key: string;
+      readonly limits: RateLimitSettings;
+      readonly reservedTokens: number;
+    }
   /** The upstream answered 429: halve the refill rate for max(retryAfter, 60 s). */
   | { readonly type: "penalize"; readonly key: string; readonly retryAfterMs: number | undefined }
   | {
@@ -63,6 +70,14 @@ export class RateLimiterActor implements Actor<RateLimiterMessage> {
         if (tpm && message.reserved !== message.actual) {
           await this.#store.adjust(`${message.key}|tpm`, message.reserved - message.actual, tpm);
         }
+        return;
+      }
+      case "refund": {
+        const rpm = this.#limits(message.key, message.limits.requestsPerMinute, now);
+        const tpm = this.#limits(message.key, message.limits.tokensPerMinute, now);
+        if (rpm) await this.#store.adjust(`${message.key}|rpm`, 1, rpm);
+        if (tpm && message.reservedTokens > 0)
+          await this.#store.adjust(`${message.key}|tpm`, message.reservedTokens, tpm);
         return;
       }
       case "penalize":

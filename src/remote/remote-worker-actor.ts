@@ -5,7 +5,7 @@
 
 import type { Actor, ActorContext, ActorRef, Clock } from "../actor/index.js";
 import type { DeploymentSpec } from "../core/deployment.js";
-import { countsAsCircuitFailure, errors, type InferenceError } from "../core/inference-error.js";
+import { countsAsCircuitFailure, errors, InferenceError } from "../core/inference-error.js";
 import { commitsResponse, type TokenChunk } from "../core/token-chunk.js";
 import type { EngineObserver, EngineRequest } from "../protocol/engine-messages.js";
 import type { AttemptOutcome, CircuitCheck } from "./circuit-breaker.js";
@@ -49,6 +49,12 @@ function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> 
   });
 }
 
+/** An upstream message that quotes our key must not reach the client or the logs. */
+export function redactKey(error: InferenceError, apiKey: string | undefined): InferenceError {
+  if (apiKey === undefined || apiKey.length < 4 || !error.message.includes(apiKey)) return error;
+  return new InferenceError(error.details, error.message.split(apiKey).join("[redacted]"));
+}
+
 function outcomeOf(result: AttemptResult): AttemptOutcome {
   if (result.type === "completed") return "success";
   if (result.type === "cancelled") return "neutral";
@@ -90,6 +96,11 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       if (!committed && commitsResponse(chunk)) committed = true;
       if (!output.offer(chunk)) await output.push(chunk);
     };
+    const unsupported = adapter.unsupported?.(batch);
+    if (unsupported) {
+      output.fail(unsupported);
+      return;
+    }
     for (;;) {
       if (batch.signal.aborted) return;
       const permit = await this.#permit(request);
@@ -108,7 +119,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
         { timeoutMs: ASK_TIMEOUT_MS },
       );
       if (!check.allowed) {
-        this.#settle(permit.reservedTokens, 0);
+        this.#refund(permit);
         output.fail(
           errors.circuitOpen(
             `circuit open for ${adapter.provider} ${adapter.upstreamModel}: failing fast`,
@@ -158,7 +169,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
         this.#settle(permit.reservedTokens, permit.reservedTokens);
         return;
       }
-      const error = result.error;
+      const error = redactKey(result.error, lease.apiKey);
       this.#settle(permit.reservedTokens, 0);
       if (error.kind === "rate_limited") {
         this.#options.rateLimiter.tell({
@@ -207,14 +218,14 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
   async #permit(
     request: EngineRequest,
   ): Promise<
-    | { type: "granted"; reservedTokens: number }
+    | { type: "granted"; reservedTokens: number; limited: boolean }
     | { type: "failed"; error: InferenceError }
     | { type: "cancelled" }
   > {
     const { adapter, deployment } = this.#options;
     const limits = adapter.resilience.rateLimits;
     if (!limits || (limits.requestsPerMinute === undefined && limits.tokensPerMinute === undefined)) {
-      return { type: "granted", reservedTokens: 0 };
+      return { type: "granted", reservedTokens: 0, limited: false };
     }
     const observer = this.#options.observer;
     const clock = this.#context.clock;
@@ -236,7 +247,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       );
       if (permit.granted) {
         observer.rateLimitUtilization(deployment.name, permit.utilization);
-        return { type: "granted", reservedTokens: permit.reservedTokens };
+        return { type: "granted", reservedTokens: permit.reservedTokens, limited: true };
       }
       const limited = errors.rateLimited(
         `rate limit of deployment ${deployment.name} reached (local limiter)`,
@@ -250,6 +261,18 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       }
       if (!(await sleep(clock, permit.retryAfterMs, batch.signal))) return { type: "cancelled" };
     }
+  }
+
+  /** A fail-fast never reached the upstream: it spends neither a request slot nor tokens. */
+  #refund(permit: { type: "granted"; reservedTokens: number; limited: boolean }): void {
+    const limits = this.#options.adapter.resilience.rateLimits;
+    if (!limits || !permit.limited) return;
+    this.#options.rateLimiter.tell({
+      type: "refund",
+      key: this.#options.limiterKey,
+      limits,
+      reservedTokens: permit.reservedTokens,
+    });
   }
 
   #settle(reserved: number, actual: number): void {

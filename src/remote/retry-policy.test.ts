@@ -28,6 +28,7 @@ function decide(
     idempotent?: boolean;
     deadline?: number;
     random?: () => number;
+    hasFallbacks?: boolean;
   } = {},
 ) {
   return decideRetry({
@@ -39,6 +40,7 @@ function decide(
     now: NOW,
     deadline: options.deadline,
     random: options.random ?? fixed(0.5),
+    hasFallbacks: options.hasFallbacks ?? false,
   });
 }
 
@@ -213,6 +215,33 @@ describe("decideRetry", () => {
 
   it("no deadline: any wait is allowed", () => {
     expect(decide(errors.rateLimited("429", 3_600_000))).toEqual({ retry: true, delayMs: 3_600_000 });
+  });
+
+  it("with fallbacks, a Retry-After longer than max_backoff_ms goes to the fallbacks instead of waiting", () => {
+    expect(decide(errors.rateLimited("429", 8001), { hasFallbacks: true })).toEqual({
+      retry: false,
+      reason: "fallback",
+    });
+    expect(decide(errors.rateLimited("429", 8001))).toEqual({ retry: true, delayMs: 8001 });
+  });
+
+  it("with fallbacks, a Retry-After within max_backoff_ms, a 429 without one, or a 5xx is still retried", () => {
+    expect(decide(errors.rateLimited("429", 8000), { hasFallbacks: true })).toEqual({
+      retry: true,
+      delayMs: 8000,
+    });
+    expect(decide(errors.rateLimited("429"), { hasFallbacks: true })).toEqual({ retry: true, delayMs: 500 });
+    expect(decide(errors.serverError("503", 503), { hasFallbacks: true })).toEqual({
+      retry: true,
+      delayMs: 500,
+    });
+  });
+
+  it("with fallbacks and retries exhausted, the reason is exhausted", () => {
+    expect(decide(errors.rateLimited("429", 60_000), { hasFallbacks: true, retriesMade: 3 })).toEqual({
+      retry: false,
+      reason: "exhausted",
+    });
   });
 
   it("checks commit before anything else, then retryability, then idempotency", () => {

@@ -12,7 +12,7 @@ export function zodProblems(base: string, error: z.ZodError): Problem[] {
       }
       continue;
     }
-    if (issue.code === "invalid_type" && issue.input === undefined) {
+    if ((issue.code === "invalid_type" || issue.code === "invalid_union") && issue.input === undefined) {
       problems.push({ path: joinPath(base, issue.path), message: "is required" });
       continue;
     }

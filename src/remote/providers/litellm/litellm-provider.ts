@@ -15,5 +15,7 @@ export function liteLlmAdapter(model: string, config: LiteLlmConfig, now: () => 
     extraHeaders: {},
     resilience: config.resilience,
     now,
+    maxTokensField: "max_tokens",
+    acceptsTopK: true,
   });
 }

@@ -4,10 +4,11 @@
 import { z } from "zod";
 import { secretSchema } from "../../../core/config/secret-schema.js";
 import { resilienceKeys } from "../../remote-config.js";
+import { baseUrlSchema } from "../openai/openai-config.js";
 
 export const openAiCompatibleConfigSchema = z
   .strictObject({
-    base_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    base_url: baseUrlSchema,
     api_key: secretSchema.optional(),
     ...resilienceKeys(2),
   })

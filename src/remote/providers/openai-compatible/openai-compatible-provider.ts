@@ -20,5 +20,7 @@ export function openAiCompatibleAdapter(
     extraHeaders: {},
     resilience: config.resilience,
     now,
+    maxTokensField: "max_tokens",
+    acceptsTopK: true,
   });
 }

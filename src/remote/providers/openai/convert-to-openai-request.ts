@@ -24,7 +24,18 @@ function toOpenAiMessage(message: Message): OpenAiMessage {
   };
 }
 
-export function convertToOpenAiRequest(batch: ExecuteBatch, upstreamModel: string): OpenAiChatRequest {
+export interface ConvertOptions {
+  /** `max_completion_tokens` for OpenAI itself; `max_tokens` for servers that only know that. */
+  readonly maxTokensField?: "max_tokens" | "max_completion_tokens";
+  /** Send vLLM's `top_k` (servers that take it). */
+  readonly topK?: boolean;
+}
+
+export function convertToOpenAiRequest(
+  batch: ExecuteBatch,
+  upstreamModel: string,
+  options: ConvertOptions = {},
+): OpenAiChatRequest {
   const sampling = batch.sampling;
   const pass = batch.passThrough;
   return {
@@ -32,7 +43,10 @@ export function convertToOpenAiRequest(batch: ExecuteBatch, upstreamModel: strin
     messages: batch.messages.map(toOpenAiMessage),
     stream: true,
     stream_options: { include_usage: true },
-    ...(sampling.maxTokens !== undefined ? { max_tokens: sampling.maxTokens } : {}),
+    ...(sampling.maxTokens !== undefined
+      ? { [options.maxTokensField ?? "max_tokens"]: sampling.maxTokens }
+      : {}),
+    ...(options.topK && sampling.topK !== undefined ? { top_k: sampling.topK } : {}),
     ...(sampling.temperature !== undefined ? { temperature: sampling.temperature } : {}),
     ...(sampling.topP !== undefined ? { top_p: sampling.topP } : {}),
     ...(sampling.stop !== undefined && sampling.stop.length > 0 ? { stop: [...sampling.stop] } : {}),

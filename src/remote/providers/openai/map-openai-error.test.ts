@@ -159,3 +159,15 @@ describe("retryAfterMs", () => {
     expect(retryAfterMs({ "retry-after-ms": "x", "retry-after": "2" }, NOW)).toBe(2000);
   });
 });
+
+describe("context length is a client error only", () => {
+  it("a 5xx whose message mentions the context length stays a server error", () => {
+    const error = mapOpenAiError(
+      500,
+      {},
+      JSON.stringify({ error: { message: "context length cache failed" } }),
+      0,
+    );
+    expect(error.kind).toBe("server_error");
+  });
+});

@@ -37,8 +37,7 @@ export function mapOpenAiError(status: number, headers: Headers, body: string, n
   if (status === 429) return errors.rateLimited(message, retryAfterMs(headers, now));
   if (
     code === "context_length_exceeded" ||
-    lower.includes("maximum context length") ||
-    lower.includes("context length")
+    ((status === 400 || status === 413 || status === 422) && lower.includes("context length"))
   ) {
     return errors.contextLengthExceeded(message);
   }

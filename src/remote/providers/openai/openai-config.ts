@@ -4,7 +4,11 @@ import { z } from "zod";
 import { secretSchema } from "../../../core/config/secret-schema.js";
 import { resilienceKeys } from "../../remote-config.js";
 
-const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+/** An http(s) base URL; a query or fragment would be lost when paths are appended, so it is refused. */
+export const baseUrlSchema = z
+  .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+  .refine((value) => !value.includes("?") && !value.includes("#"), "must not have a query or fragment");
+const httpUrl = baseUrlSchema;
 
 export const openAiConfigSchema = z
   .strictObject({
@@ -24,31 +28,34 @@ export const openAiConfigSchema = z
     api_version: z.string().min(1).optional(),
     ...resilienceKeys(2),
   })
-  .superRefine((table, context) => {
-    if (table.variant === "azure") {
-      if (!table.endpoint && !table.resource) {
-        context.addIssue({
-          code: "custom",
-          path: ["endpoint"],
-          message: 'azure needs "endpoint" or "resource"',
-        });
-      }
-      if (!table.api_version)
-        context.addIssue({ code: "custom", path: ["api_version"], message: "azure needs api_version" });
-      if (table.base_url)
-        context.addIssue({
-          code: "custom",
-          path: ["base_url"],
-          message: 'azure uses "endpoint", not base_url',
-        });
-    } else {
-      for (const key of ["endpoint", "resource", "deployment", "api_version"] as const) {
-        if (table[key] !== undefined) {
-          context.addIssue({ code: "custom", path: [key], message: `only for variant = "azure"` });
+  .superRefine(
+    (table, context) => {
+      // runs even when other keys are invalid, so one pass lists every problem
+      const has = (key: string) => (table as Record<string, unknown>)[key] !== undefined;
+      if (table.variant === "azure") {
+        if (!has("endpoint") && !has("resource")) {
+          context.addIssue({
+            code: "custom",
+            path: ["endpoint"],
+            message: 'azure needs "endpoint" or "resource"',
+          });
+        }
+        if (!has("api_version"))
+          context.addIssue({ code: "custom", path: ["api_version"], message: "azure needs api_version" });
+        for (const key of ["base_url", "organization", "project"] as const) {
+          if (has(key)) {
+            context.addIssue({ code: "custom", path: [key], message: `not used by variant = "azure"` });
+          }
+        }
+      } else {
+        for (const key of ["endpoint", "resource", "deployment", "api_version"] as const) {
+          if (has(key))
+            context.addIssue({ code: "custom", path: [key], message: `only for variant = "azure"` });
         }
       }
-    }
-  })
+    },
+    { when: () => true },
+  )
   .transform((table) => ({
     variant: table.variant,
     apiKey: table.api_key,

@@ -84,7 +84,7 @@ describe("openai variant", () => {
       messages: [{ role: "user", content: "hello" }],
       stream: true,
       stream_options: { include_usage: true },
-      max_tokens: 5,
+      max_completion_tokens: 5,
     });
   });
 
@@ -173,11 +173,69 @@ describe("openAiStyleAdapter", () => {
       apiKey: undefined,
       keyHeader: "authorization",
       extraHeaders: {},
+      maxTokensField: "max_tokens",
+      acceptsTopK: true,
       resilience: adapter({}).resilience,
       now,
     });
     const headers = a.buildRequest(batch, undefined).headers;
     expect(headers).not.toHaveProperty("authorization");
     expect(headers).not.toHaveProperty("api-key");
+  });
+});
+
+describe("fields a provider cannot honour", () => {
+  const batch = (topK?: number) =>
+    ({
+      requestId: "r",
+      model: "m",
+      messages: [{ role: "user", content: "hi" }],
+      sampling: { maxTokens: 7, ...(topK === undefined ? {} : { topK }) },
+      stream: true,
+      priority: 0,
+      estimatedTokens: 8,
+      passThrough: {},
+      signal: new AbortController().signal,
+    }) as const;
+  const target = (acceptsTopK: boolean) =>
+    openAiStyleAdapter({
+      provider: acceptsTopK ? "openai-compatible" : "openai",
+      baseUrl: "http://127.0.0.1:8000/v1",
+      chatPath: "/chat/completions",
+      upstreamModel: "m",
+      apiKey: undefined,
+      keyHeader: "authorization",
+      extraHeaders: {},
+      resilience: {
+        rateLimits: undefined,
+        retry: {
+          maxRetries: 0,
+          initialBackoffMs: 0,
+          maxBackoffMs: 0,
+          backoffMultiplier: 2,
+          jitter: "none",
+          respectRetryAfter: true,
+        },
+        circuitBreaker: { failureThreshold: 5, openDurationMs: 1000, halfOpenMaxProbes: 1 },
+        timeouts: { firstByteTimeoutMs: 1000, readTimeoutMs: 1000 },
+      },
+      now: () => 0,
+      maxTokensField: acceptsTopK ? "max_tokens" : "max_completion_tokens",
+      acceptsTopK,
+    });
+
+  it("OpenAI refuses top_k with 400 naming the field instead of dropping it", () => {
+    const refused = target(false).unsupported?.(batch(40));
+    expect(refused?.kind).toBe("bad_request");
+    expect(refused?.message).toMatch(/^top_k: /);
+    expect(target(false).unsupported?.(batch())).toBeUndefined();
+  });
+
+  it("OpenAI-compatible servers (vLLM) receive top_k and max_tokens", () => {
+    const adapter = target(true);
+    expect(adapter.unsupported?.(batch(40))).toBeUndefined();
+    const body = JSON.parse(adapter.buildRequest(batch(40), undefined).body) as Record<string, unknown>;
+    expect(body).toMatchObject({ top_k: 40, max_tokens: 7 });
+    expect(body.max_completion_tokens).toBeUndefined();
   });
 });

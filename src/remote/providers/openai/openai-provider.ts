@@ -2,6 +2,7 @@
 // proxies and any OpenAI-compatible server (vLLM, llama.cpp server, Ollama).
 
 import type { ExecuteBatch } from "../../../core/batch.js";
+import { errors } from "../../../core/inference-error.js";
 import type { ProviderKind } from "../../../core/runtime-kind.js";
 import type { Secret } from "../../../core/secret.js";
 import type { ProviderAdapter, StreamDecoder, UpstreamRequest } from "../../provider.js";
@@ -25,6 +26,10 @@ export interface OpenAiStyleTarget {
   readonly resilience: ResilienceSettings;
   /** The clock's now(), for Retry-After dates. */
   readonly now: () => number;
+  /** OpenAI wants max_completion_tokens (its o-series refuse max_tokens); other servers max_tokens. */
+  readonly maxTokensField: "max_tokens" | "max_completion_tokens";
+  /** Whether the server takes vLLM's top_k (OpenAI does not: refused with 400). */
+  readonly acceptsTopK: boolean;
 }
 
 export function openAiStyleAdapter(target: OpenAiStyleTarget): ProviderAdapter {
@@ -49,7 +54,17 @@ export function openAiStyleAdapter(target: OpenAiStyleTarget): ProviderAdapter {
         if (target.keyHeader === "api-key") headers["api-key"] = apiKey;
         else headers.authorization = `Bearer ${apiKey}`;
       }
-      return { path, headers, body: JSON.stringify(convertToOpenAiRequest(batch, target.upstreamModel)) };
+      const body = convertToOpenAiRequest(batch, target.upstreamModel, {
+        maxTokensField: target.maxTokensField,
+        topK: target.acceptsTopK,
+      });
+      return { path, headers, body: JSON.stringify(body) };
+    },
+    unsupported(batch: ExecuteBatch) {
+      if (batch.sampling.topK !== undefined && !target.acceptsTopK) {
+        return errors.badRequest(`top_k: ${target.provider} does not support top_k`, "top_k");
+      }
+      return undefined;
     },
     createDecoder(): StreamDecoder {
       return new OpenAiStreamDecoder();
@@ -73,6 +88,8 @@ export function openAiAdapter(model: string, config: OpenAiConfig, now: () => nu
       extraHeaders: {},
       resilience: config.resilience,
       now,
+      maxTokensField: "max_completion_tokens",
+      acceptsTopK: false,
     });
   }
   return openAiStyleAdapter({
@@ -88,5 +105,7 @@ export function openAiAdapter(model: string, config: OpenAiConfig, now: () => nu
     },
     resilience: config.resilience,
     now,
+    maxTokensField: "max_completion_tokens",
+    acceptsTopK: false,
   });
 }

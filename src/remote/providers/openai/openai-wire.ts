@@ -7,6 +7,8 @@ export interface OpenAiChatRequest {
   stream: true;
   stream_options: { include_usage: true };
   max_tokens?: number;
+  max_completion_tokens?: number;
+  top_k?: number;
   temperature?: number;
   top_p?: number;
   stop?: string[];
