@@ -1,26 +1,8 @@
 // runtime_config of `runtime = "litellm"`: a LiteLLM proxy (OpenAI wire format at its URL). The
 // proxy retries itself, so ours default to one retry.
 
-import { z } from "zod";
-import { secretSchema } from "../../../core/config/secret-schema.js";
-import { resilienceKeys } from "../../remote-config.js";
-import { baseUrlSchema } from "../openai/openai-config.js";
+import { type BaseUrlConfig, baseUrlConfigSchema } from "../openai/base-url-provider.js";
 
-export const liteLlmConfigSchema = z
-  .strictObject({
-    base_url: baseUrlSchema,
-    api_key: secretSchema.optional(),
-    ...resilienceKeys(1),
-  })
-  .transform((table) => ({
-    baseUrl: table.base_url,
-    apiKey: table.api_key,
-    resilience: {
-      rateLimits: table.rate_limits,
-      retry: table.retry,
-      circuitBreaker: table.circuit_breaker,
-      timeouts: table.timeouts,
-    },
-  }));
+export const liteLlmConfigSchema = baseUrlConfigSchema(1);
 
-export type LiteLlmConfig = z.output<typeof liteLlmConfigSchema>;
+export type LiteLlmConfig = BaseUrlConfig;

@@ -2,7 +2,7 @@
 // base URL, with an optional key.
 
 import type { ProviderAdapter } from "../../provider.js";
-import { openAiStyleAdapter } from "../openai/openai-provider.js";
+import { baseUrlAdapter } from "../openai/base-url-provider.js";
 import type { OpenAiCompatibleConfig } from "./openai-compatible-config.js";
 
 export function openAiCompatibleAdapter(
@@ -10,17 +10,5 @@ export function openAiCompatibleAdapter(
   config: OpenAiCompatibleConfig,
   now: () => number,
 ): ProviderAdapter {
-  return openAiStyleAdapter({
-    provider: "openai-compatible",
-    baseUrl: config.baseUrl,
-    chatPath: "/chat/completions",
-    upstreamModel: model,
-    apiKey: config.apiKey,
-    keyHeader: "authorization",
-    extraHeaders: {},
-    resilience: config.resilience,
-    now,
-    maxTokensField: "max_tokens",
-    acceptsTopK: true,
-  });
+  return baseUrlAdapter("openai-compatible", model, config, now);
 }
