@@ -474,9 +474,14 @@ function truncate(text: string): string {
 
 /** Header values must be visible ASCII; anything else (a client's odd model name) is URI-encoded. */
 function headerValue(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+  return matches(/^[\x20-\x7e]*$/, value) ? value : encodeURIComponent(value);
 }
 
 function describe(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/** Whether `text` matches `pattern` (a whole-string check when the pattern is anchored). */
+function matches(pattern: RegExp, text: string): boolean {
+  return pattern.exec(text) !== null;
 }

@@ -7,7 +7,12 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ActorContext, ActorRef, Props } from "../actor/index.js";
 import { props } from "../actor/index.js";
 import { inferenceErrorKinds } from "../core/inference-error.js";
-import type { DeploymentSnapshot, MetricsMessage, RequestOutcome } from "./metrics-messages.js";
+import {
+  type DeploymentSnapshot,
+  type MetricsMessage,
+  type RequestOutcome,
+  unknownDeploymentLabel,
+} from "./metrics-messages.js";
 
 /** The content type of the `scrape` text; the gateway sets it on its `/metrics` response. */
 export const metricsContentType: string = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -352,8 +357,8 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
       }
       if (message.type === "fallback") {
         if (
-          !deploymentNamePattern.test(message.from) ||
-          !deploymentNamePattern.test(message.to) ||
+          !matches(deploymentNamePattern, message.from) ||
+          !matches(deploymentNamePattern, message.to) ||
           !knownOutcomes.has(message.reason)
         ) {
           refuse(message, "invalid fallback report");
@@ -363,7 +368,7 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
         return;
       }
       if (message.type === "circuit-state") {
-        if (!endpointPattern.test(message.endpoint) || !(message.state in circuitValue)) {
+        if (!matches(endpointPattern, message.endpoint) || !(message.state in circuitValue)) {
           refuse(message, "invalid circuit report");
           return;
         }
@@ -374,7 +379,8 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
         return;
       }
       const { deployment } = message;
-      if (typeof deployment !== "string" || !deploymentNamePattern.test(deployment)) {
+      const unknownModel = message.type === "request-finished" && deployment === unknownDeploymentLabel;
+      if (typeof deployment !== "string" || (!unknownModel && !matches(deploymentNamePattern, deployment))) {
         refuse(message, "invalid deployment name");
         return;
       }
@@ -436,7 +442,7 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
         case "upstream-attempt":
           metrics.upstreamRequestsTotal.inc({
             deployment,
-            status: /^(\d{3}|none|cancelled)$/.test(message.status) ? message.status : "none",
+            status: matches(/^(\d{3}|none|cancelled)$/, message.status) ? message.status : "none",
           });
           observeAll(metrics.upstreamLatency, deployment, [message.seconds]);
           return;
@@ -452,7 +458,7 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
           if (message.estimated) metrics.costEstimatedUsdTotal.inc({ deployment }, message.usd);
           return;
         case "endpoint-used": {
-          if (!endpointPattern.test(message.endpoint)) {
+          if (!matches(endpointPattern, message.endpoint)) {
             refuse(message, "invalid endpoint");
             return;
           }
@@ -505,4 +511,9 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
       }
     },
   };
+}
+
+/** Whether `text` matches `pattern` (a whole-string check when the pattern is anchored). */
+function matches(pattern: RegExp, text: string): boolean {
+  return pattern.exec(text) !== null;
 }

@@ -4,6 +4,12 @@
 import type { ActorRef } from "../actor/index.js";
 import type { InferenceErrorKind } from "../core/inference-error.js";
 
+/**
+ * The deployment label of requests that named no known deployment (404s): the client's `model`
+ * never becomes a label value, so random names cannot grow the series without bound.
+ */
+export const unknownDeploymentLabel = "(unknown)";
+
 export type RequestOutcome = "success" | "cancelled" | InferenceErrorKind;
 
 export type MetricsMessage =

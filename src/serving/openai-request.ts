@@ -37,7 +37,7 @@ const contentPartSchema = z.discriminatedUnion(
       type: z.literal("image_url"),
       image_url: z.object(
         {
-          url: requiredString().refine((url) => /^(https?:\/\/|data:)/i.test(url), {
+          url: requiredString().refine((url) => matches(/^(https?:\/\/|data:)/i, url), {
             error: "must be an http(s) URL or a data: URL",
           }),
         },
@@ -328,4 +328,9 @@ export function formatPath(path: readonly PathSegment[]): string {
     else text += text === "" ? String(segment) : `.${String(segment)}`;
   }
   return text;
+}
+
+/** Whether `text` matches `pattern` (a whole-string check when the pattern is anchored). */
+function matches(pattern: RegExp, text: string): boolean {
+  return pattern.exec(text) !== null;
 }

@@ -23,7 +23,7 @@ import { commitsResponse, type TokenChunk, type TokenUsage } from "../core/token
 import type { BudgetDecision, BudgetMessage } from "./budget-actor.js";
 import { type DeploymentPolicy, fallsBackOn } from "./deployment-policy.js";
 import type { CoordinatorMessage, RouteResult, RouteTarget } from "./dp-coordinator-actor.js";
-import type { MetricsMessage, RequestOutcome } from "./metrics-messages.js";
+import { type MetricsMessage, type RequestOutcome, unknownDeploymentLabel } from "./metrics-messages.js";
 import type { ServiceRequest } from "./service-types.js";
 
 interface PumpEnd {
@@ -473,7 +473,8 @@ export class RequestActor implements Actor<RequestMessage> {
     const now = this.#context.clock.now();
     this.#options.metrics.tell({
       type: "request-finished",
-      deployment: attempt.deployment,
+      deployment:
+        this.#origin === undefined && outcome === "not_found" ? unknownDeploymentLabel : attempt.deployment,
       outcome,
       ...(this.#firstTokenAt !== undefined
         ? { timeToFirstTokenSeconds: (this.#firstTokenAt - this.#arrivedAt) / 1000 }

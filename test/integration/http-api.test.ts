@@ -104,6 +104,12 @@ describe("HTTP API with the openai client", () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
     expect((error as InstanceType<typeof OpenAI.NotFoundError>).code).toBe("not_found");
+    // the client's model name never becomes a metric label (random names cannot grow the series)
+    const metrics = await system.serving.service.metricsText();
+    expect(metrics).not.toContain('deployment="missing"');
+    expect(sample(metrics, "rakka_requests_total", { deployment: "(unknown)", outcome: "not_found" })).toBe(
+      1,
+    );
   });
 
   it("a full deployment is the client's RateLimitError (429) with Retry-After; a leaving client frees the slot", async () => {
