@@ -5,6 +5,7 @@
 
 import type { Actor, ActorContext, ActorRef, Signal } from "../actor/index.js";
 import type { DeploymentSpec } from "../core/deployment.js";
+import { Secret } from "../core/secret.js";
 import type { DeploymentCatalog } from "../core/stores/index.js";
 import type { EngineCommand, EngineDeps, EngineDrained, ReplicaEvent } from "../protocol/engine-messages.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
@@ -531,8 +532,13 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
   }
 }
 
+/** Secrets compare by their source (a changed variable or file is a changed spec), never by value. */
+function specKey(spec: DeploymentSpec): string {
+  return JSON.stringify(spec, (_key, value: unknown) => (value instanceof Secret ? { secret: value.source } : value));
+}
+
 function sameSpec(a: DeploymentSpec, b: DeploymentSpec): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return specKey(a) === specKey(b);
 }
 
 /** Actor names cannot contain "/"; deployment names may. */
