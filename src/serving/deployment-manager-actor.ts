@@ -534,7 +534,11 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
 
 /** Secrets compare by their source (a changed variable or file is a changed spec), never by value. */
 function specKey(spec: DeploymentSpec): string {
-  return JSON.stringify(spec, (_key, value: unknown) => (value instanceof Secret ? { secret: value.source } : value));
+  // the holder's raw value: JSON.stringify has already applied Secret#toJSON to `value`
+  return JSON.stringify(spec, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    return raw instanceof Secret ? { secret: raw.source } : value;
+  });
 }
 
 function sameSpec(a: DeploymentSpec, b: DeploymentSpec): boolean {

@@ -137,3 +137,26 @@ describe("deployment lifecycle", () => {
     expect(sumSamples(metrics, "rakka_num_requests_running")).toBe(0);
   });
 });
+
+describe("updates of remote deployments", () => {
+  it("re-applying with another secret source is an update: new requests use the new key", async () => {
+    const { startMockProvider } = await import("../../src/testkit/mock-provider.js");
+    const provider = await startMockProvider();
+    const secrets = { env: { KEY_A: "key-a", KEY_B: "key-b" }, readFile: () => "" };
+    system = await createInferenceSystem({ secrets });
+    const gpt = (source: string) => ({
+      name: "gpt",
+      model: "gpt-4o",
+      runtime_config: { api_key: { from_env: source }, base_url: `${provider.url}/v1` },
+    });
+    try {
+      await system.apply(gpt("KEY_A"));
+      await system.complete(body("gpt", "x", 1));
+      await system.apply(gpt("KEY_B"));
+      await system.complete(body("gpt", "x", 1));
+      expect(provider.requests.map((request) => request.apiKey)).toEqual(["key-a", "key-b"]);
+    } finally {
+      await provider.close();
+    }
+  });
+});
