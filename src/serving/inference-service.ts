@@ -9,7 +9,7 @@ import type { BudgetMessage } from "./budget-actor.js";
 import type { ManagerMessage } from "./deployment-manager-actor.js";
 import type { CoordinatorMessage } from "./dp-coordinator-actor.js";
 import type { MetricsMessage } from "./metrics-messages.js";
-import { requestActorProps } from "./request-actor.js";
+import { clientCancelled, requestActorProps } from "./request-actor.js";
 import type {
   CompletionResult,
   DeploymentStatus,
@@ -57,32 +57,27 @@ export class InferenceService implements InferenceServicePort {
       Math.random() * 0xffffffff,
     ).toString(36)}`;
     const output = new Channel<TokenChunk>(CLIENT_CHANNEL_CAPACITY);
-    const cancel = new AbortController();
     if (!this.#accepting) {
       output.fail(errors.unavailable("the server is shutting down"));
       return { requestId, chunks: output, servedBy: () => undefined, cancel: () => {} };
     }
-    const external = options.signal;
-    const onExternalAbort = () => cancel.abort();
-    if (external?.aborted) cancel.abort();
-    else external?.addEventListener("abort", onExternalAbort, { once: true });
-
     let servedBy: string | undefined;
+    let actor: ActorRef<typeof clientCancelled> | undefined;
+    // a cancel is one message to the request's actor (no AbortController per request here)
+    const cancelRequest = () => actor?.tell(clientCancelled);
     const done = () => {
-      external?.removeEventListener("abort", onExternalAbort);
       this.#inFlight.delete(cancelRequest);
       if (this.#inFlight.size === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
     };
-    const cancelRequest = () => cancel.abort();
     this.#inFlight.add(cancelRequest);
     const { system, coordinator, metrics, budget, requestTimeoutMs } = this.#options;
     try {
-      system.spawn(
+      actor = system.spawn(
         requestActorProps({
           requestId,
           request,
           output,
-          clientSignal: cancel.signal,
+          ...(options.signal ? { clientSignal: options.signal } : {}),
           coordinator,
           metrics,
           budget,
@@ -93,22 +88,21 @@ export class InferenceService implements InferenceServicePort {
           onFinished: done,
         }),
         `request-${requestId}`,
-      );
+      ) as ActorRef<typeof clientCancelled>;
     } catch (error) {
       done();
       output.fail(errors.unavailable(`cannot start the request: ${(error as Error).message}`));
     }
     const chunks: AsyncIterable<TokenChunk> = {
-      [Symbol.asyncIterator]: () => {
-        const iterator = output[Symbol.asyncIterator]();
-        return {
-          next: () => iterator.next(),
-          return: () => {
-            cancel.abort();
-            return iterator.return?.() ?? Promise.resolve({ value: undefined, done: true });
-          },
-        };
-      },
+      [Symbol.asyncIterator]: () => ({
+        next: () => output.next(),
+        return: () => {
+          // leaving the loop early is a cancel
+          cancelRequest();
+          output.cancel();
+          return Promise.resolve({ value: undefined, done: true });
+        },
+      }),
     };
     return { requestId, chunks, servedBy: () => servedBy, cancel: cancelRequest };
   }

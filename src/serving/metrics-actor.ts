@@ -3,10 +3,11 @@
 // `ask`s for a `scrape` and serves the text. Each actor owns its own prom-client Registry (never the
 // global default), so several actor systems in one process never share series.
 
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 import type { ActorContext, ActorRef, Props } from "../actor/index.js";
 import { props } from "../actor/index.js";
 import { inferenceErrorKinds } from "../core/inference-error.js";
+import { FastHistogram } from "./fast-histogram.js";
 import {
   type DeploymentSnapshot,
   type MetricsMessage,
@@ -59,10 +60,10 @@ type TokenDirection = "input" | "output";
 export interface RakkaMetrics {
   readonly registry: Registry;
   readonly requestsTotal: Counter<"deployment" | "outcome">;
-  readonly timeToFirstToken: Histogram<"deployment">;
-  readonly interTokenLatency: Histogram<"deployment">;
-  readonly e2eRequestLatency: Histogram<"deployment">;
-  readonly requestQueueTime: Histogram<"deployment">;
+  readonly timeToFirstToken: FastHistogram;
+  readonly interTokenLatency: FastHistogram;
+  readonly e2eRequestLatency: FastHistogram;
+  readonly requestQueueTime: FastHistogram;
   readonly requestsRunning: Gauge<"deployment">;
   readonly requestsWaiting: Gauge<"deployment">;
   readonly deploymentState: Gauge<"deployment" | "state">;
@@ -70,7 +71,7 @@ export interface RakkaMetrics {
   readonly workerRebuildsTotal: Counter<"deployment">;
   readonly engineStepsTotal: Counter<"deployment">;
   readonly upstreamRequestsTotal: Counter<"deployment" | "status">;
-  readonly upstreamLatency: Histogram<"deployment">;
+  readonly upstreamLatency: FastHistogram;
   readonly retriesTotal: Counter<"deployment">;
   readonly fallbacksTotal: Counter<"from" | "to" | "reason">;
   readonly costUsdTotal: Counter<"deployment">;
@@ -78,7 +79,7 @@ export interface RakkaMetrics {
   readonly circuitState: Gauge<"deployment" | "endpoint">;
   readonly rateLimitUtilization: Gauge<"deployment">;
   readonly remoteQueueDepth: Gauge<"deployment">;
-  readonly batchSize: Histogram<"deployment">;
+  readonly batchSize: FastHistogram;
 }
 
 /**
@@ -95,31 +96,27 @@ export function createMetrics(registry: Registry, buckets: MetricsBuckets = {}):
       labelNames: ["deployment", "outcome"] as const,
       registers,
     }),
-    timeToFirstToken: new Histogram({
+    timeToFirstToken: new FastHistogram({
       name: "rakka_time_to_first_token_seconds",
       help: "Seconds from request arrival to its first committed chunk.",
-      labelNames: ["deployment"] as const,
       buckets: [...(buckets.timeToFirstTokenSeconds ?? defaultTimeToFirstTokenBuckets)],
       registers,
     }),
-    interTokenLatency: new Histogram({
+    interTokenLatency: new FastHistogram({
       name: "rakka_inter_token_latency_seconds",
       help: "Seconds between consecutive committed chunks of one request.",
-      labelNames: ["deployment"] as const,
       buckets: [...(buckets.interTokenSeconds ?? defaultInterTokenBuckets)],
       registers,
     }),
-    e2eRequestLatency: new Histogram({
+    e2eRequestLatency: new FastHistogram({
       name: "rakka_e2e_request_latency_seconds",
       help: "Seconds from request arrival to its end, whatever the outcome.",
-      labelNames: ["deployment"] as const,
       buckets: [...(buckets.e2eSeconds ?? defaultE2eBuckets)],
       registers,
     }),
-    requestQueueTime: new Histogram({
+    requestQueueTime: new FastHistogram({
       name: "rakka_request_queue_time_seconds",
       help: "Seconds a request waited in an engine's queue before it was admitted.",
-      labelNames: ["deployment"] as const,
       buckets: [...(buckets.queueTimeSeconds ?? defaultQueueTimeBuckets)],
       registers,
     }),
@@ -165,10 +162,9 @@ export function createMetrics(registry: Registry, buckets: MetricsBuckets = {}):
       labelNames: ["deployment", "status"] as const,
       registers,
     }),
-    upstreamLatency: new Histogram({
+    upstreamLatency: new FastHistogram({
       name: "rakka_upstream_latency_seconds",
       help: "Seconds one upstream attempt took, to its end.",
-      labelNames: ["deployment"] as const,
       buckets: [...(buckets.e2eSeconds ?? defaultE2eBuckets)],
       registers,
     }),
@@ -214,10 +210,9 @@ export function createMetrics(registry: Registry, buckets: MetricsBuckets = {}):
       labelNames: ["deployment"] as const,
       registers,
     }),
-    batchSize: new Histogram({
+    batchSize: new FastHistogram({
       name: "rakka_batch_size",
       help: "Sequences evaluated together in one llama.cpp decode step.",
-      labelNames: ["deployment"] as const,
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     }),
@@ -301,8 +296,8 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
     context.log.warn({ type: message.type, reason, deployment }, "metrics report ignored");
   };
 
-  const observeAll = (histogram: Histogram<"deployment">, deployment: string, seconds: readonly number[]) => {
-    for (const value of seconds) if (isCount(value)) histogram.observe({ deployment }, value);
+  const observeAll = (histogram: FastHistogram, deployment: string, seconds: readonly number[]) => {
+    for (const value of seconds) if (isCount(value)) histogram.observe(deployment, value);
   };
 
   const publishLoad = (deployment: string): void => {
@@ -321,9 +316,15 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
   };
 
   return {
-    async receive(message: MetricsMessage): Promise<void> {
+    receive(message: MetricsMessage): void {
       if (message.type === "scrape") {
-        message.replyTo.tell(await metrics.registry.metrics());
+        // the exposition is built off the mailbox; reports keep flowing meanwhile
+        const replyTo = message.replyTo;
+        if (typeof replyTo?.tell !== "function") throw new TypeError("scrape without a replyTo");
+        metrics.registry.metrics().then(
+          (text) => replyTo.tell(text),
+          (error: unknown) => context.log.warn({ error: String(error) }, "metrics scrape failed"),
+        );
         return;
       }
       if (message.type === "snapshot") {
@@ -502,7 +503,7 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
             return;
           }
           metrics.engineStepsTotal.inc({ deployment });
-          metrics.batchSize.observe({ deployment }, message.sequences);
+          metrics.batchSize.observe(deployment, message.sequences);
           return;
         default: {
           const unknown: never = message;

@@ -37,6 +37,9 @@ interface PumpEnd {
   readonly interTokenMs: readonly number[];
 }
 
+/** Tell this to a request's actor when its client went away. */
+export const clientCancelled = { type: "client-cancelled" } as const;
+
 type RequestMessage =
   | { readonly type: "routed"; readonly attempt: number; readonly result: RouteResult }
   | { readonly type: "route-failed"; readonly error: unknown }
@@ -57,8 +60,8 @@ export interface RequestActorOptions {
   readonly request: ServiceRequest;
   /** The client's channel: committed chunks, then close, or fail(InferenceError). */
   readonly output: Channel<TokenChunk>;
-  /** Aborted when the client goes away. */
-  readonly clientSignal: AbortSignal;
+  /** Aborted when the client goes away (library callers); the service also tells `clientCancelled`. */
+  readonly clientSignal?: AbortSignal;
   readonly coordinator: ActorRef<CoordinatorMessage>;
   readonly metrics: ActorRef<MetricsMessage>;
   readonly budget: ActorRef<BudgetMessage>;
@@ -112,11 +115,11 @@ export class RequestActor implements Actor<RequestMessage> {
 
   preStart(): void {
     const { clientSignal, requestTimeoutMs } = this.#options;
-    if (clientSignal.aborted) {
+    if (clientSignal?.aborted) {
       this.#finish({ outcome: "cancelled" });
       return;
     }
-    clientSignal.addEventListener("abort", this.#onClientAbort, { once: true });
+    clientSignal?.addEventListener("abort", this.#onClientAbort, { once: true });
     this.#context.scheduleOnce(requestTimeoutMs, { type: "deadline" });
     this.#route();
   }
@@ -168,7 +171,7 @@ export class RequestActor implements Actor<RequestMessage> {
   }
 
   postStop(): void {
-    this.#options.clientSignal.removeEventListener("abort", this.#onClientAbort);
+    this.#options.clientSignal?.removeEventListener("abort", this.#onClientAbort);
     if (!this.#finished) this.#finish({ outcome: "error", error: errors.internal("request actor stopped") });
   }
 
@@ -484,7 +487,7 @@ export class RequestActor implements Actor<RequestMessage> {
       inputTokens: this.#tokens.input,
       outputTokens: this.#tokens.output,
     });
-    this.#options.clientSignal.removeEventListener("abort", this.#onClientAbort);
+    this.#options.clientSignal?.removeEventListener("abort", this.#onClientAbort);
     this.#options.onFinished();
     void this.#context.stop();
   }

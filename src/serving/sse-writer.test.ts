@@ -56,7 +56,7 @@ describe("SseWriter", () => {
     expect(client.headers["x-extra"]).toBe("1");
     const writer = new SseWriter(response);
     const body = readAll(client);
-    expect(await writer.event('{"a":1}')).toBe(true);
+    expect(await Promise.resolve(writer.event('{"a":1}'))).toBe(true);
     writer.done();
     expect(await body).toBe('data: {"a":1}\n\ndata: [DONE]\n\n');
     expect(writer.open).toBe(false);
@@ -83,7 +83,7 @@ describe("SseWriter", () => {
     const big = JSON.stringify("x".repeat(64 * 1024));
     let pending: Promise<boolean> | undefined;
     for (let i = 0; i < 1000 && pending === undefined; i++) {
-      const written = writer.event(big);
+      const written = Promise.resolve(writer.event(big));
       let settled = false;
       void written.then(() => {
         settled = true;
@@ -102,9 +102,9 @@ describe("SseWriter", () => {
     client.pause();
     const writer = new SseWriter(response);
     const big = JSON.stringify("x".repeat(64 * 1024));
-    let written = writer.event(big);
+    let written = Promise.resolve(writer.event(big));
     for (let i = 0; i < 1000; i++) {
-      written = writer.event(big);
+      written = Promise.resolve(writer.event(big));
       const state = await Promise.race([
         written.then(() => "settled"),
         new Promise((r) => setImmediate(() => r("pending"))),
@@ -113,6 +113,6 @@ describe("SseWriter", () => {
     }
     client.destroy();
     expect(await written).toBe(false);
-    expect(await writer.event("{}")).toBe(false);
+    expect(await Promise.resolve(writer.event("{}"))).toBe(false);
   });
 });

@@ -31,10 +31,11 @@ export class SseWriter {
   }
 
   /**
-   * Writes one event whose payload is already-serialised JSON. Resolves true when the caller may
-   * write the next one (after `drain` when the socket buffer was full), false when the client left.
+   * Writes one event whose payload is already-serialised JSON. `true` (synchronously, the common
+   * case) or a promise of it when the caller may write the next one (after `drain` when the socket
+   * buffer was full); false when the client left.
    */
-  event(json: string): Promise<boolean> {
+  event(json: string): boolean | Promise<boolean> {
     return this.#write(`data: ${json}\n\n`);
   }
 
@@ -58,9 +59,9 @@ export class SseWriter {
     });
   }
 
-  #write(text: string): Promise<boolean> {
-    if (!this.open) return Promise.resolve(false);
-    if (this.#response.write(text)) return Promise.resolve(true);
+  #write(text: string): boolean | Promise<boolean> {
+    if (!this.open) return false;
+    if (this.#response.write(text)) return true;
     return this.#drained();
   }
 
