@@ -9,9 +9,24 @@ export class ChannelClosedError extends Error {
   }
 }
 
+/**
+ * The producer's side of a chunk stream: what an engine writes a request's chunks into. A Channel
+ * is one; the RequestActor's attempt sink is another (it forwards straight to the client).
+ */
+export interface ChunkSink<T> {
+  /** Takes the item if there is room (false: full, call push). Throws ChannelClosedError once the reader left. */
+  offer(item: T): boolean;
+  /** Takes the item, waiting for room. Rejects with ChannelClosedError once the reader left. */
+  push(item: T): Promise<void>;
+  /** No more items. */
+  close(): void;
+  /** The stream failed with `error`. */
+  fail(error: unknown): void;
+}
+
 type Waiter<T> = { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void };
 
-export class Channel<T> implements AsyncIterable<T> {
+export class Channel<T> implements AsyncIterable<T>, ChunkSink<T> {
   readonly capacity: number;
   #items: T[] = [];
   #head = 0;

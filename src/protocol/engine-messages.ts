@@ -4,7 +4,7 @@
 
 import type { ActorRef, Clock, Logger, Props } from "../actor/index.js";
 import type { ExecuteBatch } from "../core/batch.js";
-import type { Channel } from "../core/channel.js";
+import type { ChunkSink } from "../core/channel.js";
 import type { CircuitStateStore, RateLimitStore } from "../core/stores/index.js";
 import type { TokenChunk } from "../core/token-chunk.js";
 
@@ -16,7 +16,7 @@ export interface EngineRequest {
    * `usage`) and then closes; a failure is `output.fail(InferenceError)`. Exactly one of the two.
    * The RequestActor's pump reads it.
    */
-  readonly output: Channel<TokenChunk>;
+  readonly output: ChunkSink<TokenChunk>;
 }
 
 export type EngineCommand =

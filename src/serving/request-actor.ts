@@ -16,25 +16,21 @@ import {
 } from "../actor/index.js";
 import type { ExecuteBatch } from "../core/batch.js";
 import { estimateTokens, messageText } from "../core/batch.js";
-import { Channel, ChannelClosedError } from "../core/channel.js";
+import { type Channel, ChannelClosedError } from "../core/channel.js";
 import { costUsd, estimateCostUsd } from "../core/cost.js";
 import { errors, type InferenceError, toInferenceError } from "../core/inference-error.js";
-import { commitsResponse, type TokenChunk, type TokenUsage } from "../core/token-chunk.js";
+import type { TokenChunk } from "../core/token-chunk.js";
+import { AttemptSink } from "./attempt-sink.js";
 import type { BudgetDecision, BudgetMessage } from "./budget-actor.js";
 import { type DeploymentPolicy, fallsBackOn } from "./deployment-policy.js";
 import type { CoordinatorMessage, RouteResult, RouteTarget } from "./dp-coordinator-actor.js";
 import { type MetricsMessage, type RequestOutcome, unknownDeploymentLabel } from "./metrics-messages.js";
 import type { ServiceRequest } from "./service-types.js";
 
-interface PumpEnd {
-  readonly type: "pump-finished";
+interface AttemptEnded {
+  readonly type: "attempt-ended";
   readonly attempt: number;
   readonly error?: unknown;
-  readonly finished: boolean;
-  readonly usage: TokenUsage | undefined;
-  /** Chunks with content that went to the client in this attempt. */
-  readonly contentChunks: number;
-  readonly interTokenMs: readonly number[];
 }
 
 /** Tell this to a request's actor when its client went away. */
@@ -50,7 +46,7 @@ type RequestMessage =
       readonly target: RouteTarget;
     }
   | { readonly type: "first-token-sent"; readonly at: number }
-  | PumpEnd
+  | AttemptEnded
   | { readonly type: "client-cancelled" }
   | { readonly type: "deadline" }
   | { readonly type: "engine-terminated"; readonly attempt: number };
@@ -70,7 +66,6 @@ export interface RequestActorOptions {
   readonly onRouted: (deployment: string) => void;
   /** Called once, when the request has ended. */
   readonly onFinished: () => void;
-  readonly engineChannelCapacity?: number;
 }
 
 const ASK_TIMEOUT_MS = 5_000;
@@ -82,6 +77,8 @@ interface Attempt {
   policy: DeploymentPolicy | undefined;
   reservationId: string | undefined;
   abort: AbortController;
+  /** Where the engine writes this attempt's chunks (set at dispatch). */
+  sink: AttemptSink | undefined;
 }
 
 export class RequestActor implements Actor<RequestMessage> {
@@ -95,12 +92,6 @@ export class RequestActor implements Actor<RequestMessage> {
   #attempt: Attempt;
   #firstTokenAt: number | undefined;
   #finished = false;
-  /** What the current attempt's pump has seen so far (usage, content chunks). */
-  #live: { attempt: number; usage: TokenUsage | undefined; contentChunks: number } = {
-    attempt: 0,
-    usage: undefined,
-    contentChunks: 0,
-  };
   readonly #onClientAbort = () => this.#context.self.tell({ type: "client-cancelled" });
 
   constructor(context: ActorContext<RequestMessage>, options: RequestActorOptions) {
@@ -147,8 +138,8 @@ export class RequestActor implements Actor<RequestMessage> {
       case "first-token-sent":
         this.#firstTokenAt = message.at;
         return;
-      case "pump-finished":
-        if (message.attempt === this.#attempt.number) this.#pumpFinished(message);
+      case "attempt-ended":
+        if (message.attempt === this.#attempt.number) this.#attemptEnded(message);
         return;
       case "client-cancelled":
         this.#finish({ outcome: "cancelled" });
@@ -179,7 +170,14 @@ export class RequestActor implements Actor<RequestMessage> {
 
   #newAttempt(number: number, deployment: string): Attempt {
     this.#tried.add(deployment);
-    return { number, deployment, policy: undefined, reservationId: undefined, abort: new AbortController() };
+    return {
+      number,
+      deployment,
+      policy: undefined,
+      reservationId: undefined,
+      abort: new AbortController(),
+      sink: undefined,
+    };
   }
 
   #route(): void {
@@ -272,6 +270,8 @@ export class RequestActor implements Actor<RequestMessage> {
       { requestId: this.#options.requestId, from: previous.deployment, to: next, reason: error.kind },
       "falling back",
     );
+    previous.sink?.abandon();
+    previous.abort.abort(error);
     this.#attempt = this.#newAttempt(previous.number + 1, next);
     this.#route();
   }
@@ -311,7 +311,18 @@ export class RequestActor implements Actor<RequestMessage> {
     }
     const { request, requestId } = this.#options;
     this.#options.onRouted(attempt.deployment);
-    const engineOutput = new Channel<TokenChunk>(this.#options.engineChannelCapacity ?? 32);
+    const self = this.#context.self;
+    const number = attempt.number;
+    const sink = new AttemptSink(
+      this.#options.output,
+      () => this.#context.clock.now(),
+      this.#firstTokenAt !== undefined,
+      {
+        committed: (at) => self.tell({ type: "first-token-sent", at }),
+        ended: (end) => self.tell({ type: "attempt-ended", attempt: number, ...end }),
+      },
+    );
+    attempt.sink = sink;
     const batch: ExecuteBatch = {
       requestId: attempt.number === 0 ? requestId : `${requestId}.${attempt.number}`,
       model: attempt.deployment,
@@ -324,7 +335,7 @@ export class RequestActor implements Actor<RequestMessage> {
       deadline: this.#arrivedAt + this.#options.requestTimeoutMs,
       signal: attempt.abort.signal,
     };
-    const sent = target.ref.offer({ type: "add-request", request: { batch, output: engineOutput } });
+    const sent = target.ref.offer({ type: "add-request", request: { batch, output: sink } });
     if (!sent.ok) {
       this.#release(attempt);
       this.#failed(errors.unavailable(`the replica serving ${attempt.deployment} is gone`));
@@ -334,56 +345,9 @@ export class RequestActor implements Actor<RequestMessage> {
       type: "engine-terminated",
       attempt: attempt.number,
     });
-    void this.#pump(engineOutput, attempt.number);
   }
 
-  /** Moves chunks engine → client; tells the actor only the commit and the end. */
-  async #pump(engineOutput: Channel<TokenChunk>, attempt: number): Promise<void> {
-    const self = this.#context.self;
-    const clock = this.#context.clock;
-    const output = this.#options.output;
-    const interTokenMs: number[] = [];
-    let committed = this.#firstTokenAt !== undefined;
-    let lastAt = 0;
-    let usage: TokenUsage | undefined;
-    let finished = false;
-    let contentChunks = 0;
-    const live = { attempt, usage: undefined as TokenUsage | undefined, contentChunks: 0 };
-    this.#live = live;
-    try {
-      for await (const chunk of engineOutput) {
-        if (chunk.usage) {
-          usage = chunk.usage;
-          live.usage = usage;
-        }
-        if (chunk.finishReason) finished = true;
-        const content = commitsResponse(chunk);
-        if (!committed) {
-          if (!content && !chunk.finishReason) continue; // empty chunks wait for content
-          committed = true;
-          lastAt = clock.now();
-          self.tell({ type: "first-token-sent", at: lastAt });
-        } else if (content) {
-          const now = clock.now();
-          interTokenMs.push(now - lastAt);
-          lastAt = now;
-        }
-        if (content) {
-          contentChunks++;
-          live.contentChunks = contentChunks;
-        }
-        if (!output.offer(chunk)) await output.push(chunk);
-      }
-      self.tell({ type: "pump-finished", attempt, finished, usage, contentChunks, interTokenMs });
-    } catch (error) {
-      self.tell({ type: "pump-finished", attempt, error, finished, usage, contentChunks, interTokenMs });
-    } finally {
-      engineOutput.cancel();
-    }
-  }
-
-  #pumpFinished(end: PumpEnd): void {
-    this.#interTokenMs.push(...end.interTokenMs);
+  #attemptEnded(end: AttemptEnded): void {
     if (end.error instanceof ChannelClosedError) {
       this.#finish({ outcome: "cancelled" });
       return;
@@ -394,7 +358,7 @@ export class RequestActor implements Actor<RequestMessage> {
       this.#failed(error);
       return;
     }
-    if (!end.finished) {
+    if (!this.#attempt.sink?.finished) {
       const error = errors.internal("the engine ended the stream without finishing it");
       this.#charge(this.#attempt, error);
       this.#finish({ outcome: "error", error });
@@ -403,7 +367,6 @@ export class RequestActor implements Actor<RequestMessage> {
     this.#finish({ outcome: "success" });
   }
 
-  readonly #interTokenMs: number[] = [];
   #tokens = { input: 0, output: 0 };
 
   // ---- cost and budget ------------------------------------------------------------------------
@@ -413,7 +376,7 @@ export class RequestActor implements Actor<RequestMessage> {
    * but sent content, an estimate flagged as such. Settles or releases the budget reservation.
    */
   #charge(attempt: Attempt, failure: InferenceError | "cancelled" | undefined): void {
-    const seen = this.#live.attempt === attempt.number ? this.#live : { usage: undefined, contentChunks: 0 };
+    const seen = attempt.sink ?? { usage: undefined, contentChunks: 0 };
     let usage = seen.usage;
     let estimated = usage?.estimated === true;
     if (!usage && seen.contentChunks > 0) {
@@ -456,6 +419,7 @@ export class RequestActor implements Actor<RequestMessage> {
     this.#finished = true;
     const output = this.#options.output;
     const attempt = this.#attempt;
+    attempt.sink?.abandon();
     let outcome: RequestOutcome;
     if (end.outcome === "success") {
       outcome = "success";
@@ -483,7 +447,7 @@ export class RequestActor implements Actor<RequestMessage> {
         ? { timeToFirstTokenSeconds: (this.#firstTokenAt - this.#arrivedAt) / 1000 }
         : {}),
       e2eSeconds: (now - this.#arrivedAt) / 1000,
-      interTokenSeconds: this.#interTokenMs.map((ms) => ms / 1000),
+      interTokenSeconds: (attempt.sink?.interTokenMs ?? []).map((ms) => ms / 1000),
       inputTokens: this.#tokens.input,
       outputTokens: this.#tokens.output,
     });
