@@ -3,7 +3,6 @@
 // request's output channel. On `context_poisoned` it fails, and its supervisor rebuilds it.
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
-import type { ExecuteBatch } from "../core/batch.js";
 import { ChannelClosedError } from "../core/channel.js";
 import { errors, InferenceError, toInferenceError } from "../core/inference-error.js";
 import type { ModelRunner } from "../core/model-runner.js";
@@ -28,7 +27,6 @@ export interface ContextOptions {
 
 interface InFlight {
   readonly request: EngineRequest;
-  readonly controller: AbortController;
 }
 
 export class ContextActor implements Actor<ContextMessage> {
@@ -76,10 +74,7 @@ export class ContextActor implements Actor<ContextMessage> {
       error instanceof InferenceError && error.kind === "context_poisoned"
         ? error
         : errors.contextPoisoned(`the model context failed: ${toInferenceError(error).message}`, error);
-    for (const { request, controller } of this.#inFlight.values()) {
-      request.output.fail(failure);
-      controller.abort(failure);
-    }
+    for (const { request } of this.#inFlight.values()) request.output.fail(failure);
     this.#inFlight.clear();
     const runner = this.#runner;
     this.#runner = undefined;
@@ -97,20 +92,16 @@ export class ContextActor implements Actor<ContextMessage> {
       this.#options.worker.tell({ type: "request-finished", requestId });
       return;
     }
-    const controller = new AbortController();
-    const clientSignal = request.batch.signal;
-    const onClientAbort = () => controller.abort(clientSignal.reason);
-    if (clientSignal.aborted) controller.abort(clientSignal.reason);
-    else clientSignal.addEventListener("abort", onClientAbort, { once: true });
+    // no AbortController of our own: a poisoned context fails the request's output, and the
+    // generation stops at its next write (or when the RequestActor aborts the batch's signal)
     const inFlight = this.#inFlight;
-    inFlight.set(requestId, { request, controller });
-    const batch: ExecuteBatch = { ...request.batch, signal: controller.signal };
+    inFlight.set(requestId, { request });
     const output = request.output;
     const self = this.#context.self;
     const worker = this.#options.worker;
     void (async () => {
       try {
-        for await (const chunk of runner.execute(batch)) {
+        for await (const chunk of runner.execute(request.batch)) {
           if (!output.offer(chunk)) await output.push(chunk);
         }
         output.close();
@@ -123,7 +114,6 @@ export class ContextActor implements Actor<ContextMessage> {
           }
         }
       } finally {
-        clientSignal.removeEventListener("abort", onClientAbort);
         if (inFlight.get(requestId)?.request === request) inFlight.delete(requestId);
         worker.tell({ type: "request-finished", requestId });
       }

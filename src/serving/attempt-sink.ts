@@ -45,7 +45,7 @@ export class AttemptSink implements ChunkSink<TokenChunk> {
   }
 
   offer(chunk: TokenChunk): boolean {
-    if (this.#abandoned) throw new ChannelClosedError();
+    if (this.#abandoned || this.#ended) throw new ChannelClosedError();
     if (this.#holdBack(chunk)) return true;
     let taken: boolean;
     try {
@@ -59,7 +59,7 @@ export class AttemptSink implements ChunkSink<TokenChunk> {
   }
 
   async push(chunk: TokenChunk): Promise<void> {
-    if (this.#abandoned) throw new ChannelClosedError();
+    if (this.#abandoned || this.#ended) throw new ChannelClosedError();
     if (this.#holdBack(chunk)) return;
     try {
       await this.#client.push(chunk);
