@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { errors, type InferenceError } from "../core/inference-error.js";
 import { Secret } from "../core/secret.js";
 import { type TokenChunk, Tokens } from "../core/token-chunk.js";
+import { until } from "../testkit/manual-clock.js";
 import { createHttpGateway, type ListeningGateway } from "./http-gateway.js";
 import type {
   CompletionResult,
@@ -89,9 +90,13 @@ class FakeInferenceService implements InferenceServicePort {
     };
   }
 
-  async complete(request: ServiceRequest, options?: { signal?: AbortSignal }): Promise<CompletionResult> {
+  async complete(
+    request: ServiceRequest,
+    options?: { signal?: AbortSignal; onCancel?: (cancel: () => void) => void },
+  ): Promise<CompletionResult> {
     const handle = this.start(request);
     options?.signal?.addEventListener("abort", () => handle.cancel());
+    options?.onCancel?.(() => handle.cancel());
     const tokens = new Tokens();
     for await (const chunk of handle.chunks) tokens.append(chunk);
     return {
@@ -399,7 +404,7 @@ describe("streaming semantics", () => {
       body: JSON.stringify(chatBody),
       signal: controller.signal,
     }).catch((error: unknown) => error);
-    while (service.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until(() => service.requests.length > 0);
     controller.abort();
     await service.cancelled.promise;
     expect(await pending).toBeInstanceOf(Error);

@@ -214,13 +214,14 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   }
 
   async function unary(response: ServerResponse, parsed: AcceptedRequest, endpoint: Endpoint): Promise<void> {
-    const controller = new AbortController();
-    response.once("close", () => {
-      if (!response.writableFinished) controller.abort();
-    });
     let result: CompletionResult;
     try {
-      result = await service.complete(parsed.request, { signal: controller.signal });
+      result = await service.complete(parsed.request, {
+        onCancel: (cancel) =>
+          response.once("close", () => {
+            if (!response.writableFinished) cancel();
+          }),
+      });
     } catch (error) {
       sendError(response, toInferenceError(error));
       return;

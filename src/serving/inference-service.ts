@@ -107,8 +107,15 @@ export class InferenceService implements InferenceServicePort {
     return { requestId, chunks, servedBy: () => servedBy, cancel: cancelRequest };
   }
 
-  async complete(request: ServiceRequest, options: { signal?: AbortSignal } = {}): Promise<CompletionResult> {
-    const handle = this.start({ ...request, stream: false }, options);
+  async complete(
+    request: ServiceRequest,
+    options: { signal?: AbortSignal; onCancel?: (cancel: () => void) => void } = {},
+  ): Promise<CompletionResult> {
+    const handle = this.start(
+      { ...request, stream: false },
+      options.signal ? { signal: options.signal } : {},
+    );
+    options.onCancel?.(handle.cancel);
     const tokens = new Tokens();
     for await (const chunk of handle.chunks) tokens.append(chunk);
     if (tokens.finishReason === undefined) {

@@ -57,8 +57,15 @@ export interface DeploymentStatus {
 export interface InferenceServicePort {
   /** Starts a request; failures before the first chunk surface from the first `next()`. */
   start(request: ServiceRequest, options?: { signal?: AbortSignal }): RequestHandle;
-  /** Runs a request to the end and returns the aggregate; rejects with InferenceError. */
-  complete(request: ServiceRequest, options?: { signal?: AbortSignal }): Promise<CompletionResult>;
+  /**
+   * Runs a request to the end and returns the aggregate; rejects with InferenceError. `onCancel`
+   * receives the request's cancel function (the gateway calls it when the client leaves; cheaper
+   * than an AbortSignal per request).
+   */
+  complete(
+    request: ServiceRequest,
+    options?: { signal?: AbortSignal; onCancel?: (cancel: () => void) => void },
+  ): Promise<CompletionResult>;
   /** Every deployment with its state. */
   deployments(): Promise<readonly DeploymentStatus[]>;
   /** Prometheus text exposition. */
