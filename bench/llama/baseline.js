@@ -5,18 +5,39 @@
 // same chat history through the same chat wrapper (resolveChatWrapper), tokenized the same way.
 //
 // Run by run.js as a child process with an IPC channel (never by hand):
-//   node bench/llama/baseline.js MODEL THREADS CONTEXT_SIZE MAX_TOKENS PROMPT
+//   node bench/llama/baseline.js MODEL THREADS CONTEXT_SIZE MAX_TOKENS PROMPT [MIN_SEQUENCES]
+// (MIN_SEQUENCES, default 0: every context holds at least this many sequences; N of them generate)
 // Messages in:  { type: "run", id, sequences, requestsPerLoop, warmup }
 //               { type: "exit" }
 // Messages out: { type: "ready", promptTokens, loadMs }
-//               { type: "result", id, tokens, requests, elapsedMs, ttftMs: [...], warmupMs }
+//               { type: "result", id, tokens, requests, elapsedMs, ttftMs: [...], warmupMs,
+//                 startUs, endUs, steps, stepSequences, stepTokens } (the measured part, on the monotonic clock of process.hrtime,
+//                 which V8's CPU profile timestamps share)
 //               { type: "error", id?, message }
 // The contexts (one per concurrency) are created on first use and kept for the later rounds; the
 // process exits when its parent goes away.
 
 import { getLlama, LlamaLogLevel, resolveChatWrapper } from "node-llama-cpp";
 
-const [modelPath, threadsText, contextSizeText, maxTokensText, prompt] = process.argv.slice(2);
+// node-llama-cpp's own default batch strategy ("maximumParallelism"; not exported by the package),
+// wrapped to count the decode steps: it runs once per llama.cpp decode.
+const { maximumParallelismStrategy } = await import(
+  new URL(
+    "./evaluator/LlamaContext/utils/batchItemsPrioritizationStrategies/maximumParallelismStrategy.js",
+    import.meta.resolve("node-llama-cpp"), // …/node-llama-cpp/dist/index.js
+  ).href
+);
+const steps = { count: 0, sequences: 0, tokens: 0 };
+function countingStrategy(options) {
+  const chosen = maximumParallelismStrategy(options);
+  steps.count++;
+  steps.sequences += chosen.length;
+  for (const entry of chosen) steps.tokens += entry.processAmount;
+  return chosen;
+}
+
+const [modelPath, threadsText, contextSizeText, maxTokensText, prompt, minSequencesText = "0"] =
+  process.argv.slice(2);
 if (!process.send || !modelPath || !prompt) {
   console.error("run by bench/llama/run.js (needs an IPC channel and its arguments)");
   process.exit(2);
@@ -24,12 +45,19 @@ if (!process.send || !modelPath || !prompt) {
 const threads = Number(threadsText);
 const contextSize = Number(contextSizeText);
 const maxTokens = Number(maxTokensText);
+// 0: a context of exactly N sequences for concurrency N; M: at least M (the gateway's layout, N used)
+const minSequences = Number(minSequencesText);
 
 // The parent gone (killed, crashed): nothing may outlive it.
 process.on("disconnect", () => process.exit(0));
 
 const loadStarted = performance.now();
-const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error });
+const llama = await getLlama({
+  gpu: false,
+  build: "never",
+  maxThreads: threads,
+  logLevel: LlamaLogLevel.error,
+});
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
 const chatWrapper = resolveChatWrapper(model, { fallbackToOtherWrappersOnJinjaError: true });
 const state = chatWrapper.generateContextState({
@@ -47,7 +75,12 @@ const contexts = new Map();
 async function contextFor(count) {
   let entry = contexts.get(count);
   if (!entry) {
-    const context = await model.createContext({ contextSize, sequences: count, threads });
+    const context = await model.createContext({
+      contextSize,
+      sequences: Math.max(count, minSequences),
+      threads,
+      batching: { itemPrioritizationStrategy: countingStrategy },
+    });
     const sequences = [];
     for (let i = 0; i < count; i++) sequences.push(context.getSequence());
     entry = { context, sequences };
@@ -83,6 +116,10 @@ async function run({ id, sequences: count, requestsPerLoop, warmup }) {
   const ttftMs = [];
   let tokens = 0;
   let requests = 0;
+  steps.count = 0;
+  steps.sequences = 0;
+  steps.tokens = 0;
+  const startUs = Number(process.hrtime.bigint() / 1000n);
   const started = performance.now();
   await Promise.all(
     sequences.map(async (sequence) => {
@@ -95,7 +132,21 @@ async function run({ id, sequences: count, requestsPerLoop, warmup }) {
     }),
   );
   const elapsedMs = performance.now() - started;
-  return { type: "result", id, tokens, requests, elapsedMs, ttftMs, warmupMs };
+  const endUs = Number(process.hrtime.bigint() / 1000n);
+  return {
+    type: "result",
+    id,
+    tokens,
+    requests,
+    elapsedMs,
+    ttftMs,
+    warmupMs,
+    startUs,
+    endUs,
+    steps: steps.count,
+    stepSequences: steps.sequences,
+    stepTokens: steps.tokens,
+  };
 }
 
 process.on("message", (message) => {
