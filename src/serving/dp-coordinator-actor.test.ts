@@ -7,6 +7,7 @@ import {
   type CoordinatorMessage,
   DpCoordinatorActor,
   pickTarget,
+  type RouteReply,
   type RouteResult,
 } from "./dp-coordinator-actor.js";
 
@@ -38,7 +39,7 @@ function setup() {
       name,
     );
   const route = (deployment = "d") =>
-    coordinator.ask<RouteResult>((replyTo) => ({ type: "route-to", deployment, replyTo }), {
+    coordinator.ask<RouteReply>((replyTo) => ({ type: "route-to", deployment, replyTo }), {
       timeoutMs: 1000,
     });
   coordinator.tell({ type: "deployment-state", deployment: "d", state: "serving", policy });

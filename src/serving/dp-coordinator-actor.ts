@@ -19,6 +19,8 @@ export type RouteResult =
   | { readonly type: "routed"; readonly target: RouteTarget; readonly policy: DeploymentPolicy }
   | { readonly type: "no-route"; readonly error: InferenceError; readonly policy?: DeploymentPolicy };
 
+export type RouteReply = RouteResult & { readonly attempt: number };
+
 export type CoordinatorMessage =
   | LoadReported
   | {
@@ -37,7 +39,13 @@ export type CoordinatorMessage =
       readonly policy: DeploymentPolicy;
       readonly reason?: string;
     }
-  | { readonly type: "route-to"; readonly deployment: string; readonly replyTo: ActorRef<RouteResult> }
+  /** `attempt` is echoed in the reply, so a RequestActor can take it as its own message (no ask). */
+  | {
+      readonly type: "route-to";
+      readonly deployment: string;
+      readonly attempt?: number;
+      readonly replyTo: ActorRef<RouteReply>;
+    }
   | { readonly type: "target-terminated"; readonly deployment: string; readonly targetId: string };
 
 interface Target {
@@ -100,7 +108,7 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
   receive(message: CoordinatorMessage): void {
     switch (message.type) {
       case "route-to":
-        message.replyTo.tell(this.#route(message.deployment));
+        message.replyTo.tell({ ...this.#route(message.deployment), attempt: message.attempt ?? 0 });
         return;
       case "load-reported": {
         const target = this.#deployments.get(message.deployment)?.targets.get(message.targetId);

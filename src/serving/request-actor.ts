@@ -23,7 +23,7 @@ import type { TokenChunk } from "../core/token-chunk.js";
 import { AttemptSink } from "./attempt-sink.js";
 import type { BudgetDecision, BudgetMessage } from "./budget-actor.js";
 import { type DeploymentPolicy, fallsBackOn } from "./deployment-policy.js";
-import type { CoordinatorMessage, RouteResult, RouteTarget } from "./dp-coordinator-actor.js";
+import type { CoordinatorMessage, RouteReply, RouteResult, RouteTarget } from "./dp-coordinator-actor.js";
 import { type MetricsMessage, type RequestOutcome, unknownDeploymentLabel } from "./metrics-messages.js";
 import type { ServiceRequest } from "./service-types.js";
 
@@ -37,8 +37,8 @@ interface AttemptEnded {
 export const clientCancelled = { type: "client-cancelled" } as const;
 
 type RequestMessage =
-  | { readonly type: "routed"; readonly attempt: number; readonly result: RouteResult }
-  | { readonly type: "route-failed"; readonly error: unknown }
+  /** The coordinator's answer to `route-to`, told straight to this actor. */
+  | RouteReply
   | {
       readonly type: "budget-checked";
       readonly attempt: number;
@@ -119,13 +119,8 @@ export class RequestActor implements Actor<RequestMessage> {
     if (this.#finished) return;
     switch (message.type) {
       case "routed":
-        if (message.attempt === this.#attempt.number) this.#routed(message.result);
-        return;
-      case "route-failed":
-        this.#finish({
-          outcome: "error",
-          error: errors.internal("the coordinator did not answer", message.error),
-        });
+      case "no-route":
+        if (message.attempt === this.#attempt.number) this.#routed(message);
         return;
       case "budget-checked":
         if (message.attempt !== this.#attempt.number) return;
@@ -182,15 +177,14 @@ export class RequestActor implements Actor<RequestMessage> {
 
   #route(): void {
     const { number, deployment } = this.#attempt;
-    this.#context.pipeToSelf(
-      this.#options.coordinator.ask<RouteResult>((replyTo) => ({ type: "route-to", deployment, replyTo }), {
-        timeoutMs: ASK_TIMEOUT_MS,
-      }),
-      (result) =>
-        result.ok
-          ? { type: "routed", attempt: number, result: result.value }
-          : { type: "route-failed", error: result.error },
-    );
+    // the coordinator answers this actor directly (no ask: no reply ref, promise or timer per
+    // request); the request deadline covers a coordinator that never answers
+    this.#options.coordinator.tell({
+      type: "route-to",
+      deployment,
+      attempt: number,
+      replyTo: this.#context.self as ActorRef<RouteReply>,
+    });
   }
 
   #routed(result: RouteResult): void {
