@@ -13,13 +13,15 @@
 // back to back; tokens/s = all generated tokens ÷ the wall time of the N loops; TTFT = request sent
 // → first SSE event with content (baseline: evaluate() called → first token). The matrix runs
 // interleaved (per round and concurrency: baseline, then gateway) ROUNDS times; the tables show
-// medians. When a goal is missed (or LLAMA_BENCH_PROFILE=1), a fresh gateway runs under
-// `node --cpu-prof` with the c=16 load, and bench/gateway/summarize-profile.js summarises it.
+// medians. When a goal is missed (or LLAMA_BENCH_PROFILE=1), a fresh gateway, then a fresh
+// baseline, runs under `node --cpu-prof` with the c=16 load; each profile is cut to the measured
+// part (NAME.window.cpuprofile) and summarised by running bench/gateway/summarize-profile.js.
+// Results are recorded in docs/benchmarks.md ("Local llama").
 //
 // Progress goes to stderr, the results (markdown) to stdout. Knobs (environment):
-//   LLAMA_BENCH_ROUNDS (5; 0 skips the matrix), LLAMA_BENCH_REQUESTS ("1:12,4:6,16:3": requests per loop, per
-//   concurrency), LLAMA_BENCH_MODEL (models/small-llama.gguf), LLAMA_BENCH_PROFILE (auto|1|0),
-//   LLAMA_BENCH_PROFILE_CONCURRENCY (16),
+//   LLAMA_BENCH_ROUNDS (5; 0 skips the matrix), LLAMA_BENCH_REQUESTS ("1:12,4:6,16:3": requests
+//   per loop, per concurrency), LLAMA_BENCH_MODEL (models/small-llama.gguf),
+//   LLAMA_BENCH_PROFILE (auto|1|0), LLAMA_BENCH_PROFILE_CONCURRENCY (16),
 //   LLAMA_BENCH_PROFILE_DIR (bench/llama/profile; *.cpuprofile is git-ignored),
 //   LLAMA_BENCH_DEADLINE_S (900: everything is killed and the run fails after this long),
 //   LLAMA_BENCH_BASELINE_MIN_SEQUENCES (0; a diagnostic: 16 gives every baseline context the
