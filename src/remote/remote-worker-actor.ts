@@ -92,9 +92,9 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
     let lease = await this.#options.session.ask<SessionLease>((replyTo) => ({ type: "lease", replyTo }), {
       timeoutMs: ASK_TIMEOUT_MS,
     });
-    const onChunk = async (chunk: TokenChunk) => {
+    const onChunk = (chunk: TokenChunk): Promise<void> | undefined => {
       if (!committed && commitsResponse(chunk)) committed = true;
-      if (!output.offer(chunk)) await output.push(chunk);
+      return output.offer(chunk) ? undefined : output.push(chunk);
     };
     const unsupported = adapter.unsupported?.(batch);
     if (unsupported) {

@@ -36,13 +36,42 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
   if (signal.aborted) return { type: "cancelled", status: undefined };
   signal.addEventListener("abort", onCancel, { once: true });
   let timedOut: "first_byte" | "read" | undefined;
+  // One timer at a time; activity only moves a deadline, and the timer re-arms itself for what is
+  // left when it fires early (no clearTimeout/setTimeout pair per upstream chunk).
+  let phase: "first_byte" | "read" = "first_byte";
+  let deadline = 0;
   let cancelTimer = () => {};
-  const arm = (phase: "first_byte" | "read", ms: number) => {
+  let armed = false;
+  let armedDue = 0;
+  const fire = () => {
+    armed = false;
+    if (deadline === Number.POSITIVE_INFINITY) return; // paused; arm() starts it again
+    const left = deadline - clock.now();
+    if (left > 0) {
+      armTimer(left);
+      return;
+    }
+    timedOut = phase;
+    controller.abort(new Error(`${phase} timeout`));
+  };
+  const armTimer = (ms: number) => {
+    armed = true;
+    armedDue = clock.now() + ms;
+    cancelTimer = clock.setTimer(ms, fire);
+  };
+  const arm = (next: "first_byte" | "read", ms: number) => {
+    phase = next;
+    deadline = clock.now() + ms;
+    if (armed && deadline >= armedDue) return; // the armed timer fires first and re-arms for the rest
     cancelTimer();
-    cancelTimer = clock.setTimer(ms, () => {
-      timedOut = phase;
-      controller.abort(new Error(`${phase} timeout`));
-    });
+    armTimer(ms);
+  };
+  const disarm = () => {
+    cancelTimer();
+    armed = false;
+  };
+  const pause = () => {
+    deadline = Number.POSITIVE_INFINITY;
   };
   let status: number | undefined;
   try {
@@ -57,7 +86,7 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
     status = response.statusCode;
     if (status < 200 || status >= 300) {
       const body = await response.body.text();
-      cancelTimer();
+      disarm();
       return { type: "failed", error: call.adapter.mapError(status, response.headers, body), status };
     }
     const decoder = call.adapter.createDecoder();
@@ -65,21 +94,25 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
     const events: string[] = [];
     const parser = createParser({ onEvent: (event) => events.push(event.data) });
     for await (const bytes of response.body) {
-      cancelTimer();
+      // while the client applies backpressure the read timeout does not run
+      pause();
       parser.feed(text.decode(bytes as Uint8Array, { stream: true }));
       for (const data of events.splice(0)) {
-        for (const chunk of decoder.onData(data)) await call.onChunk(chunk);
+        for (const chunk of decoder.onData(data)) {
+          const pending = call.onChunk(chunk);
+          if (pending !== undefined) await pending;
+        }
       }
       arm("read", timeouts.readTimeoutMs);
     }
-    cancelTimer();
+    disarm();
     parser.feed(text.decode());
     for (const data of events.splice(0)) {
       for (const chunk of decoder.onData(data)) await call.onChunk(chunk);
     }
     return { type: "completed", final: decoder.finish(), status };
   } catch (error) {
-    cancelTimer();
+    disarm();
     if (signal.aborted || error instanceof ChannelClosedError) return { type: "cancelled", status };
     if (timedOut === "first_byte") {
       return {
@@ -109,6 +142,6 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
     };
   } finally {
     signal.removeEventListener("abort", onCancel);
-    cancelTimer();
+    disarm();
   }
 }

@@ -7,6 +7,8 @@ import type { OpenAiErrorBody } from "../core/http-error.js";
 
 export class SseWriter {
   readonly #response: ServerResponse;
+  /** Events written in one turn of the event loop leave in one socket write (cork until nextTick). */
+  #corked = false;
 
   constructor(response: ServerResponse) {
     this.#response = response;
@@ -61,7 +63,16 @@ export class SseWriter {
 
   #write(text: string): boolean | Promise<boolean> {
     if (!this.open) return false;
-    if (this.#response.write(text)) return true;
+    const response = this.#response;
+    if (!this.#corked) {
+      this.#corked = true;
+      response.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        response.uncork();
+      });
+    }
+    if (response.write(text)) return true;
     return this.#drained();
   }
 
