@@ -14,7 +14,7 @@ export interface EngineRequest {
   /**
    * Where the engine writes the request's chunks (the last one carries `finishReason` and
    * `usage`) and then closes; a failure is `output.fail(InferenceError)`. Exactly one of the two.
-   * The RequestActor's pump reads it.
+   * The RequestActor's attempt sink forwards it to the client.
    */
   readonly output: ChunkSink<TokenChunk>;
 }

@@ -1,5 +1,5 @@
 // RequestActor: one per request. Asks the coordinator for a route, reserves the budget, sends
-// AddRequest to the chosen engine, runs the pump that moves chunks from the engine's channel to
+// AddRequest to the chosen engine with an AttemptSink that forwards chunks straight to
 // the client's channel, and owns the request's end: exactly one terminal outcome (completion,
 // typed error or cancel), reported once to the MetricsActor. A failure before commit goes to the
 // deployment's fallbacks in order, under the one request deadline.
@@ -288,7 +288,7 @@ export class RequestActor implements Actor<RequestMessage> {
     return origin.fallbacks.find((name) => !this.#tried.has(name));
   }
 
-  // ---- dispatch and the pump ------------------------------------------------------------------
+  // ---- dispatch and the attempt's end ---------------------------------------------------------
 
   #dispatch(target: RouteTarget): void {
     const attempt = this.#attempt;
