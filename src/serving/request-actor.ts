@@ -79,6 +79,8 @@ interface Attempt {
   abort: AbortController;
   /** Where the engine writes this attempt's chunks (set at dispatch). */
   sink: AttemptSink | undefined;
+  /** Its cost was recorded (and its reservation settled): once per attempt. */
+  charged: boolean;
 }
 
 export class RequestActor implements Actor<RequestMessage> {
@@ -150,7 +152,9 @@ export class RequestActor implements Actor<RequestMessage> {
         return;
       case "engine-terminated":
         if (message.attempt === this.#attempt.number) {
-          this.#failed(errors.unavailable(`the replica serving ${this.#attempt.deployment} stopped`));
+          const error = errors.unavailable(`the replica serving ${this.#attempt.deployment} stopped`);
+          this.#charge(this.#attempt, error);
+          this.#failed(error);
         }
         return;
     }
@@ -172,6 +176,7 @@ export class RequestActor implements Actor<RequestMessage> {
       reservationId: undefined,
       abort: new AbortController(),
       sink: undefined,
+      charged: false,
     };
   }
 
@@ -370,6 +375,8 @@ export class RequestActor implements Actor<RequestMessage> {
    * but sent content, an estimate flagged as such. Settles or releases the budget reservation.
    */
   #charge(attempt: Attempt, failure: InferenceError | "cancelled" | undefined): void {
+    if (attempt.charged) return;
+    attempt.charged = true;
     const seen = attempt.sink ?? { usage: undefined, contentChunks: 0 };
     let usage = seen.usage;
     let estimated = usage?.estimated === true;

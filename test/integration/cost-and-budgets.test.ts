@@ -122,6 +122,24 @@ describe("cost ledger", () => {
   });
 });
 
+describe("cost of failed streams", () => {
+  it("a stream that fails after content records its estimated cost exactly once", async () => {
+    const clock = new ManualClock();
+    const s = await start(
+      [{ name: "echo", model: "m", runtime: "mock", pricing, runtime_config: { fail_after_tokens: 2 } }],
+      clock,
+    );
+    const stream = record(s.stream(ask("echo", "one two three four")), clock);
+    await stream.finished;
+    expect(stream.error).toMatchObject({ kind: "server_error" });
+    await flushMicrotasks();
+    // estimate: ceil(18 chars / 4) = 5 input tokens + 2 output chunks, at $0.001 a token
+    const metrics = await s.serving.service.metricsText();
+    expect(sample(metrics, "rakka_cost_usd_total", { deployment: "echo" })).toBeCloseTo(0.007, 10);
+    expect(sample(metrics, "rakka_cost_estimated_usd_total", { deployment: "echo" })).toBeCloseTo(0.007, 10);
+  });
+});
+
 describe("budgets", () => {
   // estimate per request: ceil(3 chars / 4) = 1 prompt token + 4 max tokens = $0.005; actual: 2 + 4 = $0.006
   const budgeted = (
