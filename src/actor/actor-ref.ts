@@ -36,3 +36,19 @@ export interface ActorRef<M> {
 export function narrowRef<Narrow extends Wide, Wide>(ref: ActorRef<Wide>): ActorRef<Narrow> {
   return ref as unknown as ActorRef<Narrow>;
 }
+
+/**
+ * A ref whose every message runs `onMessage` (outside any mailbox): for replies that must be
+ * handled even after the asker stopped (e.g. releasing a late budget grant). `ask` is not supported.
+ */
+export function callbackRef<M>(path: string, onMessage: (message: M) => void): ActorRef<M> {
+  return {
+    path,
+    tell: (message) => onMessage(message),
+    offer: (message) => {
+      onMessage(message);
+      return { ok: true };
+    },
+    ask: () => Promise.reject(new Error(`${path} cannot be asked`)),
+  };
+}

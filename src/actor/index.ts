@@ -2,7 +2,7 @@
 
 export type { Actor, ActorContext, Cancellable, PipeResult, Props, PropsOptions, Signal } from "./actor.js";
 export { props } from "./actor.js";
-export { type ActorRef, type AskOptions, narrowRef, type OfferResult } from "./actor-ref.js";
+export { type ActorRef, type AskOptions, callbackRef, narrowRef, type OfferResult } from "./actor-ref.js";
 export { ActorSystem, type ActorSystemOptions } from "./actor-system.js";
 export { type CancelTimer, type Clock, systemClock } from "./clock.js";
 export { type DeadLetter, type DeadLetterReason, DeadLetters } from "./dead-letters.js";

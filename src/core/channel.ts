@@ -57,8 +57,8 @@ export class Channel<T> implements AsyncIterable<T>, ChunkSink<T> {
 
   /** Adds an item if there is room; false when full. Throws ChannelClosedError after cancel. */
   offer(item: T): boolean {
-    if (this.#cancelled) throw new ChannelClosedError();
-    if (this.#done || this.#failed) throw new Error("channel already ended by its producer");
+    // ended by its reader, or by whoever ended it on the reader's behalf: stop producing
+    if (this.#cancelled || this.#done || this.#failed) throw new ChannelClosedError();
     const reader = this.#reader;
     if (reader !== undefined) {
       this.#reader = undefined;
@@ -81,6 +81,7 @@ export class Channel<T> implements AsyncIterable<T>, ChunkSink<T> {
   close(): void {
     if (this.#done || this.#failed || this.#cancelled) return;
     this.#done = true;
+    this.#rejectPushers();
     this.#wakeReader();
   }
 
@@ -89,6 +90,7 @@ export class Channel<T> implements AsyncIterable<T>, ChunkSink<T> {
     if (this.#done || this.#failed || this.#cancelled) return;
     this.#failed = true;
     this.#error = error;
+    this.#rejectPushers();
     this.#wakeReader();
   }
 
@@ -98,9 +100,7 @@ export class Channel<T> implements AsyncIterable<T>, ChunkSink<T> {
     this.#cancelled = true;
     this.#items = [];
     this.#head = 0;
-    const waiters = this.#spaceWaiters;
-    this.#spaceWaiters = [];
-    for (const waiter of waiters) waiter.reject(new ChannelClosedError());
+    this.#rejectPushers();
     const reader = this.#reader;
     this.#reader = undefined;
     reader?.resolve({ value: undefined, done: true });
@@ -125,6 +125,13 @@ export class Channel<T> implements AsyncIterable<T>, ChunkSink<T> {
     return new Promise((resolve, reject) => {
       this.#reader = { resolve, reject };
     });
+  }
+
+  /** A writer waiting for room learns the channel ended (e.g. the request's deadline passed). */
+  #rejectPushers(): void {
+    const waiters = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const waiter of waiters) waiter.reject(new ChannelClosedError());
   }
 
   #wakeReader(): void {

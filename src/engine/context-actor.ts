@@ -70,8 +70,9 @@ export class ContextActor implements Actor<ContextMessage> {
   }
 
   async #abandon(error: unknown): Promise<void> {
+    // a typed error stays as it is (a stopped replica is `unavailable`); anything else poisoned the context
     const failure =
-      error instanceof InferenceError && error.kind === "context_poisoned"
+      error instanceof InferenceError
         ? error
         : errors.contextPoisoned(`the model context failed: ${toInferenceError(error).message}`, error);
     for (const { request } of this.#inFlight.values()) request.output.fail(failure);

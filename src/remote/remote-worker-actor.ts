@@ -109,6 +109,8 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
         return;
       }
       if (permit.type === "cancelled") return;
+      // built before the circuit check, so nothing can throw between taking a probe slot and recording
+      const upstreamRequest = adapter.buildRequest(batch, lease.apiKey);
       const check = await this.#options.circuitBreaker.ask<CircuitCheck>(
         (replyTo) => ({
           type: "check",
@@ -133,7 +135,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       const result = await callUpstream({
         dispatcher: lease.dispatcher,
         adapter,
-        request: adapter.buildRequest(batch, lease.apiKey),
+        request: upstreamRequest,
         clock,
         timeouts: resilience.timeouts,
         signal: batch.signal,

@@ -60,6 +60,8 @@ interface Entry {
   state: DeploymentRouteState;
   reason: string | undefined;
   generation: number;
+  /** The last generation ever started: replica ids are never reused, even after a rollback. */
+  lastGeneration: number;
   removing: boolean;
   /** Budget throttle applied to every replica (new ones included). */
   concurrencyFactor: number;
@@ -199,6 +201,7 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
         state: "pending",
         reason: undefined,
         generation: 0,
+        lastGeneration: 0,
         removing: false,
         concurrencyFactor: 1,
         published: undefined,
@@ -210,7 +213,8 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
     } else {
       entry.previousSpec = entry.state === "serving" ? entry.spec : undefined;
       entry.spec = spec;
-      entry.generation++;
+      entry.lastGeneration++;
+      entry.generation = entry.lastGeneration;
       if (entry.state === "failed") {
         entry.state = "pending";
         entry.reason = undefined;
@@ -347,6 +351,9 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
       this.#context.unwatch(replica.ref as ActorRef<never>);
       void this.#context.stop(replica.ref as ActorRef<never>);
     }
+    // a failed replica is gone: it must not hold up a removal or pile up across re-applies
+    entry?.replicas.delete(replicaId);
+    this.#replicas.delete(replicaId);
     if (!entry) return;
     if (wasDraining || entry.removing) {
       this.#checkRemoved(entry);

@@ -9,6 +9,7 @@ import {
   type Actor,
   type ActorContext,
   type ActorRef,
+  callbackRef,
   oneForOne,
   type Props,
   props,
@@ -67,8 +68,6 @@ export interface RequestActorOptions {
   /** Called once, when the request has ended. */
   readonly onFinished: () => void;
 }
-
-const ASK_TIMEOUT_MS = 5_000;
 
 /** One try at one deployment. */
 interface Attempt {
@@ -224,20 +223,19 @@ export class RequestActor implements Actor<RequestMessage> {
       const { number, deployment } = attempt;
       const target = result.target;
       const budget = policy.budget;
-      this.#context.pipeToSelf(
-        this.#options.budget.ask<BudgetDecision>(
-          (replyTo) => ({ type: "reserve", deployment, budget, estimateUsd, replyTo }),
-          { timeoutMs: ASK_TIMEOUT_MS },
-        ),
-        (decision) => ({
-          type: "budget-checked",
-          attempt: number,
-          target,
-          decision: decision.ok
-            ? decision.value
-            : { type: "exceeded", error: errors.internal("the budget check did not answer", decision.error) },
-        }),
-      );
+      // No ask (its timeout could drop a late grant): the budget actor always answers, and a grant
+      // for a request that has ended or moved on is released at once, so nothing leaks.
+      const budgetRef = this.#options.budget;
+      const self = this.#context.self;
+      const replyTo = callbackRef<BudgetDecision>(`${self.path}/$budget`, (decision) => {
+        if (this.#finished || this.#attempt.number !== number) {
+          if (decision.type === "granted")
+            budgetRef.tell({ type: "release", reservationId: decision.reservationId });
+          return;
+        }
+        self.tell({ type: "budget-checked", attempt: number, target, decision });
+      });
+      budgetRef.tell({ type: "reserve", deployment, budget, estimateUsd, replyTo });
       return;
     }
     this.#dispatch(result.target);

@@ -160,3 +160,43 @@ describe("updates of remote deployments", () => {
     }
   });
 });
+
+describe("ends that must free everything", () => {
+  it("removing a deployment whose replica failed completes", async () => {
+    system = await createInferenceSystem({
+      deployments: [
+        { name: "echo", model: "echo-1", runtime: "mock", runtime_config: { poison_after_requests: 0 } },
+      ],
+    });
+    for (let i = 0; i < 4; i++) {
+      await expect(system.complete(body("echo", "x", 1))).rejects.toMatchObject({ kind: "context_poisoned" });
+      await flushMicrotasks();
+    }
+    expect((await system.deployments())[0]?.state).toBe("failed");
+    await system.remove("echo");
+    expect(await system.deployments()).toEqual([]);
+  });
+
+  it("the deadline frees an engine that waits on a client who stopped reading", async () => {
+    const clock = new ManualClock();
+    system = await createInferenceSystem({
+      clock,
+      server: { requestTimeoutMs: 1000 },
+      deployments: [{ name: "echo", model: "echo-1", runtime: "mock", serving: { max_concurrent: 1 } }],
+    });
+    const sys = system;
+    // 500 tokens, never read: the engine fills the client's channel and waits for room
+    const unread = sys.stream(body("echo", "a b c", 500));
+    const iterator = unread[Symbol.asyncIterator]();
+    await iterator.next();
+    await flushMicrotasks(10);
+    const running = async () =>
+      sample(await sys.serving.service.metricsText(), "rakka_num_requests_running", { deployment: "echo" });
+    expect(await running()).toBe(1);
+    await clock.advance(1000);
+    await flushMicrotasks(10);
+    expect(await running()).toBe(0);
+    const next = await sys.complete(body("echo", "free", 1));
+    expect(next.text).toBe("free");
+  });
+});
