@@ -6,7 +6,7 @@
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import { errors } from "../core/inference-error.js";
 import type { ModelRunner } from "../core/model-runner.js";
-import { EngineAdmission } from "../protocol/engine-admission.js";
+import { EngineAdmission, isAdmissionMessage } from "../protocol/engine-admission.js";
 import type { EngineCommand, EngineDeps } from "../protocol/engine-messages.js";
 import type { SchedulerLimits } from "../protocol/scheduler.js";
 import { type WorkerEvent, type WorkerMessage, workerProps } from "./worker-actor.js";
@@ -64,59 +64,44 @@ export class EngineCoreActor implements Actor<EngineMessage> {
 
   receive(message: EngineMessage): void {
     const admission = this.#admission;
-    switch (message.type) {
-      case "add-request":
-        admission.add(message.request, this.#canRun);
-        break;
-      case "request-finished":
-        admission.finished(message.requestId);
-        break;
-      case "request-cancelled":
-        admission.cancelled(message.requestId);
-        break;
-      case "queue-check":
-        admission.queueCheck();
-        break;
-      case "context-ready":
-        this.#canRun = true;
-        if (!this.#announced) {
-          this.#announced = true;
+    if (isAdmissionMessage(message)) admission.handle(message, this.#canRun);
+    else {
+      switch (message.type) {
+        case "context-ready":
+          this.#canRun = true;
+          if (!this.#announced) {
+            this.#announced = true;
+            this.#options.deps.lifecycle.tell({
+              type: "replica-ready",
+              deployment: this.#options.deployment,
+              replicaId: this.#options.replicaId,
+              ref: this.#context.self as ActorRef<EngineCommand>,
+              maxConcurrent: this.#options.limits.maxConcurrent,
+            });
+          }
+          break;
+        case "context-lost":
+          this.#canRun = false;
+          break;
+        case "replica-failed": {
+          this.#canRun = false;
+          const { deployment, replicaId } = this.#options;
+          admission.failAll(
+            errors.unavailable(`deployment ${deployment} replica failed: ${message.reason}`, "failed"),
+          );
           this.#options.deps.lifecycle.tell({
-            type: "replica-ready",
-            deployment: this.#options.deployment,
-            replicaId: this.#options.replicaId,
-            ref: this.#context.self as ActorRef<EngineCommand>,
-            maxConcurrent: this.#options.limits.maxConcurrent,
+            type: "replica-failed",
+            deployment,
+            replicaId,
+            reason: message.reason,
           });
+          break;
         }
-        break;
-      case "context-lost":
-        this.#canRun = false;
-        break;
-      case "replica-failed": {
-        this.#canRun = false;
-        const { deployment, replicaId } = this.#options;
-        admission.failAll(
-          errors.unavailable(`deployment ${deployment} replica failed: ${message.reason}`, "failed"),
-        );
-        this.#options.deps.lifecycle.tell({
-          type: "replica-failed",
-          deployment,
-          replicaId,
-          reason: message.reason,
-        });
-        break;
+        case "force-circuit":
+        case "rebuild-session":
+          // remote-only commands; the manager refuses them for local deployments
+          break;
       }
-      case "drain":
-        admission.drain(message.replyTo);
-        break;
-      case "set-concurrency":
-        admission.setConcurrencyFactor(message.factor);
-        break;
-      case "force-circuit":
-      case "rebuild-session":
-        // remote-only commands; the manager refuses them for local deployments
-        break;
     }
     admission.dispatch(this.#canRun);
     admission.afterMessage();

@@ -5,7 +5,7 @@
 
 import type { ActorRef, Cancellable } from "../actor/index.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
-import type { EngineDeps, EngineDrained, EngineRequest } from "./engine-messages.js";
+import type { EngineCommand, EngineDeps, EngineDrained, EngineRequest } from "./engine-messages.js";
 import {
   admit,
   enqueue,
@@ -15,6 +15,27 @@ import {
   takeRunnable,
   type WaitingEntry,
 } from "./scheduler.js";
+
+/** The messages every engine core handles the same way (its own internal ones included). */
+export type AdmissionMessage =
+  | Extract<EngineCommand, { type: "add-request" | "drain" | "set-concurrency" }>
+  | { readonly type: "request-finished"; readonly requestId: string }
+  | { readonly type: "request-cancelled"; readonly requestId: string }
+  | { readonly type: "queue-check" };
+
+const admissionTypes: ReadonlySet<string> = new Set([
+  "add-request",
+  "drain",
+  "set-concurrency",
+  "request-finished",
+  "request-cancelled",
+  "queue-check",
+]);
+
+/** Whether `message` is one EngineAdmission.handle takes. */
+export function isAdmissionMessage(message: { readonly type: string }): message is AdmissionMessage {
+  return admissionTypes.has(message.type);
+}
 
 export interface AdmissionHost {
   now(): number;
@@ -68,6 +89,30 @@ export class EngineAdmission {
 
   get waiting(): number {
     return this.#waiting.length;
+  }
+
+  /** Applies one of the shared admission messages. */
+  handle(message: AdmissionMessage, canRun: boolean): void {
+    switch (message.type) {
+      case "add-request":
+        this.add(message.request, canRun);
+        return;
+      case "request-finished":
+        this.finished(message.requestId);
+        return;
+      case "request-cancelled":
+        this.cancelled(message.requestId);
+        return;
+      case "queue-check":
+        this.queueCheck();
+        return;
+      case "drain":
+        this.drain(message.replyTo);
+        return;
+      case "set-concurrency":
+        this.setConcurrencyFactor(message.factor);
+        return;
+    }
   }
 
   /** A new request: run it now, queue it, or refuse it (429 backpressure). */

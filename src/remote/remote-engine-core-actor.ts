@@ -7,12 +7,12 @@ import { createHash } from "node:crypto";
 import { type Actor, type ActorContext, type ActorRef, oneForOne, props, restart } from "../actor/index.js";
 import type { DeploymentSpec } from "../core/deployment.js";
 import { errors } from "../core/inference-error.js";
-import { EngineAdmission } from "../protocol/engine-admission.js";
+import { EngineAdmission, isAdmissionMessage } from "../protocol/engine-admission.js";
 import type { EngineCommand, EngineDeps } from "../protocol/engine-messages.js";
 import { CircuitBreakerActor, type CircuitMessage } from "./circuit-breaker-actor.js";
 import type { ProviderAdapter } from "./provider.js";
 import { RateLimiterActor, type RateLimiterMessage } from "./rate-limiter-actor.js";
-import { RemoteSessionActor, type SessionLease, type SessionMessage } from "./remote-session-actor.js";
+import { RemoteSessionActor, type SessionMessage } from "./remote-session-actor.js";
 import { RemoteWorkerActor, type RemoteWorkerMessage } from "./remote-worker-actor.js";
 
 export type RemoteEngineMessage =
@@ -26,16 +26,6 @@ export interface RemoteEngineOptions {
   readonly replicaId: string;
   readonly adapter: ProviderAdapter;
   readonly deps: EngineDeps;
-}
-
-/** A reply ref for answers nobody waits for. */
-function silentRef<M>(): ActorRef<M> {
-  return {
-    path: "/deadLetters/ignored",
-    tell() {},
-    offer: () => ({ ok: true }),
-    ask: () => Promise.reject(new Error("unused")),
-  };
 }
 
 /** (provider, key hash, model): replicas and deployments with the same key share one bucket. */
@@ -149,49 +139,21 @@ export class RemoteEngineCoreActor implements Actor<RemoteEngineMessage> {
 
   receive(message: RemoteEngineMessage): void {
     const admission = this.#admission;
-    switch (message.type) {
-      case "add-request":
-        admission.add(message.request, true);
-        break;
-      case "request-finished": {
-        const worker = this.#busy.get(message.requestId);
-        if (worker) {
-          this.#busy.delete(message.requestId);
-          this.#idle.push(worker);
-        }
-        admission.finished(message.requestId);
-        break;
-      }
-      case "request-cancelled":
-        admission.cancelled(message.requestId);
-        break;
-      case "queue-check":
-        admission.queueCheck();
-        break;
-      case "drain":
-        admission.drain(message.replyTo);
-        break;
-      case "set-concurrency":
-        admission.setConcurrencyFactor(message.factor);
-        break;
-      case "force-circuit":
-        this.#circuitBreaker.tell({
-          type: "force",
-          endpoint: this.#options.adapter.endpoint,
-          state: message.state,
-        });
-        break;
-      case "rebuild-session": {
-        const session = this.#session;
-        void session
-          .ask<SessionLease>((replyTo) => ({ type: "lease", replyTo }), { timeoutMs: 5_000 })
-          .then((lease) =>
-            session.tell({ type: "refresh", generation: lease.generation, replyTo: silentRef() }),
-          )
-          .catch(() => {});
-        break;
+    if (message.type === "request-finished") {
+      const worker = this.#busy.get(message.requestId);
+      if (worker) {
+        this.#busy.delete(message.requestId);
+        this.#idle.push(worker);
       }
     }
+    if (isAdmissionMessage(message)) admission.handle(message, true);
+    else if (message.type === "force-circuit") {
+      this.#circuitBreaker.tell({
+        type: "force",
+        endpoint: this.#options.adapter.endpoint,
+        state: message.state,
+      });
+    } else if (message.type === "rebuild-session") this.#session.tell({ type: "rotate" });
     admission.dispatch(true);
     admission.afterMessage();
     const { deployment, replicaId, deps } = this.#options;

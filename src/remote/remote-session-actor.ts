@@ -15,7 +15,9 @@ export interface SessionLease {
 export type SessionMessage =
   | { readonly type: "lease"; readonly replyTo: ActorRef<SessionLease> }
   /** The upstream refused the credentials of `generation`: re-read and rebuild (once per generation). */
-  | { readonly type: "refresh"; readonly generation: number; readonly replyTo: ActorRef<SessionLease> };
+  | { readonly type: "refresh"; readonly generation: number; readonly replyTo: ActorRef<SessionLease> }
+  /** Admin: re-read the credentials and rebuild the client now. */
+  | { readonly type: "rotate" };
 
 export interface SessionOptions {
   readonly origin: string;
@@ -38,6 +40,9 @@ export class RemoteSessionActor implements Actor<SessionMessage> {
     switch (message.type) {
       case "lease":
         message.replyTo.tell(this.#lease);
+        return;
+      case "rotate":
+        this.#rotate();
         return;
       case "refresh": {
         if (message.generation === this.#lease.generation) this.#rotate();

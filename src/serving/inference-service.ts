@@ -1,7 +1,7 @@
 // InferenceService: the one request path. The HTTP gateway and the library API both call it;
 // it spawns one RequestActor per request and hands back the client's chunk channel.
 
-import type { ActorRef, ActorSystem, Clock } from "../actor/index.js";
+import type { ActorRef, ActorSystem } from "../actor/index.js";
 import { Channel } from "../core/channel.js";
 import { errors, InferenceError } from "../core/inference-error.js";
 import { type TokenChunk, Tokens } from "../core/token-chunk.js";
@@ -41,10 +41,6 @@ export class InferenceService implements InferenceServicePort {
 
   constructor(options: InferenceServiceOptions) {
     this.#options = options;
-  }
-
-  get clock(): Clock {
-    return this.#options.system.clock;
   }
 
   /** Requests started and not yet ended. */
@@ -157,7 +153,7 @@ export class InferenceService implements InferenceServicePort {
     let timedOut = false;
     let cancelTimer = () => {};
     const timeout = new Promise<void>((resolve) => {
-      cancelTimer = this.clock.setTimer(timeoutMs, () => {
+      cancelTimer = this.#options.system.clock.setTimer(timeoutMs, () => {
         timedOut = true;
         resolve();
       });

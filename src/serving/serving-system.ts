@@ -4,7 +4,6 @@
 
 import { type ActorRef, type ActorSystem, narrowRef, type Props, props } from "../actor/index.js";
 import type { DeploymentSpec } from "../core/deployment.js";
-import { errors } from "../core/inference-error.js";
 import {
   type CircuitStateStore,
   type DeploymentCatalog,
@@ -163,10 +162,4 @@ export function startServing(options: ServingOptions): Serving {
     admin: (allowedSecretSources) =>
       createAdminService({ manager, metrics, budget, registry: options.registry, allowedSecretSources }),
   };
-}
-
-/** For callers that want a thrown error from a failed apply. */
-export function applyOrThrow(result: ApplyResult): DeploymentStatus {
-  if (result.ok) return result.status;
-  throw errors.unavailable(result.reason, result.status?.state);
 }

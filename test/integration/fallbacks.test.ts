@@ -5,7 +5,6 @@ import { createInferenceSystem, type DeploymentInput, type InferenceSystem } fro
 import type { ListeningGateway } from "../../src/serving/http-gateway.js";
 import { flushMicrotasks, ManualClock, until } from "../../src/testkit/manual-clock.js";
 import {
-  complete,
   contentFiltered,
   contextLengthExceeded,
   type MockProvider,
