@@ -42,17 +42,19 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  clockTicksPerSecond,
+  cpuTicks,
+  formatRatio,
+  machineBusyTicks,
+  median,
+  numberFromEnv,
+  percentile,
+  vmKib,
+} from "../lib/measure.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const here = fileURLToPath(new URL("./", import.meta.url));
-
-const numberFromEnv = (name, fallback) => {
-  const value = process.env[name];
-  if (value === undefined || value === "") return fallback;
-  const number = Number(value);
-  if (!Number.isFinite(number) || number < 0) throw new Error(`${name} must be a number ≥ 0, got "${value}"`);
-  return number;
-};
 
 const CONCURRENCY = [1, 4, 16];
 const ROUNDS = Math.round(numberFromEnv("LLAMA_BENCH_ROUNDS", 5));
@@ -241,43 +243,6 @@ function assertRunning(tracked) {
 }
 
 // ── /proc readings ─────────────────────────────────────────────────────────────────────────────
-
-const clockTicksPerSecond = (() => {
-  try {
-    const value = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
-    return Number.isFinite(value) && value > 0 ? value : 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process (all its threads), in clock ticks (/proc/<pid>/stat fields 14, 15). */
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-/** Busy clock ticks of the whole machine from /proc/stat: user + nice + system + steal. */
-function machineBusyTicks() {
-  try {
-    const fields = readFileSync("/proc/stat", "utf8")
-      .split("\n", 1)[0]
-      .trim()
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
-    return fields[0] + fields[1] + fields[2] + (fields[7] ?? 0);
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/** A `Vm*` line of /proc/<pid>/status, in KiB. */
-function vmKib(pid, key) {
-  const match = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) : Number.NaN;
-}
 
 // ── the gateway's client ───────────────────────────────────────────────────────────────────────
 
@@ -544,18 +509,6 @@ async function measureBaseline(baseline, concurrency) {
 
 // ── statistics and formatting ──────────────────────────────────────────────────────────────────
 
-/** Nearest-rank percentile of sorted samples. */
-function percentile(sorted, fraction) {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))];
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 function summarize(run) {
   const ttft = run.ttftMs.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
   const seconds = run.elapsedMs / 1000;
@@ -591,7 +544,6 @@ function summarize(run) {
 
 const formatInt = (value) => Math.round(value).toLocaleString("en-US");
 const formatMs = (value) => `${value.toFixed(1)} ms`;
-const formatRatio = (value) => `${(100 * value).toFixed(1)} %`;
 const formatMib = (kib) => `${(kib / 1024).toFixed(1)} MiB`;
 
 // ── main ───────────────────────────────────────────────────────────────────────────────────────
