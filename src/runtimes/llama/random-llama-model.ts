@@ -1,8 +1,11 @@
 // The generated model (DESIGN.md §6): a real llama-architecture GGUF spec with seeded random weights
 // (normal, std 1/√fan_in; norms are ones in F32) and the generated vocabulary with a ChatML chat
 // template. Its output is arbitrary tokens, but llama.cpp loads and runs it like any llama model.
+// The output-head rows of its end-of-generation tokens (`</s>`, `<|im_end|>`) are zero, so their
+// logit is always 0, below the top-k of the random logits: a reply ends at max_tokens or a stop
+// string, never by chance on its first token.
 
-import { generatedVocabulary } from "./generated-vocabulary.js";
+import { chatTurnEnd, generatedVocabulary } from "./generated-vocabulary.js";
 import { GgmlType, LlamaFileType } from "./gguf-format.js";
 import type { GgufFileSpec, GgufMetadataEntry, GgufTensorSpec } from "./gguf-writer.js";
 import { SeededRandom } from "./seeded-random.js";
@@ -72,6 +75,8 @@ export interface RandomLlamaModelOptions {
   readonly quant: ModelQuant;
 }
 
+const noRows: ReadonlySet<number> = new Set();
+
 /** Rows generated per data chunk: about 1 MiB of encoded bytes. */
 const chunkTargetBytes = 1 << 20;
 
@@ -125,14 +130,22 @@ export function randomLlamaModel(options: RandomLlamaModelOptions): GgufFileSpec
     type: GgmlType.F32,
     data: () => onesF32(dims.embedding),
   });
-  const weight = (name: string, inputs: number, outputs: number): GgufTensorSpec => ({
+  const weight = (
+    name: string,
+    inputs: number,
+    outputs: number,
+    zeroRows: ReadonlySet<number> = noRows,
+  ): GgufTensorSpec => ({
     name,
     shape: [inputs, outputs],
     type: weightType,
-    data: () => randomRows(random, scratch, weightType, inputs, outputs),
+    data: () => randomRows(random, scratch, weightType, inputs, outputs, zeroRows),
   });
+  const endRows = new Set([vocabulary.eosId, vocabulary.tokens.indexOf(chatTurnEnd)]);
   const kvWidth = headDim * dims.kvHeads;
-  const tensors: GgufTensorSpec[] = [weight("token_embd.weight", dims.embedding, dims.vocabulary)];
+  const tensors: GgufTensorSpec[] = [
+    weight("token_embd.weight", dims.embedding, dims.vocabulary, dims.tiedEmbeddings ? endRows : noRows),
+  ];
   for (let layer = 0; layer < dims.layers; layer++) {
     const block = `blk.${layer}`;
     tensors.push(
@@ -148,7 +161,7 @@ export function randomLlamaModel(options: RandomLlamaModelOptions): GgufFileSpec
     );
   }
   tensors.push(norm("output_norm.weight"));
-  if (!dims.tiedEmbeddings) tensors.push(weight("output.weight", dims.embedding, dims.vocabulary));
+  if (!dims.tiedEmbeddings) tensors.push(weight("output.weight", dims.embedding, dims.vocabulary, endRows));
   return { metadata, tensors, alignment: 32 };
 }
 
@@ -164,6 +177,7 @@ function* randomRows(
   type: GgmlType,
   inputs: number,
   outputs: number,
+  zeroRows: ReadonlySet<number>,
 ): Iterable<Uint8Array> {
   const std = 1 / Math.sqrt(inputs);
   const rowBytes = encodedRowBytes(type, inputs);
@@ -175,7 +189,8 @@ function* randomRows(
   for (let first = 0; first < outputs; first += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, outputs - first);
     for (let r = 0; r < rows; r++) {
-      random.fillNormal(row, std);
+      random.fillNormal(row, std); // drawn for zero rows too, so the other weights stay the same
+      if (zeroRows.has(first + r)) row.fill(0);
       encodeRow(type, row, view, r * rowBytes);
     }
     yield buffer.subarray(0, rows * rowBytes);
