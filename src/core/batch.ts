@@ -1,9 +1,13 @@
 // The request as engines see it: ExecuteBatch (one request), its messages and sampling params.
 // Built by the gateway / InferenceService from the client's body, consumed by a ModelRunner.
 
+/** OpenAI's `image_url.detail`: how finely a vision model looks at an image. */
+export type ImageDetail = "auto" | "low" | "high";
+
 export type ContentPart =
   | { readonly type: "text"; readonly text: string }
-  | { readonly type: "image"; readonly url: string }; // http(s) URL or a data: URL with base64
+  // url: http(s) URL or a data: URL with base64; detail: only when the client sent it
+  | { readonly type: "image"; readonly url: string; readonly detail?: ImageDetail };
 
 export type Role = "system" | "user" | "assistant" | "tool" | "developer";
 
@@ -38,6 +42,8 @@ export interface PassThrough {
   readonly tools?: readonly unknown[];
   readonly toolChoice?: unknown;
   readonly responseFormat?: unknown;
+  /** The client's end-user id (`user`); OpenAI-family upstreams get it, local runtimes ignore it. */
+  readonly user?: string;
 }
 
 export interface ExecuteBatch {

@@ -24,20 +24,34 @@ export interface ToolCallDelta {
 export interface TokenChunk {
   readonly text: string;
   readonly toolCalls?: readonly ToolCallDelta[];
+  /**
+   * A piece of the model's refusal (OpenAI's `delta.refusal`): shown to the client instead of
+   * content. Only remote OpenAI-family upstreams send it; absent when empty.
+   */
+  readonly refusal?: string;
   /** Set on the final chunk only. */
   readonly finishReason?: FinishReason;
   /** Set on the final chunk only. */
   readonly usage?: TokenUsage;
 }
 
-/** Does this chunk commit the request (DESIGN.md §5: content or a tool-call delta)? */
+/**
+ * Does this chunk commit the request (DESIGN.md §5: content, a refusal or a tool-call delta, i.e.
+ * something the client is shown)?
+ */
 export function commitsResponse(chunk: TokenChunk): boolean {
-  return chunk.text.length > 0 || (chunk.toolCalls !== undefined && chunk.toolCalls.length > 0);
+  return (
+    chunk.text.length > 0 ||
+    (chunk.refusal !== undefined && chunk.refusal.length > 0) ||
+    (chunk.toolCalls !== undefined && chunk.toolCalls.length > 0)
+  );
 }
 
 /** The aggregate of a whole generation. */
 export class Tokens {
   text = "";
+  /** The refusal pieces joined; undefined when the model did not refuse. */
+  refusal: string | undefined;
   chunks = 0;
   finishReason: FinishReason | undefined;
   usage: TokenUsage | undefined;
@@ -47,6 +61,7 @@ export class Tokens {
   append(chunk: TokenChunk): void {
     this.chunks++;
     this.text += chunk.text;
+    if (chunk.refusal) this.refusal = (this.refusal ?? "") + chunk.refusal;
     if (chunk.toolCalls) {
       for (const delta of chunk.toolCalls) {
         let call = this.toolCalls[delta.index];

@@ -125,6 +125,7 @@ export class InferenceService implements InferenceServicePort {
       toolCalls: tokens.toolCalls.filter((call) => call !== undefined),
       finishReason: tokens.finishReason,
       usage: tokens.usage ?? { inputTokens: 0, outputTokens: 0, estimated: true },
+      ...(tokens.refusal !== undefined ? { refusal: tokens.refusal } : {}),
     };
   }
 

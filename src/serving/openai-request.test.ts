@@ -63,7 +63,7 @@ describe("parseChatRequest", () => {
             role: "user",
             content: [
               { type: "text", text: "what is this?" },
-              { type: "image", url: "https://example.com/cat.png" },
+              { type: "image", url: "https://example.com/cat.png", detail: "low" },
             ],
             name: "ann",
           },
@@ -90,9 +90,33 @@ describe("parseChatRequest", () => {
           tools: [{ type: "function", function: { name: "look" } }],
           toolChoice: "auto",
           responseFormat: { type: "json_object" },
+          user: "someone",
         },
       },
     });
+  });
+
+  it("an image part without detail (or with detail null) carries none", () => {
+    const result = parseChatRequest({
+      ...valid,
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "image_url", image_url: { url: "https://x/a.png" } },
+            { type: "image_url", image_url: { url: "https://x/b.png", detail: null } },
+            { type: "image_url", image_url: { url: "https://x/c.png", detail: "auto" } },
+          ],
+        },
+      ],
+      user: null,
+    });
+    expect(result.ok && result.request.messages[0]?.content).toEqual([
+      { type: "image", url: "https://x/a.png" },
+      { type: "image", url: "https://x/b.png" },
+      { type: "image", url: "https://x/c.png", detail: "auto" },
+    ]);
+    expect(result.ok && result.request.passThrough).toEqual({});
   });
 
   it("fills defaults and accepts null for optional fields", () => {
@@ -172,6 +196,20 @@ describe("parseChatRequest", () => {
     [
       {
         ...valid,
+        messages: [
+          {
+            role: "user",
+            content: [{ type: "image_url", image_url: { url: "https://x", detail: "ultra" } }],
+          },
+        ],
+      },
+      "messages[0].content[0].image_url.detail: must be one of auto, low, high",
+      "messages[0].content[0].image_url.detail",
+    ],
+    [{ ...valid, user: 42 }, "user: must be a string", "user"],
+    [
+      {
+        ...valid,
         messages: [{ role: "system", content: [{ type: "image_url", image_url: { url: "https://x" } }] }],
       },
       "messages[0].content[0].type: image_url parts are only allowed in user messages",
@@ -237,6 +275,11 @@ describe("parseCompletionRequest", () => {
         passThrough: {},
       },
     });
+  });
+
+  it("passes user through", () => {
+    const result = parseCompletionRequest({ model: "tiny", prompt: "x", user: "user-7" });
+    expect(result.ok && result.request.passThrough).toEqual({ user: "user-7" });
   });
 
   it.each([

@@ -3,7 +3,7 @@
 // a `bad_request` InferenceError whose message starts with the offending field's path.
 
 import { z } from "zod";
-import type { ContentPart, Message, SamplingParams, ToolCall } from "../core/batch.js";
+import type { ContentPart, ImageDetail, Message, SamplingParams, ToolCall } from "../core/batch.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
 import type { ServiceRequest } from "./service-types.js";
 
@@ -12,6 +12,7 @@ export type ParseResult =
   | { readonly ok: false; readonly error: InferenceError };
 
 export const messageRoles = ["system", "user", "assistant", "tool", "developer"] as const;
+const imageDetails = ["auto", "low", "high"] as const satisfies readonly ImageDetail[];
 
 // ── field schemas ───────────────────────────────────────────────────────────────────────────────
 
@@ -40,6 +41,7 @@ const contentPartSchema = z.discriminatedUnion(
           url: requiredString().refine((url) => matches(/^(https?:\/\/|data:)/i, url), {
             error: "must be an http(s) URL or a data: URL",
           }),
+          detail: z.enum(imageDetails, { error: `must be one of ${imageDetails.join(", ")}` }).nullish(),
         },
         { error: "must be an object with a url" },
       ),
@@ -195,6 +197,7 @@ export function parseChatRequest(body: unknown): ParseResult {
         tools: data.tools ?? undefined,
         toolChoice: data.tool_choice ?? undefined,
         responseFormat: data.response_format ?? undefined,
+        user: data.user ?? undefined,
       }),
     },
     includeUsage: includeUsage(data),
@@ -221,7 +224,7 @@ export function parseCompletionRequest(body: unknown): ParseResult {
       sampling: toSampling(data, data.max_tokens),
       stream: data.stream === true,
       priority: data.priority ?? 0,
-      passThrough: {},
+      passThrough: dropUndefined({ user: data.user ?? undefined }),
     },
     includeUsage: includeUsage(data),
   };
@@ -268,7 +271,13 @@ function toMessage(message: ChatBody["messages"][number]): Message {
   else
     converted = content.map(
       (part): ContentPart =>
-        part.type === "text" ? { type: "text", text: part.text } : { type: "image", url: part.image_url.url },
+        part.type === "text"
+          ? { type: "text", text: part.text }
+          : dropUndefined({
+              type: "image",
+              url: part.image_url.url,
+              detail: part.image_url.detail ?? undefined,
+            }),
     );
   const toolCalls: ToolCall[] | undefined = message.tool_calls?.map((call) => ({
     id: call.id,

@@ -49,6 +49,28 @@ describe("unary bodies", () => {
     });
   });
 
+  it("puts a refusal on the message, with null content when there is no text", () => {
+    const json = chatCompletionJson({ ...result, text: "", refusal: "I can't help with that." }, context);
+    expect(json.choices[0]?.message).toEqual({
+      role: "assistant",
+      content: null,
+      refusal: "I can't help with that.",
+    });
+  });
+
+  it("keeps text beside a refusal; an empty refusal is null", () => {
+    expect(chatCompletionJson({ ...result, refusal: "No." }, context).choices[0]?.message).toEqual({
+      role: "assistant",
+      content: "hello there",
+      refusal: "No.",
+    });
+    expect(chatCompletionJson({ ...result, refusal: "" }, context).choices[0]?.message.refusal).toBeNull();
+  });
+
+  it("a text_completion has no refusal field: the refusal is its text", () => {
+    expect(textCompletionJson({ ...result, text: "", refusal: "No." }, context).choices[0]?.text).toBe("No.");
+  });
+
   it("builds a text_completion", () => {
     expect(textCompletionJson({ ...result, finishReason: "length" }, context)).toEqual({
       id: "cmpl-r1",
@@ -109,6 +131,21 @@ describe("chat chunk encoder", () => {
     });
   });
 
+  it("encodes refusal deltas as delta.refusal", () => {
+    expect(parse(encoder.delta({ text: "", refusal: "I can't" }))).toEqual({
+      ...head,
+      choices: [{ index: 0, delta: { refusal: "I can't" }, logprobs: null, finish_reason: null }],
+      usage: null,
+    });
+    expect(parse(encoder.delta({ text: "Hm. ", refusal: "No." }))).toEqual({
+      ...head,
+      choices: [
+        { index: 0, delta: { content: "Hm. ", refusal: "No." }, logprobs: null, finish_reason: null },
+      ],
+      usage: null,
+    });
+  });
+
   it("finishes with an empty delta and then the usage chunk", () => {
     expect(parse(encoder.finish("length"))).toEqual({
       ...head,
@@ -143,6 +180,10 @@ describe("text completion chunk encoder", () => {
     expect(JSON.parse(encoder.finish("stop"))).toEqual({
       ...head,
       choices: [{ text: "", index: 0, logprobs: null, finish_reason: "stop" }],
+    });
+    expect(JSON.parse(encoder.delta({ text: "", refusal: "No." }) ?? "")).toEqual({
+      ...head,
+      choices: [{ text: "No.", index: 0, logprobs: null, finish_reason: null }],
     });
     expect(JSON.parse(encoder.usage(undefined))).toEqual({
       ...head,

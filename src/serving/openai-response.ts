@@ -1,7 +1,8 @@
 // Builds the OpenAI JSON the gateway sends back: unary `chat.completion` / `text_completion` bodies
 // and the per-token `chat.completion.chunk` / streamed `text_completion` payloads (the last step of
 // the request path). Chunk encoders precompute the constant JSON around each delta, so one token
-// costs one JSON.stringify of its text.
+// costs one JSON.stringify of its text. A refusal (OpenAI-family upstreams) is `message.refusal` /
+// `delta.refusal` on chat; the legacy completions format has no such field, so there it is the text.
 
 import type { FinishReason, TokenChunk, TokenUsage, ToolCallDelta } from "../core/token-chunk.js";
 import type { CompletionResult } from "./service-types.js";
@@ -24,7 +25,7 @@ export interface ChatCompletionJson {
     readonly message: {
       readonly role: "assistant";
       readonly content: string | null;
-      readonly refusal: null;
+      readonly refusal: string | null;
       readonly tool_calls?: CompletionResult["toolCalls"];
     };
     readonly logprobs: null;
@@ -81,9 +82,13 @@ export function usageJson(usage: TokenUsage | undefined): UsageJson {
   return json;
 }
 
+/** What the unary bodies are built from: the service's aggregate. */
+export type UnaryResult = CompletionResult;
+
 /** The unary body of POST /v1/chat/completions. */
-export function chatCompletionJson(result: CompletionResult, context: ResponseContext): ChatCompletionJson {
+export function chatCompletionJson(result: UnaryResult, context: ResponseContext): ChatCompletionJson {
   const hasToolCalls = result.toolCalls.length > 0;
+  const refusal = result.refusal === undefined || result.refusal === "" ? null : result.refusal;
   return {
     id: chatCompletionId(context.requestId),
     object: "chat.completion",
@@ -94,8 +99,9 @@ export function chatCompletionJson(result: CompletionResult, context: ResponseCo
         index: 0,
         message: {
           role: "assistant",
-          content: hasToolCalls && result.text === "" ? null : result.text,
-          refusal: null,
+          // as OpenAI: null content when the answer is only tool calls or only a refusal
+          content: (hasToolCalls || refusal !== null) && result.text === "" ? null : result.text,
+          refusal,
           ...(hasToolCalls ? { tool_calls: result.toolCalls } : {}),
         },
         logprobs: null,
@@ -107,13 +113,14 @@ export function chatCompletionJson(result: CompletionResult, context: ResponseCo
 }
 
 /** The unary body of POST /v1/completions. */
-export function textCompletionJson(result: CompletionResult, context: ResponseContext): TextCompletionJson {
+export function textCompletionJson(result: UnaryResult, context: ResponseContext): TextCompletionJson {
+  const text = result.refusal ? result.text + result.refusal : result.text;
   return {
     id: textCompletionId(context.requestId),
     object: "text_completion",
     created: seconds(context.nowMs),
     model: context.model,
-    choices: [{ text: result.text, index: 0, logprobs: null, finish_reason: result.finishReason }],
+    choices: [{ text, index: 0, logprobs: null, finish_reason: result.finishReason }],
     usage: usageJson(result.usage),
   };
 }
@@ -125,7 +132,7 @@ export function textCompletionJson(result: CompletionResult, context: ResponseCo
 export interface ChunkEncoder {
   /** The opening payload (chat: the role-only delta); undefined when the format has none. */
   start(): string | undefined;
-  /** The payload for a chunk's text / tool-call deltas; undefined when the chunk carries neither. */
+  /** The payload for a chunk's text / refusal / tool-call deltas; undefined when it carries none. */
   delta(chunk: TokenChunk): string | undefined;
   /** The last choice payload, with an empty delta and the finish reason. */
   finish(reason: FinishReason): string;
@@ -147,9 +154,12 @@ export function chatChunkEncoder(options: ChunkEncoderOptions): ChunkEncoder {
     start: () => `${choiceHead}{"role":"assistant","content":""}${openTail}`,
     delta(chunk) {
       const toolCalls = chunk.toolCalls;
-      if (toolCalls !== undefined && toolCalls.length > 0) {
-        const delta: { content?: string; tool_calls: readonly ToolCallDelta[] } = { tool_calls: toolCalls };
+      const hasToolCalls = toolCalls !== undefined && toolCalls.length > 0;
+      if (hasToolCalls || (chunk.refusal !== undefined && chunk.refusal !== "")) {
+        const delta: { content?: string; refusal?: string; tool_calls?: readonly ToolCallDelta[] } = {};
         if (chunk.text !== "") delta.content = chunk.text;
+        if (chunk.refusal) delta.refusal = chunk.refusal;
+        if (hasToolCalls) delta.tool_calls = toolCalls;
         return `${choiceHead}${JSON.stringify(delta)}${openTail}`;
       }
       if (chunk.text === "") return undefined;
@@ -167,10 +177,12 @@ export function textCompletionChunkEncoder(options: ChunkEncoderOptions): ChunkE
   const usageNull = options.includeUsage ? `,"usage":null` : "";
   return {
     start: () => undefined,
-    delta: (chunk) =>
-      chunk.text === ""
+    delta(chunk) {
+      const text = chunk.refusal ? chunk.text + chunk.refusal : chunk.text;
+      return text === ""
         ? undefined
-        : `${choiceHead}${JSON.stringify(chunk.text)},"index":0,"logprobs":null,"finish_reason":null}]${usageNull}}`,
+        : `${choiceHead}${JSON.stringify(text)},"index":0,"logprobs":null,"finish_reason":null}]${usageNull}}`;
+    },
     finish: (reason) =>
       `${choiceHead}"","index":0,"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]${usageNull}}`,
     usage: (usage) => `${head},"choices":[],"usage":${JSON.stringify(usageJson(usage))}}`,

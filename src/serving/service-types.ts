@@ -28,6 +28,8 @@ export interface CompletionResult {
   }>;
   readonly finishReason: FinishReason;
   readonly usage: TokenUsage;
+  /** The model's refusal (OpenAI-family upstreams), when it refused. */
+  readonly refusal?: string;
 }
 
 export interface RequestHandle {

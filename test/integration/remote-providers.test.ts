@@ -510,6 +510,55 @@ describe("tools pass through end to end", () => {
   });
 });
 
+describe("user and image_url.detail pass through", () => {
+  const withImage = (detail: "low" | "high"): OpenAI.ChatCompletionMessageParam[] => [
+    {
+      role: "user",
+      content: [
+        { type: "text", text: "what is this?" },
+        { type: "image_url", image_url: { url: "https://example.com/cat.png", detail } },
+      ],
+    },
+  ];
+
+  it.each(["openai", "azure", "litellm", "vllm"])("%s: the upstream gets user and detail", async (model) => {
+    setup = await start(everyRuntime);
+    const s = setup;
+    await s.client.chat.completions.create({ model, messages: withImage("high"), user: "end-user-7" });
+    const body = upstreamBody(s.provider.requests[0]);
+    expect(body.user).toBe("end-user-7");
+    expect(body.messages).toEqual(withImage("high"));
+  });
+
+  it("a streaming request carries them too; without them the upstream gets neither", async () => {
+    setup = await start(everyRuntime);
+    const s = setup;
+    await askStream(s, "openai", { messages: withImage("low"), user: "end-user-8" });
+    await ask(s, "openai");
+    expect(upstreamBody(s.provider.requests[0])).toMatchObject({
+      user: "end-user-8",
+      messages: withImage("low"),
+    });
+    expect(upstreamBody(s.provider.requests[1])).not.toHaveProperty("user");
+  });
+
+  it("a local deployment accepts (and ignores) user and detail", async () => {
+    setup = await start((url) => [
+      ...single()(url),
+      { name: "local", model: "local-model", runtime: "mock", runtime_config: {} },
+    ]);
+    const s = setup;
+    const completion = await s.client.chat.completions.create({
+      model: "local",
+      messages: withImage("low"),
+      user: "end-user-9",
+      max_tokens: 2,
+    });
+    expect(completion.choices[0]?.finish_reason).toBeDefined();
+    expect(s.provider.arrivals).toBe(0);
+  });
+});
+
 // ── usage details ──────────────────────────────────────────────────────────────────────────────
 
 describe("usage with cached and reasoning tokens reaches the client", () => {
@@ -645,7 +694,38 @@ describe("/metrics shows the remote series", () => {
 
 // ── what the client sees for each failure (the table in docs/providers.md) ─────────────────────
 
+/** OpenAI's answer for an account out of credit: a 429 whose code and type are insufficient_quota. */
+const insufficientQuota = () =>
+  errorResponse(429, {
+    body: openAiErrorBody(
+      "You exceeded your current quota, please check your plan and billing details.",
+      "insufficient_quota",
+      "insufficient_quota",
+    ),
+    headers: { "retry-after": "20" },
+  });
+
 describe("what the client sees for each failure", () => {
+  it("429 insufficient_quota: no retry, no Retry-After wait → 429 budget_exceeded; the circuit stays closed", async () => {
+    setup = await start(single({ retry: { max_retries: 2 }, circuit_breaker: { failure_threshold: 1 } }));
+    const s = setup;
+    s.provider.script(insufficientQuota());
+    // settles without the clock moving: no backoff and no Retry-After wait
+    const error = await failure(ask(s));
+    expect(statusOf(error)).toBe(429);
+    expect(codeOf(error)).toBe("budget_exceeded");
+    // the upstream's Retry-After is not passed on: an exhausted quota has no known end
+    expect(retryAfterOf(error) ?? null).toBeNull();
+    expect((error as Error).message).toContain("the upstream account's quota is exhausted");
+    expect((error as Error).message).toContain("You exceeded your current quota");
+    expect(s.provider.arrivals).toBe(1);
+    const metrics = await s.metrics();
+    expect(sample(metrics, "rakka_retries_total", { deployment: "gpt" }) ?? 0).toBe(0);
+    expect(sample(metrics, "rakka_circuit_state", { deployment: "gpt" })).toBe(0);
+    // failure_threshold = 1, yet the next request goes through: the quota error did not count
+    expect((await ask(s)).choices[0]?.message.content).toBe("Hello world");
+  });
+
   it("429 without Retry-After: retried after the backoff; exhausted → 429 rate_limited with Retry-After: 1", async () => {
     setup = await start(single({ retry: { max_retries: 1 } }));
     const s = setup;
@@ -910,6 +990,48 @@ describe("what the client sees for each failure", () => {
 });
 
 // ── the rate limiter and the circuit breaker together ──────────────────────────────────────────
+
+describe("an upstream quota error and fallbacks", () => {
+  const withBackup =
+    (deployment: Record<string, unknown>) =>
+    (url: string): DeploymentInput[] => [
+      ...single({ retry: { max_retries: 2 } }, { fallbacks: ["backup"], ...deployment })(url),
+      {
+        name: "backup",
+        model: "backup-model",
+        runtime: "openai-compatible",
+        runtime_config: { base_url: `${url}/v1` },
+      },
+    ];
+
+  it("the default fallback_on does not fall back on it (budget_exceeded is not listed)", async () => {
+    setup = await start(withBackup({}));
+    const s = setup;
+    s.provider.script(insufficientQuota());
+    const error = await failure(ask(s));
+    expect(codeOf(error)).toBe("budget_exceeded");
+    expect(s.provider.arrivals).toBe(1);
+  });
+
+  it('fallback_on with "budget_exceeded" goes to the fallback at once, without retries', async () => {
+    setup = await start(withBackup({ fallback_on: ["budget_exceeded", "rate_limited"] }));
+    const s = setup;
+    s.provider.script(insufficientQuota(), complete({ content: ["from backup"] }));
+    const completion = await ask(s);
+    expect(completion.choices[0]?.message.content).toBe("from backup");
+    expect(s.provider.requests.map((request) => upstreamBody(request).model)).toEqual([
+      "gpt-4o",
+      "backup-model",
+    ]);
+    expect(
+      sample(await s.metrics(), "rakka_fallbacks_total", {
+        from: "gpt",
+        to: "backup",
+        reason: "budget_exceeded",
+      }),
+    ).toBe(1);
+  });
+});
 
 describe("rate limiter and circuit breaker", () => {
   // RemoteWorkerActor#run takes the rate-limit permit before it checks the circuit; when the check

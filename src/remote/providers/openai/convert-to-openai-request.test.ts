@@ -59,6 +59,7 @@ describe("convertToOpenAiRequest", () => {
               { type: "text", text: "what is this?" },
               { type: "image", url: "https://example.com/cat.png" },
               { type: "image", url: "data:image/png;base64,iVBORw0KGgo=" },
+              { type: "image", url: "https://example.com/map.png", detail: "high" },
             ],
           },
         ],
@@ -73,6 +74,7 @@ describe("convertToOpenAiRequest", () => {
           { type: "text", text: "what is this?" },
           { type: "image_url", image_url: { url: "https://example.com/cat.png" } },
           { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+          { type: "image_url", image_url: { url: "https://example.com/map.png", detail: "high" } },
         ],
       },
     ]);
@@ -181,6 +183,11 @@ describe("convertToOpenAiRequest", () => {
       tool_choice: toolChoice,
       response_format: responseFormat,
     });
+  });
+
+  it("passes the client's user through", () => {
+    expect(convertToOpenAiRequest(batch({ passThrough: { user: "user-42" } }), "m").user).toBe("user-42");
+    expect(convertToOpenAiRequest(batch(), "m")).not.toHaveProperty("user");
   });
 
   it("passes a string tool_choice through", () => {

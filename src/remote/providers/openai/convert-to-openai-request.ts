@@ -11,7 +11,11 @@ function toOpenAiMessage(message: Message): OpenAiMessage {
       : message.content.map((part) =>
           part.type === "text"
             ? { type: "text" as const, text: part.text }
-            : { type: "image_url" as const, image_url: { url: part.url } },
+            : {
+                type: "image_url" as const,
+                image_url:
+                  part.detail === undefined ? { url: part.url } : { url: part.url, detail: part.detail },
+              },
         );
   return {
     role: message.role,
@@ -56,5 +60,6 @@ export function convertToOpenAiRequest(
     ...(pass.tools !== undefined ? { tools: pass.tools } : {}),
     ...(pass.toolChoice !== undefined ? { tool_choice: pass.toolChoice } : {}),
     ...(pass.responseFormat !== undefined ? { response_format: pass.responseFormat } : {}),
+    ...(pass.user !== undefined ? { user: pass.user } : {}),
   };
 }

@@ -1,7 +1,7 @@
 // Non-2xx answers of OpenAI-style servers → InferenceError kinds, and Retry-After parsing.
 
 import { describe, expect, it } from "vitest";
-import type { InferenceErrorKind } from "../../../core/inference-error.js";
+import { countsAsCircuitFailure, type InferenceErrorKind } from "../../../core/inference-error.js";
 import { mapOpenAiError, retryAfterMs } from "./map-openai-error.js";
 
 const NOW = Date.UTC(2026, 0, 1);
@@ -89,6 +89,36 @@ describe("mapOpenAiError", () => {
 
   it("a 429 is rate_limited even when its message mentions the context length", () => {
     expect(map(429, body("Request too large: context length")).kind).toBe("rate_limited");
+  });
+
+  describe("429 insufficient_quota (the upstream account is out of credit)", () => {
+    const quota = (code: string | null, type: string) =>
+      body("You exceeded your current quota, please check your plan and billing details.", code, type);
+
+    it.each([
+      ["code and type", quota("insufficient_quota", "insufficient_quota")],
+      ["code only", quota("insufficient_quota", "invalid_request_error")],
+      ["type only", quota(null, "insufficient_quota")],
+    ])("%s → budget_exceeded, not retryable, neutral for the circuit", (_name, text) => {
+      const error = map(429, text, { "retry-after": "20" });
+      // no retryAfterMs: nothing to wait for, the Retry-After of a quota error is not honoured
+      expect(error.details).toEqual({ kind: "budget_exceeded" });
+      expect(error.retryable).toBe(false);
+      expect(countsAsCircuitFailure(error)).toBe(false);
+    });
+
+    it("says the upstream account's quota is exhausted and keeps the provider's message", () => {
+      expect(map(429, quota("insufficient_quota", "insufficient_quota")).message).toBe(
+        "upstream 429: the upstream account's quota is exhausted: " +
+          "You exceeded your current quota, please check your plan and billing details.",
+      );
+    });
+
+    it("a 429 rate limit is still rate_limited", () => {
+      expect(map(429, body("Rate limit reached.", "rate_limit_exceeded", "rate_limit_error")).retryable).toBe(
+        true,
+      );
+    });
   });
 
   describe("429 Retry-After", () => {

@@ -1,4 +1,5 @@
 // Non-2xx answers of OpenAI-style servers → InferenceError kinds, keeping the provider's message.
+// The remote worker decides retries, the circuit and fallbacks from the kind (DESIGN.md §7).
 
 import { errors, type InferenceError } from "../../../core/inference-error.js";
 import type { OpenAiErrorBody } from "./openai-wire.js";
@@ -22,6 +23,14 @@ export function retryAfterMs(headers: Headers, now: number): number | undefined 
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/**
+ * OpenAI's 429 "You exceeded your current quota" (`insufficient_quota` as code or type): the
+ * account is out of credit, which no retry or wait fixes, unlike a rate limit.
+ */
+function isQuotaExhausted(upstream: OpenAiErrorBody["error"]): boolean {
+  return upstream?.code === "insufficient_quota" || upstream?.type === "insufficient_quota";
+}
+
 export function mapOpenAiError(status: number, headers: Headers, body: string, now: number): InferenceError {
   let parsed: OpenAiErrorBody | undefined;
   try {
@@ -34,6 +43,11 @@ export function mapOpenAiError(status: number, headers: Headers, body: string, n
   const code = String(upstream?.code ?? "");
   const message = `upstream ${status}: ${detail}`;
   const lower = detail.toLowerCase();
+  if (isQuotaExhausted(upstream)) {
+    // budget_exceeded: not retried, no Retry-After wait, neutral for the circuit and the rate
+    // limiter; falls back only when the deployment's fallback_on lists budget_exceeded
+    return errors.budgetExceeded(`upstream ${status}: the upstream account's quota is exhausted: ${detail}`);
+  }
   if (status === 429) return errors.rateLimited(message, retryAfterMs(headers, now));
   if (
     code === "context_length_exceeded" ||

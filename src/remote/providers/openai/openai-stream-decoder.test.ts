@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { InferenceError } from "../../../core/inference-error.js";
-import type { TokenChunk } from "../../../core/token-chunk.js";
+import { commitsResponse, type TokenChunk } from "../../../core/token-chunk.js";
 import { OpenAiStreamDecoder } from "./openai-stream-decoder.js";
 
 const event = (choices: unknown[], extra: Record<string, unknown> = {}) =>
@@ -153,6 +153,35 @@ describe("OpenAiStreamDecoder", () => {
         delta({ content: "Let me check.", tool_calls: [{ index: 0, id: "c", function: { name: "f" } }] }),
       ),
     ).toEqual([{ text: "Let me check.", toolCalls: [{ index: 0, id: "c", function: { name: "f" } }] }]);
+  });
+
+  it("passes refusal deltas; a null or empty refusal produces nothing", () => {
+    const decoder = new OpenAiStreamDecoder();
+    const chunks = decodeAll(decoder, [
+      delta({ role: "assistant", content: null, refusal: "" }),
+      delta({ refusal: "I'm sorry, " }),
+      delta({ refusal: "I can't help with that." }),
+      delta({ content: null, refusal: null }),
+      delta({}, "stop"),
+      usageEvent({ prompt_tokens: 9, completion_tokens: 8 }),
+      "[DONE]",
+    ]);
+    expect(chunks).toEqual([
+      { text: "", refusal: "I'm sorry, " },
+      { text: "", refusal: "I can't help with that." },
+    ]);
+    expect(chunks.every(commitsResponse)).toBe(true);
+    expect(decoder.finish()).toEqual({
+      text: "",
+      finishReason: "stop",
+      usage: { inputTokens: 9, outputTokens: 8 },
+    });
+  });
+
+  it("refusal chunks count toward the estimated output without a usage chunk", () => {
+    const decoder = new OpenAiStreamDecoder();
+    decodeAll(decoder, [delta({ refusal: "No." }), delta({}, "stop")]);
+    expect(decoder.finish().usage).toEqual({ inputTokens: 0, outputTokens: 1, estimated: true });
   });
 
   it("an empty tool_calls array produces nothing", () => {

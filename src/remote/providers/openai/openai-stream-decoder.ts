@@ -1,5 +1,6 @@
-// OpenAI SSE chunks → TokenChunks. The finish reason arrives before the usage chunk, so it is held
-// until the stream ends; usage is reported on the final chunk (cached and reasoning tokens kept).
+// OpenAI SSE chunks → TokenChunks (content, refusal and tool-call deltas). The finish reason arrives
+// before the usage chunk, so it is held until the stream ends; usage is reported on the final chunk
+// (cached and reasoning tokens kept).
 
 import { errors } from "../../../core/inference-error.js";
 import type { FinishReason, TokenChunk, TokenUsage, ToolCallDelta } from "../../../core/token-chunk.js";
@@ -46,6 +47,7 @@ export class OpenAiStreamDecoder implements StreamDecoder {
     for (const choice of chunk.choices ?? []) {
       if ((choice.index ?? 0) !== 0) continue;
       const text = choice.delta?.content ?? "";
+      const refusal = choice.delta?.refusal ?? "";
       const toolCalls: ToolCallDelta[] | undefined = choice.delta?.tool_calls?.map((call) => ({
         index: call.index,
         ...(call.id !== undefined ? { id: call.id } : {}),
@@ -59,9 +61,14 @@ export class OpenAiStreamDecoder implements StreamDecoder {
             }
           : {}),
       }));
-      if (text.length > 0 || (toolCalls && toolCalls.length > 0)) {
+      const hasToolCalls = toolCalls !== undefined && toolCalls.length > 0;
+      if (text.length > 0 || refusal.length > 0 || hasToolCalls) {
         this.#outputTokens++;
-        out.push(toolCalls && toolCalls.length > 0 ? { text, toolCalls } : { text });
+        out.push(
+          refusal.length === 0 && !hasToolCalls
+            ? { text } // the common case: content only
+            : { text, ...(refusal.length > 0 ? { refusal } : {}), ...(hasToolCalls ? { toolCalls } : {}) },
+        );
       }
       if (choice.finish_reason && finishReasons.has(choice.finish_reason)) {
         this.#finishReason = choice.finish_reason as FinishReason;

@@ -18,11 +18,13 @@ export interface OpenAiChatRequest {
   tools?: readonly unknown[];
   tool_choice?: unknown;
   response_format?: unknown;
+  /** The client's end-user id, passed through (OpenAI uses it for abuse monitoring). */
+  user?: string;
 }
 
 export type OpenAiContentPart =
   | { type: "text"; text: string }
-  | { type: "image_url"; image_url: { url: string } };
+  | { type: "image_url"; image_url: { url: string; detail?: "auto" | "low" | "high" } };
 
 export interface OpenAiMessage {
   role: string;
