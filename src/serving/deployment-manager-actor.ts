@@ -255,7 +255,7 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
 
   #placed(replicaId: string, result: PlacementResult): void {
     const replica = this.#replicas.get(replicaId);
-    if (!replica || replica.status !== "placing") return;
+    if (replica?.status !== "placing") return;
     if (result.type === "no-capacity") {
       this.#replicaFailed(replicaId, `cannot place replica: ${result.reason}`);
       return;
@@ -314,7 +314,7 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
 
   #replicaReady(replicaId: string, ref: ActorRef<EngineCommand>, maxConcurrent: number): void {
     const replica = this.#replicas.get(replicaId);
-    if (!replica || replica.status !== "loading") return;
+    if (replica?.status !== "loading") return;
     const entry = this.#entries.get(replica.deployment);
     if (!entry) return;
     replica.status = "ready";
