@@ -59,4 +59,19 @@ describe("Secret", () => {
     fromFile.load(environment);
     expect(fromFile.reveal()).toBe("second-key");
   });
+
+  // a rotation (RemoteSessionActor on a 401, the admin session rebuild) calls load() with no argument:
+  // it must read the environment the secret was loaded from, not process.env or the real disk
+  it("a reload without an environment reads the one it was loaded from", () => {
+    const env: Record<string, string> = { ROTATING_KEY: "key-1" };
+    const fromEnv = Secret.fromEnv("ROTATING_KEY").load({ env, readFile: () => "" });
+    env.ROTATING_KEY = "key-2";
+    fromEnv.load();
+    expect(fromEnv.reveal()).toBe("key-2");
+    let contents = "file-key-1";
+    const fromFile = Secret.fromFile("/nowhere/on/this/disk").load({ env: {}, readFile: () => contents });
+    contents = "file-key-2";
+    fromFile.load();
+    expect(fromFile.reveal()).toBe("file-key-2");
+  });
 });

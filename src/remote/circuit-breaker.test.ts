@@ -130,14 +130,15 @@ describe("open", () => {
     expect(circuit.result("neutral", T0 + 1)).toEqual(before);
   });
 
-  // A success of an attempt that started while the circuit was still closed, finishing after it
-  // opened, closes the circuit at once (recordAttempt's "success" case only ignores late successes in
-  // half-open). The same late success in half-open is ignored, and resilience4j / Akka ignore
-  // results that arrive while open; the circuit should wait for its half-open probe.
+  // A success of an attempt that started while the circuit was still closed and ends after it opened
+  // says nothing about the endpoint now: only a half-open probe may close the circuit.
   it("a late success of an attempt started before opening leaves the circuit open", () => {
     const circuit = opened();
+    const before = circuit.record;
     circuit.result("success", T0 + 100);
-    expect(circuit.record.state).toBe("open");
+    expect(circuit.record).toEqual(before);
+    expect(circuit.check(T0 + 100)).toEqual({ allowed: false, openedAt: T0, retryAt: T0 + 10_000 });
+    expect(circuit.check(T0 + 10_000)).toEqual({ allowed: true, probe: true });
   });
 });
 
@@ -232,6 +233,18 @@ describe("forced states", () => {
     circuit.force("auto", T0 + 2_000_000);
     expect(circuit.record.forced).toBeUndefined();
     expect(circuit.check(T0 + 2_000_000)).toEqual({ allowed: true, probe: false });
+  });
+
+  // held until auto, so there is no real retry time: the check hints at one open_duration_ms from
+  // now (the client's Retry-After), never at "forever"
+  it("forced open answers with a retryAt of one open_duration_ms from now", () => {
+    const circuit = new Circuit();
+    circuit.force("open", T0);
+    expect(circuit.check(T0 + 1)).toEqual({ allowed: false, openedAt: T0, retryAt: T0 + 1 + 10_000 });
+    expect(circuit.check(T0 + 500_000)).toEqual({ allowed: false, openedAt: T0, retryAt: T0 + 510_000 });
+    const open = opened();
+    open.force("open", T0 + 20_000);
+    expect(open.check(T0 + 20_000)).toEqual({ allowed: false, openedAt: T0 + 20_000, retryAt: T0 + 30_000 });
   });
 
   it("forced open does not go half-open after open_duration_ms", () => {

@@ -1099,27 +1099,38 @@ describe("secrets never leave the process", () => {
     for (const secret of SECRETS) expect(sent).toContain(secret);
   });
 
-  // mapOpenAiError copies the upstream's error message into the client's error body verbatim. OpenAI's
-  // own 401 message quotes the key it got ("Incorrect API key provided: sk-proj-****...abcd"), and a
-  // proxy may echo it whole: the gateway should redact the deployment's key from upstream messages.
-  it("an upstream error message that quotes our API key reaches the client unredacted", async () => {
+  // mapOpenAiError keeps the upstream's message, and a proxy may echo the key it got whole (OpenAI's
+  // own 401 quotes only a masked form): the remote worker redacts the deployment's key from it.
+  it("an upstream error message that quotes our API key reaches neither the client nor the logs", async () => {
     setup = await start(single({ retry: { max_retries: 0 } }));
     const s = setup;
-    s.provider.script(
-      errorResponse(400, {
+    const quoting = (status: number) =>
+      errorResponse(status, {
         body: openAiErrorBody(`Invalid request for key ${OPENAI_KEY}`, "invalid_request_error"),
-      }),
-    );
-    const response = await raw(s, { model: "gpt" });
-    expect(response.status).toBe(400);
-    expect(response.text).not.toContain(OPENAI_KEY);
+      });
+    s.provider.script(quoting(400), quoting(400), quoting(401), quoting(401));
+    s.provider.script(errorResponse(502, { body: `proxy: upstream refused Bearer ${OPENAI_KEY}` }));
+    const unary = await raw(s, { model: "gpt" });
+    expect(unary.status).toBe(400);
+    const streaming = await raw(s, { model: "gpt", stream: true });
+    expect(streaming.status).toBe(400);
+    const unauthorized = await raw(s, { model: "gpt" }); // refused, re-read, refused again
+    expect(unauthorized.status).toBe(502);
+    const plainText = await raw(s, { model: "gpt" });
+    expect(plainText.status).toBe(502);
+    expect(s.provider.arrivals).toBe(5);
+    for (const response of [unary, streaming, unauthorized, plainText]) {
+      expect(response.text).toContain("[redacted]");
+      expect(response.text).not.toContain(OPENAI_KEY);
+    }
+    expect(s.logs.join("\n")).not.toContain(OPENAI_KEY);
   });
 });
 
 describe("credential rotation", () => {
-  // RemoteSessionActor#rotate calls `apiKey.load()` with no environment, so it re-reads
-  // process.env / the real file system instead of the SecretEnvironment given to
-  // createInferenceSystem({ secrets }) that loaded the key in the first place.
+  // RemoteSessionActor#rotate calls `apiKey.load()` with no environment: the Secret re-reads the
+  // SecretEnvironment given to createInferenceSystem({ secrets }) that loaded it first, not
+  // process.env (where ROTATING_KEY is not set) or the real file system.
   it("a 401 re-reads the key from the injected secret environment, not process.env", async () => {
     const env: Record<string, string> = { ROTATING_KEY: "key-1" };
     setup = await start(

@@ -128,6 +128,45 @@ describe("circuit breaker", () => {
     expect(s.provider.arrivals).toBe(4);
   });
 
+  // the request slot is taken before the circuit check; a fail-fast gives it back, so the refusals
+  // while open do not empty the bucket the half-open probe needs
+  it("a request refused by the open circuit spends no requests_per_minute token", async () => {
+    setup = await startRemote({
+      runtimeConfig: {
+        ...breaker,
+        circuit_breaker: { failure_threshold: 1, open_duration_ms: 10_000 },
+        rate_limits: { requests_per_minute: 2 },
+      },
+      deployment: { serving: { on_capacity_exhausted: "reject" } },
+    });
+    const s = setup;
+    s.provider.script(serverError(503));
+    expect(statusOf(await ask(s).catch((e: unknown) => e))).toBe(502); // opens it; one token left
+    for (let i = 0; i < 4; i++) expect(codeOf(await ask(s).catch((e: unknown) => e))).toBe("circuit_open");
+    expect(s.provider.arrivals).toBe(1);
+    await s.clock.advance(10_000); // + 1/3 token
+    s.provider.script(complete({ content: ["probe"] }));
+    expect((await ask(s)).choices[0]?.message.content).toBe("probe");
+    expect(s.provider.arrivals).toBe(2);
+  });
+
+  it("a circuit forced open answers Retry-After = open_duration_ms, however long it is held", async () => {
+    setup = await startRemote({ runtimeConfig: breaker });
+    const s = setup;
+    const admin = s.system.serving.admin([]);
+    expect(await admin.forceCircuit("gpt", "open")).toMatchObject({ ok: true });
+    const open = await ask(s).catch((e: unknown) => e);
+    expect(codeOf(open)).toBe("circuit_open");
+    expect((open as InstanceType<typeof OpenAI.APIError>).headers?.get("retry-after")).toBe("10");
+    await s.clock.advance(60_000); // held: no half-open after open_duration_ms
+    const still = await ask(s).catch((e: unknown) => e);
+    expect(codeOf(still)).toBe("circuit_open");
+    expect((still as InstanceType<typeof OpenAI.APIError>).headers?.get("retry-after")).toBe("10");
+    expect(s.provider.arrivals).toBe(0);
+    expect(await admin.forceCircuit("gpt", "auto")).toMatchObject({ ok: true });
+    expect((await ask(s)).choices[0]?.message.content).toBe("Hello world");
+  });
+
   it("429s, other 4xx and cancellations count neither way", async () => {
     setup = await startRemote({ runtimeConfig: breaker });
     const s = setup;

@@ -105,14 +105,15 @@ describe("openAiCompatibleAdapter", () => {
     expect(a.endpoint).not.toBe(b.endpoint);
   });
 
-  // new URL(base_url).pathname is all the adapter keeps: `?api-version=...` or any other query on
-  // base_url never reaches the server, and the config accepts it without a word.
-  it("a base_url query string is kept (or refused), never silently dropped", () => {
-    const table = { base_url: "http://127.0.0.1:8000/v1?tenant=a" };
-    const result = openAiCompatibleConfigSchema.safeParse(table);
-    if (!result.success) return;
-    expect(openAiCompatibleAdapter("m", result.data, now).buildRequest(batch, undefined).path).toBe(
-      "/v1/chat/completions?tenant=a",
-    );
+  // new URL(base_url) gives the adapter only its origin and path: a query or user info on base_url
+  // would never reach the server, so the config refuses them by name instead of dropping them
+  it("a base_url query string or user info is refused, never silently dropped", () => {
+    expect(problems({ base_url: "http://127.0.0.1:8000/v1?tenant=a" })).toEqual([
+      { path: "runtime_config.base_url", message: "must not have a query or fragment" },
+    ]);
+    const withUser = problems({ base_url: "http://vllm:s3cret@127.0.0.1:8000/v1" });
+    expect(withUser.map((problem) => problem.path)).toEqual(["runtime_config.base_url"]);
+    expect(withUser[0]?.message).toMatch(/^must not have user info/);
+    expect(JSON.stringify(withUser)).not.toContain("s3cret");
   });
 });

@@ -53,9 +53,9 @@ describe("openai runtime_config", () => {
     expect(problems({}).map((problem) => problem.path)).toEqual(["runtime_config.api_key"]);
   });
 
-  // zod-problems.ts turns a missing value into "is required" only for invalid_type issues; the secret
-  // schema is a union, so a missing api_key reads "runtime_config.api_key: Invalid input".
-  it('a missing api_key says "is required" (today "Invalid input")', () => {
+  // the secret schema is a union: zod-problems.ts reads a union's issue on a missing value as
+  // "is required" too, not zod's "Invalid input"
+  it('a missing api_key says "is required"', () => {
     expect(problems({})).toContainEqual({ path: "runtime_config.api_key", message: "is required" });
   });
 
@@ -182,6 +182,27 @@ describe("openai runtime_config", () => {
     },
   );
 
+  // only the origin and path of base_url are used: a query, fragment or user info would be dropped
+  // silently, so each is refused by name, without repeating the value (it may hold a password)
+  it.each<[string, string, string]>([
+    ["a query", "https://gw.example.com/v1?tenant=a", "must not have a query or fragment"],
+    ["a fragment", "https://gw.example.com/v1#x", "must not have a query or fragment"],
+    [
+      "user info",
+      "https://bob:hunter2@gw.example.com/v1",
+      "must not have user info (user:password@): it would not be sent; give the key as api_key",
+    ],
+    [
+      "a user name alone",
+      "https://bob@gw.example.com/v1",
+      "must not have user info (user:password@): it would not be sent; give the key as api_key",
+    ],
+  ])("refuses a base_url with %s, naming the key", (_name, baseUrl, message) => {
+    const found = problems({ api_key: "k", base_url: baseUrl });
+    expect(found).toEqual([{ path: "runtime_config.base_url", message }]);
+    expect(JSON.stringify(found)).not.toContain("hunter2");
+  });
+
   it("refuses an unknown variant", () => {
     expect(problems({ api_key: "k", variant: "bedrock" }).map((p) => p.path)).toContain(
       "runtime_config.variant",
@@ -231,6 +252,15 @@ describe("openai runtime_config, variant = azure", () => {
     });
   });
 
+  it("refuses an endpoint with a query or user info, naming the key", () => {
+    expect(problems({ ...azure, endpoint: "https://res.openai.azure.com?api-version=1" })).toEqual([
+      { path: "runtime_config.endpoint", message: "must not have a query or fragment" },
+    ]);
+    expect(problems({ ...azure, endpoint: "https://u:p@res.openai.azure.com" }).map((p) => p.path)).toEqual([
+      "runtime_config.endpoint",
+    ]);
+  });
+
   it("refuses a resource that is not a resource name", () => {
     const { endpoint: _endpoint, ...rest } = azure;
     expect(problems({ ...rest, resource: "evil.example.com/x" }).map((p) => p.path)).toContain(
@@ -238,9 +268,8 @@ describe("openai runtime_config, variant = azure", () => {
     );
   });
 
-  // The azure checks live in a superRefine, which zod skips while any other key of the table is
-  // invalid: { variant = "azure" } alone reports only api_key, not endpoint and api_version.
-  it("lists every problem at once (the azure checks are skipped while api_key is missing)", () => {
+  // the azure checks live in a superRefine that runs even while another key of the table is invalid
+  it("lists every problem at once (the azure checks run while api_key is missing)", () => {
     expect(problems({ variant: "azure" }).map((p) => p.path)).toEqual(
       expect.arrayContaining([
         "runtime_config.api_key",
@@ -250,9 +279,9 @@ describe("openai runtime_config, variant = azure", () => {
     );
   });
 
-  // organization / project only mean something to api.openai.com; on Azure they are accepted and
-  // then never sent (openai-provider.ts builds the Azure adapter with no extra headers).
-  it("refuses organization and project on the azure variant (today accepted and silently ignored)", () => {
+  // organization / project only mean something to api.openai.com; the Azure adapter would never send
+  // them, so they are refused rather than accepted and ignored
+  it("refuses organization and project on the azure variant", () => {
     expect(problems({ ...azure, organization: "org-1", project: "proj-1" }).map((p) => p.path)).toEqual(
       expect.arrayContaining(["runtime_config.organization", "runtime_config.project"]),
     );

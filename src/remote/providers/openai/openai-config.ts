@@ -4,10 +4,28 @@ import { z } from "zod";
 import { secretSchema } from "../../../core/config/secret-schema.js";
 import { resilienceKeys } from "../../remote-config.js";
 
-/** An http(s) base URL; a query or fragment would be lost when paths are appended, so it is refused. */
+/** Whether `value` parses as a URL with a user name or password (`https://user:pass@host`). */
+function hasUserInfo(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.username !== "" || url.password !== "";
+  } catch {
+    return false; // not a URL at all: z.url() reports that
+  }
+}
+
+/**
+ * An http(s) base URL. Only its origin and path are used (paths are appended to it, the key goes
+ * in a header), so a query, a fragment or user info would be dropped: each is refused instead.
+ * The messages never repeat the value (user info may hold a password).
+ */
 export const baseUrlSchema = z
   .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
-  .refine((value) => !value.includes("?") && !value.includes("#"), "must not have a query or fragment");
+  .refine((value) => !value.includes("?") && !value.includes("#"), "must not have a query or fragment")
+  .refine(
+    (value) => !hasUserInfo(value),
+    "must not have user info (user:password@): it would not be sent; give the key as api_key",
+  );
 const httpUrl = baseUrlSchema;
 
 export const openAiConfigSchema = z
