@@ -5,6 +5,7 @@
 
 import os from "node:os";
 import { pathToFileURL } from "node:url";
+import { median, percentile } from "../lib/measure.js";
 
 const ROUNDS = 5;
 const TELLS_ONE_ACTOR = 3_000_000;
@@ -28,6 +29,23 @@ function secondsSince(start) {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
+/** A promise, and the function that resolves it. */
+function deferred() {
+  let resolve;
+  const promise = new Promise((settled) => {
+    resolve = settled;
+  });
+  return { promise, resolve };
+}
+
+/** Once `finished` resolves: `count` tells over the time since `start`, per second; then the system ends. */
+async function tellsPerSecond(system, start, finished, count) {
+  await finished;
+  const seconds = secondsSince(start);
+  await system.terminate();
+  return count / seconds;
+}
+
 /** Lets the previous run's garbage go before the next one starts (when node runs with --expose-gc). */
 async function settle() {
   globalThis.gc?.();
@@ -37,11 +55,8 @@ async function settle() {
 /** N tells from one synchronous sender to one counting actor; timed until the last one is handled. */
 async function tellsToOneActor() {
   const system = ActorSystem.create({ name: "bench-one" });
+  const { promise: finished, resolve: finish } = deferred();
   let handled = 0;
-  let finish;
-  const finished = new Promise((resolve) => {
-    finish = resolve;
-  });
   const counter = system.spawn(
     props(() => ({
       receive() {
@@ -53,20 +68,14 @@ async function tellsToOneActor() {
   await settle(); // let preStart run outside the timed section
   const start = process.hrtime.bigint();
   for (let i = 0; i < TELLS_ONE_ACTOR; i++) counter.tell(increment);
-  await finished;
-  const seconds = secondsSince(start);
-  await system.terminate();
-  return TELLS_ONE_ACTOR / seconds;
+  return tellsPerSecond(system, start, finished, TELLS_ONE_ACTOR);
 }
 
 /** N tells, round robin over 1,000 counting actors; timed until every message is handled. */
 async function tellsToManyActors() {
   const system = ActorSystem.create({ name: "bench-many" });
+  const { promise: finished, resolve: finish } = deferred();
   let handled = 0;
-  let finish;
-  const finished = new Promise((resolve) => {
-    finish = resolve;
-  });
   const counterProps = props(() => ({
     receive() {
       if (++handled === TELLS_MANY_ACTORS) finish();
@@ -77,10 +86,7 @@ async function tellsToManyActors() {
   await settle();
   const start = process.hrtime.bigint();
   for (let i = 0; i < TELLS_MANY_ACTORS; i++) refs[i % ACTOR_COUNT].tell(increment);
-  await finished;
-  const seconds = secondsSince(start);
-  await system.terminate();
-  return TELLS_MANY_ACTORS / seconds;
+  return tellsPerSecond(system, start, finished, TELLS_MANY_ACTORS);
 }
 
 /** Sequential asks to an echo actor; returns p50 and p99 of the round trip in microseconds. */
@@ -105,17 +111,6 @@ async function askRoundTrip() {
   await system.terminate();
   samples.sort();
   return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
-}
-
-/** Nearest-rank percentile of sorted samples. */
-function percentile(sorted, fraction) {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 const formatRate = (value) => `${Math.round(value).toLocaleString("en-US")} /s`;

@@ -17,6 +17,7 @@
 
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { listenOnLoopback } from "../lib/child-server.js";
 
 const capturePath = process.argv[2];
 if (!capturePath) {
@@ -48,14 +49,4 @@ const server = createServer((request, response) => {
   });
 });
 
-server.listen(0, "127.0.0.1", () => {
-  const { port } = server.address();
-  process.stdout.write(`${JSON.stringify({ msg: "listening", url: `http://127.0.0.1:${port}` })}\n`);
-});
-
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-  });
-}
+listenOnLoopback(server);

@@ -1,16 +1,7 @@
-// Helpers shared by the benchmark runners: environment knobs, /proc CPU and memory readings of a
-// process and of the machine, and the statistics the tables report.
+// /proc CPU and memory readings of a process and of the machine, and the statistics the tables report.
 
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-
-export const numberFromEnv = (name, fallback) => {
-  const value = process.env[name];
-  if (value === undefined || value === "") return fallback;
-  const number = Number(value);
-  if (!Number.isFinite(number) || number < 0) throw new Error(`${name} must be a number ≥ 0, got "${value}"`);
-  return number;
-};
+import { readFileSync, writeFileSync } from "node:fs";
 
 export const clockTicksPerSecond = (() => {
   try {
@@ -32,6 +23,16 @@ export function cpuTicks(pid) {
 export function vmKib(pid, key) {
   const match = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return match ? Number(match[1]) : Number.NaN;
+}
+
+/** Resets the peak RSS (VmHWM) to the current RSS (Linux ≥ 4.0); false when not allowed. */
+export function resetPeakRss(pid) {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -63,5 +64,3 @@ export function percentile(sorted, fraction) {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))];
 }
-
-export const formatRatio = (value) => `${(100 * value).toFixed(1)} %`;

@@ -27,37 +27,28 @@
 //   LLAMA_BENCH_BASELINE_MIN_SEQUENCES (0; a diagnostic: 16 gives every baseline context the
 //   gateway's 16 sequences, N of them generating).
 
-import { execFileSync, spawn } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import http from "node:http";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  clockTicksPerSecond,
-  cpuTicks,
-  formatRatio,
-  machineBusyTicks,
-  median,
-  numberFromEnv,
-  percentile,
-  vmKib,
-} from "../lib/measure.js";
+import { writeGatewayConfig } from "../lib/gateway-config.js";
+import { exchange } from "../lib/http.js";
+import { countFromEnv, folderFromEnv, numberFromEnv } from "../lib/knobs.js";
+import { describeMachine } from "../lib/machine.js";
+import { clockTicksPerSecond, cpuTicks, machineBusyTicks, percentile, vmKib } from "../lib/measure.js";
+import { assertRunning, spawnTracked, stopProcess } from "../lib/processes.js";
+import { newProfiles, profilesBefore, profileWindow, summarizeWithTool } from "../lib/profile.js";
+import { acrossRounds, matrixResults } from "../lib/rounds.js";
+import { exitAfter, runBenchmark, setUpRun } from "../lib/run.js";
+import { startGateway as startRakkaServe } from "../lib/server-process.js";
+import { formatInt, formatMib, formatRatio, msFormat } from "../lib/table.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const here = fileURLToPath(new URL("./", import.meta.url));
 
 const CONCURRENCY = [1, 4, 16];
-const ROUNDS = Math.round(numberFromEnv("LLAMA_BENCH_ROUNDS", 5));
+const ROUNDS = countFromEnv("LLAMA_BENCH_ROUNDS", 5);
 const REQUESTS = (() => {
   const table = { 1: 12, 4: 6, 16: 3 };
   for (const pair of (process.env.LLAMA_BENCH_REQUESTS ?? "").split(",").filter(Boolean)) {
@@ -73,11 +64,11 @@ const PROFILE = process.env.LLAMA_BENCH_PROFILE ?? "auto";
 const PROFILE_CONCURRENCY = Number(process.env.LLAMA_BENCH_PROFILE_CONCURRENCY ?? 16);
 if (!CONCURRENCY.includes(PROFILE_CONCURRENCY))
   throw new Error(`LLAMA_BENCH_PROFILE_CONCURRENCY must be one of ${CONCURRENCY.join(", ")}`);
-const PROFILE_DIR = path.resolve(process.env.LLAMA_BENCH_PROFILE_DIR ?? path.join(here, "profile"));
+const PROFILE_DIR = folderFromEnv("LLAMA_BENCH_PROFILE_DIR", path.join(here, "profile"));
 const DEADLINE_S = numberFromEnv("LLAMA_BENCH_DEADLINE_S", 900);
 // A diagnostic: the baseline's context holds at least this many sequences (16 = the gateway's
 // layout, N of them generating); 0 (default) = exactly N, as the issue asks.
-const BASELINE_MIN_SEQUENCES = Math.round(numberFromEnv("LLAMA_BENCH_BASELINE_MIN_SEQUENCES", 0));
+const BASELINE_MIN_SEQUENCES = countFromEnv("LLAMA_BENCH_BASELINE_MIN_SEQUENCES", 0);
 const THREADS = 1;
 const CONTEXT_SIZE = 512;
 const MAX_CONCURRENT = 16;
@@ -85,9 +76,7 @@ const MAX_TOKENS = 64;
 const GOAL_RATIO = 0.9;
 const GOAL_SCALING = 1.4;
 const START_TIMEOUT_MS = 120_000;
-const STOP_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 120_000;
-const HOST = "127.0.0.1";
 const DEPLOYMENT = "small";
 const CHAT_PATH = "/v1/chat/completions";
 const PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle.";
@@ -101,148 +90,14 @@ const requestBody = JSON.stringify({
   stream_options: { include_usage: true },
 });
 
-// ── child processes: every one is killed when this process exits, however it exits ────────────
+// Every child process is killed when this process exits, however it exits; every loop below is
+// bounded, and LLAMA_BENCH_DEADLINE_S bounds the whole run too.
+const tmpDir = setUpRun("rakka-bench-llama-");
+const deadline = exitAfter(DEADLINE_S, "LLAMA_BENCH_DEADLINE_S");
 
-const children = new Set();
-const tmpDir = mkdtempSync(path.join(os.tmpdir(), "rakka-bench-llama-"));
-
-function killChildren() {
-  for (const child of children) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-}
-process.on("exit", () => {
-  killChildren();
-  rmSync(tmpDir, { recursive: true, force: true });
-});
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.once(signal, () => {
-    console.error(`\nreceived ${signal}: stopping the servers`);
-    process.exit(130); // the exit handler kills the children
-  });
-}
-// Every loop below is bounded; this bounds the whole run too.
-const deadline = setTimeout(() => {
-  console.error(`the benchmark ran past LLAMA_BENCH_DEADLINE_S = ${DEADLINE_S} s: stopping`);
-  process.exit(124);
-}, DEADLINE_S * 1000);
-deadline.unref();
-
-/** Spawns a child and records its exit; stdout/stderr tails are kept for error messages. */
-function spawnTracked(name, file, argv, options = {}) {
-  const child = spawn(file, argv, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], ...options });
-  children.add(child);
-  const tracked = {
-    name,
-    child,
-    pid: child.pid,
-    exit: undefined,
-    stopping: false,
-    stdoutTail: "",
-    stderrTail: "",
-  };
-  tracked.exited = new Promise((resolve) => {
-    child.once("exit", (code, signal) => {
-      children.delete(child);
-      tracked.exit = signal ?? `code ${code}`;
-      if (tracked.started && !tracked.stopping)
-        console.error(
-          `${name} (pid ${tracked.pid}) exited unexpectedly (${tracked.exit})\n${tracked.stderrTail}`,
-        );
-      resolve();
-    });
-  });
-  tracked.tails = () =>
-    `--- ${name} stdout (tail) ---\n${tracked.stdoutTail}\n--- ${name} stderr (tail) ---\n${tracked.stderrTail}`;
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (text) => {
-    tracked.stderrTail = (tracked.stderrTail + text).slice(-4000);
-  });
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (text) => {
-    tracked.stdoutTail = (tracked.stdoutTail + text).slice(-4000);
-  });
-  return tracked;
-}
-
-/** `node [nodeArgs] bin/rakka.js serve --config FILE`, resolved once it logs `listening` on 127.0.0.1. */
-function startGateway(configFile, nodeArgs = []) {
-  const server = spawnTracked("gateway", process.execPath, [
-    ...nodeArgs,
-    path.join(repoRoot, "bin", "rakka.js"),
-    "serve",
-    "--config",
-    configFile,
-  ]);
-  return new Promise((resolve, reject) => {
-    let pending = "";
-    const fail = (error) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway: ${error.message}\n${server.tails()}`));
-    };
-    const timer = setTimeout(
-      () => fail(new Error(`no "listening" line within ${START_TIMEOUT_MS / 1000} s`)),
-      START_TIMEOUT_MS,
-    );
-    server.child.once("error", fail);
-    server.exited.then(() => {
-      if (!server.url) fail(new Error(`exited (${server.exit}) before listening`));
-    });
-    server.child.stdout.on("data", (text) => {
-      if (server.url) return;
-      pending += text;
-      for (let newline = pending.indexOf("\n"); newline >= 0; newline = pending.indexOf("\n")) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        let record;
-        try {
-          record = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (record?.msg !== "listening" || typeof record.url !== "string") continue;
-        if (new URL(record.url).hostname !== HOST) {
-          fail(new Error(`listens on ${record.url}, not on ${HOST}`));
-          return;
-        }
-        server.url = record.url;
-        server.started = true;
-        clearTimeout(timer);
-        resolve(server);
-        return;
-      }
-    });
-  });
-}
-
-/** SIGTERM, then SIGKILL if the child has not exited within STOP_TIMEOUT_MS. */
-async function stopProcess(tracked, signal = "SIGTERM") {
-  if (!tracked || tracked.exit !== undefined) return;
-  tracked.stopping = true;
-  tracked.child.kill(signal);
-  let timer;
-  const timedOut = new Promise((resolve) => {
-    timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS);
-  });
-  const late = await Promise.race([tracked.exited.then(() => false), timedOut]);
-  clearTimeout(timer);
-  if (late) {
-    console.error(`${tracked.name} did not exit within ${STOP_TIMEOUT_MS / 1000} s of ${signal}: SIGKILL`);
-    tracked.child.kill("SIGKILL");
-    await tracked.exited;
-  }
-}
-
-function assertRunning(tracked) {
-  if (tracked.exit !== undefined)
-    throw new Error(`${tracked.name} is not running (${tracked.exit})\n${tracked.tails()}`);
-}
-
-// ── /proc readings ─────────────────────────────────────────────────────────────────────────────
+/** `node [nodeArgs] bin/rakka.js serve --config FILE`, resolved once it listens and /readyz answers 200. */
+const startGateway = (configFile, nodeArgs = []) =>
+  startRakkaServe(configFile, { nodeArgs, timeoutMs: START_TIMEOUT_MS, pollMs: 100 });
 
 // ── the gateway's client ───────────────────────────────────────────────────────────────────────
 
@@ -314,43 +169,12 @@ function streamOnce(url) {
   });
 }
 
-async function waitUntilReady(server) {
-  const deadlineAt = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    assertRunning(server);
-    const status = await new Promise((resolve) => {
-      const request = http.get(`${server.url}/readyz`, { agent: false }, (response) => {
-        response.resume();
-        resolve(response.statusCode);
-      });
-      request.setTimeout(5000, () => request.destroy());
-      request.on("error", () => resolve(undefined));
-    });
-    if (status === 200) return;
-    if (Date.now() > deadlineAt)
-      throw new Error(`gateway: /readyz not 200 within ${START_TIMEOUT_MS / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /**
  * The gateway's decode-step counters from /metrics: rakka_engine_steps_total (llama.cpp decode
  * calls) and the sum of rakka_batch_size (sequences per decode) for the deployment.
  */
 async function decodeSteps(server) {
-  const text = await new Promise((resolve, reject) => {
-    const request = http.get(`${server.url}/metrics`, { agent: false }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk) => {
-        body += chunk;
-      });
-      response.on("end", () => resolve(body));
-      response.on("error", reject);
-    });
-    request.setTimeout(10_000, () => request.destroy(new Error("/metrics: no answer within 10 s")));
-    request.on("error", reject);
-  });
+  const { body: text } = await exchange(`${server.url}/metrics`, "GET");
   const value = (name) => {
     const match = new RegExp(`^${name}\\{[^}]*deployment="${DEPLOYMENT}"[^}]*\\}\\s+(\\S+)`, "m").exec(text);
     return match ? Number(match[1]) : Number.NaN;
@@ -542,22 +366,11 @@ function summarize(run) {
   };
 }
 
-const formatInt = (value) => Math.round(value).toLocaleString("en-US");
-const formatMs = (value) => `${value.toFixed(1)} ms`;
-const formatMib = (kib) => `${(kib / 1024).toFixed(1)} MiB`;
+const formatMs = msFormat(1);
 
 // ── main ───────────────────────────────────────────────────────────────────────────────────────
 
-function machine() {
-  const cpus = os.cpus();
-  let model = cpus[0]?.model ?? "unknown";
-  try {
-    model = /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? model;
-  } catch {
-    // not Linux
-  }
-  return `node ${process.version}, ${cpus.length} CPUs (${model}), ${os.type()} ${os.release()}; not pinned`;
-}
+const machine = () => describeMachine("not pinned");
 
 function ensureModel() {
   if (existsSync(MODEL)) {
@@ -579,34 +392,17 @@ function ensureModel() {
   );
 }
 
-function writeConfig() {
-  const file = path.join(tmpDir, "rakka.toml");
-  writeFileSync(
-    file,
-    [
-      "# Generated by bench/llama/run.js",
-      "[server]",
-      `bind = "${HOST}:0"`,
-      "",
-      "[[deployment]]",
-      `name    = "${DEPLOYMENT}"`,
-      `model   = ${JSON.stringify(MODEL)}`,
-      `runtime = "llama"`,
-      "[deployment.serving]",
-      `max_concurrent = ${MAX_CONCURRENT}`,
-      "[deployment.runtime_config]",
-      `threads      = ${THREADS}`,
-      `context_size = ${CONTEXT_SIZE}`,
-      "",
-    ].join("\n"),
+const writeConfig = () =>
+  writeGatewayConfig(
+    tmpDir,
+    "bench/llama/run.js",
+    { name: DEPLOYMENT, model: MODEL, runtime: "llama" },
+    [`max_concurrent = ${MAX_CONCURRENT}`],
+    [`threads      = ${THREADS}`, `context_size = ${CONTEXT_SIZE}`],
   );
-  return file;
-}
 
 async function runMatrix(gateway, baseline) {
-  const runs = new Map(); // `c${N} ${target}` → results per round
-  const total = ROUNDS * CONCURRENCY.length * 2;
-  let done = 0;
+  const { runs, record } = matrixResults(ROUNDS * CONCURRENCY.length * 2, 13); // `c${N} ${target}` → results per round
   for (let round = 1; round <= ROUNDS; round++) {
     for (const concurrency of CONCURRENCY) {
       for (const target of ["baseline", "gateway"]) {
@@ -614,12 +410,8 @@ async function runMatrix(gateway, baseline) {
           target === "baseline"
             ? await measureBaseline(baseline, concurrency)
             : await measureGateway(gateway, concurrency);
-        const key = `c${concurrency} ${target}`;
-        if (!runs.has(key)) runs.set(key, []);
-        runs.get(key).push(result);
-        done++;
         console.error(
-          `[${done}/${total}] round ${round} ${key.padEnd(13)} ${result.tokensPerSecond.toFixed(0).padStart(5)} tok/s ` +
+          `${record(round, `c${concurrency} ${target}`, result)} ${result.tokensPerSecond.toFixed(0).padStart(5)} tok/s ` +
             `(${result.tokens} tokens, ${result.requests} requests in ${formatMs(result.elapsedMs)}) ` +
             `TTFT p50 ${formatMs(result.ttftP50)} max ${formatMs(result.ttftMax)} ` +
             `server CPU ${result.serverCpuPercent.toFixed(0)} % (${result.serverCpuMsPerToken.toFixed(2)} ms/token), ` +
@@ -654,17 +446,19 @@ function report(runs, extra) {
     for (const target of ["baseline", "gateway"]) {
       const results = runs.get(`c${concurrency} ${target}`);
       medians[`c${concurrency} ${target}`] = {
-        tps: median(results.map((r) => r.tokensPerSecond)),
-        min: Math.min(...results.map((r) => r.tokensPerSecond)),
-        max: Math.max(...results.map((r) => r.tokensPerSecond)),
-        ttft: median(results.map((r) => r.ttftP50)),
-        ttftMax: median(results.map((r) => r.ttftMax)),
-        cpu: median(results.map((r) => r.serverCpuPercent)),
-        cpuPerToken: median(results.map((r) => r.serverCpuMsPerToken)),
-        client: median(results.map((r) => r.clientCpuPercent)),
-        others: Math.max(...results.map((r) => r.otherCpuPercent)),
-        steps: median(results.map((r) => r.steps)),
-        perStep: median(results.map((r) => r.sequencesPerStep)),
+        ...acrossRounds(results, {
+          tps: ["median", "tokensPerSecond"],
+          min: ["min", "tokensPerSecond"],
+          max: ["max", "tokensPerSecond"],
+          ttft: ["median", "ttftP50"],
+          ttftMax: ["median", "ttftMax"],
+          cpu: ["median", "serverCpuPercent"],
+          cpuPerToken: ["median", "serverCpuMsPerToken"],
+          client: ["median", "clientCpuPercent"],
+          others: ["max", "otherCpuPercent"],
+          steps: ["median", "steps"],
+          perStep: ["median", "sequencesPerStep"],
+        }),
         tokens: results.reduce((sum, r) => sum + r.tokens, 0),
         requests: results.reduce((sum, r) => sum + r.requests, 0),
       };
@@ -729,55 +523,6 @@ function report(runs, extra) {
   return { text: lines.join("\n"), missed: goals.some((goal) => !goal.met) };
 }
 
-/** The .cpuprofile files written into PROFILE_DIR since `before` (a set of names), newest first. */
-function newProfiles(before) {
-  return readdirSync(PROFILE_DIR)
-    .filter(
-      (name) => name.endsWith(".cpuprofile") && !name.endsWith(".window.cpuprofile") && !before.has(name),
-    )
-    .map((name) => path.join(PROFILE_DIR, name))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-}
-
-/**
- * The samples of a profile inside [startUs, endUs], written next to it as NAME.window.cpuprofile:
- * V8 stamps its samples on the monotonic clock that process.hrtime reads (in µs), in every process.
- */
-function profileWindow(file, startUs, endUs) {
-  const profile = JSON.parse(readFileSync(file, "utf8"));
-  let time = profile.startTime;
-  let first = -1;
-  let last = -1;
-  for (let i = 0; i < profile.samples.length; i++) {
-    time += profile.timeDeltas[i];
-    if (time < startUs) continue;
-    if (time > endUs) break;
-    if (first < 0) first = i;
-    last = i;
-  }
-  if (first < 0) throw new Error(`${file}: no samples between ${startUs} and ${endUs} µs`);
-  const windowFile = file.replace(/\.cpuprofile$/, ".window.cpuprofile");
-  writeFileSync(
-    windowFile,
-    JSON.stringify({
-      ...profile,
-      startTime: startUs,
-      endTime: endUs,
-      samples: profile.samples.slice(first, last + 1),
-      timeDeltas: profile.timeDeltas.slice(first, last + 1),
-    }),
-  );
-  return windowFile;
-}
-
-function summarizeWithTool(file, top, inclusive) {
-  return execFileSync(
-    process.execPath,
-    [path.join(repoRoot, "bench", "gateway", "summarize-profile.js"), file, String(top), String(inclusive)],
-    { cwd: repoRoot, encoding: "utf8", timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
-  ).trimEnd();
-}
-
 /** Ends the baseline child the way that lets it write its profile: the "exit" message, then a wait. */
 async function stopBaseline(baseline) {
   if (!baseline || baseline.exit !== undefined) return;
@@ -796,20 +541,18 @@ async function stopBaseline(baseline) {
  * bench/gateway/summarize-profile.js.
  */
 async function profileServers(configFile) {
-  mkdirSync(PROFILE_DIR, { recursive: true });
   const profileArgs = ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`];
-  let before = new Set(readdirSync(PROFILE_DIR));
+  let before = profilesBefore(PROFILE_DIR);
   const gateway = await startGateway(configFile, profileArgs);
   let gatewayResult;
   try {
-    await waitUntilReady(gateway);
     gatewayResult = await measureGateway(gateway, PROFILE_CONCURRENCY);
   } finally {
     await stopProcess(gateway); // the profile is written as the process exits
   }
-  const [gatewayFile] = newProfiles(before);
+  const [gatewayFile] = newProfiles(PROFILE_DIR, before);
   if (!gatewayFile) throw new Error(`the gateway wrote no .cpuprofile into ${PROFILE_DIR}`);
-  before = new Set(readdirSync(PROFILE_DIR));
+  before = profilesBefore(PROFILE_DIR);
   const baseline = await startBaseline(profileArgs);
   let baselineResult;
   try {
@@ -817,7 +560,7 @@ async function profileServers(configFile) {
   } finally {
     await stopBaseline(baseline);
   }
-  const [baselineFile] = newProfiles(before);
+  const [baselineFile] = newProfiles(PROFILE_DIR, before);
   if (!baselineFile) throw new Error(`the baseline wrote no .cpuprofile into ${PROFILE_DIR}`);
   const heading = (name, result, file, windowFile) =>
     `CPU profile of the ${name}'s main thread (llama.cpp's decode runs on a libuv worker thread and is not ` +
@@ -859,7 +602,6 @@ async function measureMatrix(configFile) {
   try {
     const gatewayStarted = performance.now();
     gateway = await startGateway(configFile);
-    await waitUntilReady(gateway);
     const gatewayReadyMs = performance.now() - gatewayStarted;
     console.error(`gateway (pid ${gateway.pid}) at ${gateway.url}, ready in ${formatMs(gatewayReadyMs)}`);
     baseline = await startBaseline();
@@ -890,13 +632,7 @@ async function measureMatrix(configFile) {
   return missed;
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exitCode = 1;
-} finally {
+await runBenchmark(main, () => {
   agent.destroy();
-  killChildren();
   clearTimeout(deadline);
-}
+});

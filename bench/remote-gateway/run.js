@@ -28,33 +28,45 @@
 //   REMOTE_BENCH_PIN (1; 0: no pinning), REMOTE_BENCH_DEADLINE_S (600: everything is killed and the
 //   run fails after this long).
 
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
+import { writeGatewayConfig } from "../lib/gateway-config.js";
+import { exchange } from "../lib/http.js";
+import { countFromEnv, folderFromEnv, numberFromEnv } from "../lib/knobs.js";
+import { autocannonLoad, warmUpAndMeasure } from "../lib/load.js";
+import { describeMachine, pinToCpu0 } from "../lib/machine.js";
 import {
   clockTicksPerSecond,
   cpuTicks,
-  formatRatio,
   machineBusyTicks,
   median,
-  numberFromEnv,
   percentile,
+  resetPeakRss,
   vmKib,
 } from "../lib/measure.js";
+import { stopProcess } from "../lib/processes.js";
+import { newProfiles, profilesBefore, profileWindow, summarizeWithTool } from "../lib/profile.js";
+import { acrossRounds, matrixResults } from "../lib/rounds.js";
+import { exitAfter, runBenchmark, setUpRun } from "../lib/run.js";
+import { startGateway, startServer } from "../lib/server-process.js";
+import {
+  formatInt as formatInteger,
+  formatMib as formatMebibytes,
+  formatRatio,
+  msFormat,
+  orDash,
+} from "../lib/table.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const here = fileURLToPath(new URL("./", import.meta.url));
 
-const ROUNDS = Math.max(1, Math.round(numberFromEnv("REMOTE_BENCH_ROUNDS", 3)));
+const ROUNDS = countFromEnv("REMOTE_BENCH_ROUNDS", 3, 1);
 const WARMUP_S = numberFromEnv("REMOTE_BENCH_WARMUP_S", 1);
 const MEASURE_S = Math.max(1, numberFromEnv("REMOTE_BENCH_MEASURE_S", 3));
-const TTFC_REQUESTS = Math.max(1, Math.round(numberFromEnv("REMOTE_BENCH_TTFC_REQUESTS", 300)));
+const TTFC_REQUESTS = countFromEnv("REMOTE_BENCH_TTFC_REQUESTS", 300, 1);
 const PROFILE_S = numberFromEnv("REMOTE_BENCH_PROFILE_S", 5);
-const PROFILE_DIR = path.resolve(process.env.REMOTE_BENCH_PROFILE_DIR ?? path.join(here, "profile"));
+const PROFILE_DIR = folderFromEnv("REMOTE_BENCH_PROFILE_DIR", path.join(here, "profile"));
 const DEADLINE_S = numberFromEnv("REMOTE_BENCH_DEADLINE_S", 600);
 const CONCURRENCY = [1, 16, 64];
 const MODES = ["unary", "streaming"];
@@ -64,9 +76,6 @@ const GOAL_RATIO = 0.6;
 const GOAL_CONCURRENCY = 16;
 const GOAL_ADDED_P50_MS = 1;
 const GOAL_RSS_MB = 150; // 10^6 bytes
-const START_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 30_000;
-const HOST = "127.0.0.1";
 const DEPLOYMENT = "bench";
 const CHAT_PATH = "/v1/chat/completions";
 
@@ -82,192 +91,17 @@ const requestBodies = {
   }),
 };
 
-// ── child processes: every one is killed when this process exits, however it exits ────────────
-
-const children = new Set();
-const tmpDir = mkdtempSync(path.join(os.tmpdir(), "rakka-bench-remote-"));
-
-function killChildren() {
-  for (const child of children) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-}
-process.on("exit", () => {
-  killChildren();
-  rmSync(tmpDir, { recursive: true, force: true });
-});
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.once(signal, () => {
-    console.error(`\nreceived ${signal}: stopping the servers`);
-    process.exit(130); // the exit handler kills the children
-  });
-}
-// Every load below has a fixed duration; this bounds the whole run too.
-const deadline = setTimeout(() => {
-  console.error(`the benchmark ran past REMOTE_BENCH_DEADLINE_S = ${DEADLINE_S} s: stopping`);
-  process.exit(124);
-}, DEADLINE_S * 1000);
-deadline.unref();
+// Every child process is killed when this process exits, however it exits; every load below has a
+// fixed duration, and REMOTE_BENCH_DEADLINE_S bounds the whole run too.
+const tmpDir = setUpRun("rakka-bench-remote-");
+const deadline = exitAfter(DEADLINE_S, "REMOTE_BENCH_DEADLINE_S");
 
 // ── CPU pinning ────────────────────────────────────────────────────────────────────────────────
 // This process and the upstream on CPU 0, the process in the middle on CPU 1 (see the header).
 
-const pinning = (() => {
-  if (process.env.REMOTE_BENCH_PIN === "0" || os.cpus().length < 2) return undefined;
-  try {
-    execFileSync("taskset", ["-a", "-cp", "0", String(process.pid)], { stdio: "ignore" });
-    return { loadCpu: 0, upstreamCpu: 0, middleCpu: 1 };
-  } catch {
-    return undefined; // no taskset, or not allowed: unpinned
-  }
-})();
+const pinning = pinToCpu0("REMOTE_BENCH_PIN") ? { loadCpu: 0, upstreamCpu: 0, middleCpu: 1 } : undefined;
 
-/**
- * Spawns `node [nodeArgs] script args` (on `cpu` when pinning) and resolves once it prints a JSON
- * line whose msg is "listening" on 127.0.0.1, with its url.
- */
-function startServer(name, script, args, { nodeArgs = [], cpu } = {}) {
-  const command = [process.execPath, ...nodeArgs, script, ...args];
-  const [file, ...argv] = pinning && cpu !== undefined ? ["taskset", "-c", String(cpu), ...command] : command;
-  const child = spawn(file, argv, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  const server = { name, child, pid: child.pid, url: undefined, exit: undefined, stopping: false };
-  let stdoutTail = "";
-  let stderrTail = "";
-  server.exited = new Promise((resolve) => {
-    child.once("exit", (code, signal) => {
-      children.delete(child);
-      server.exit = signal ?? `code ${code}`;
-      if (server.url && !server.stopping)
-        console.error(`${name} (pid ${server.pid}) exited unexpectedly (${server.exit})\n${stderrTail}`);
-      resolve();
-    });
-  });
-  server.tails = () =>
-    `--- ${name} stdout (tail) ---\n${stdoutTail}\n--- ${name} stderr (tail) ---\n${stderrTail}`;
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (text) => {
-    stderrTail = (stderrTail + text).slice(-4000);
-  });
-  child.stdout.setEncoding("utf8");
-  return new Promise((resolve, reject) => {
-    let pending = "";
-    const fail = (error) => {
-      clearTimeout(timer);
-      reject(new Error(`${name}: ${error.message}\n${server.tails()}`));
-    };
-    const timer = setTimeout(
-      () => fail(new Error(`no "listening" line within ${START_TIMEOUT_MS / 1000} s`)),
-      START_TIMEOUT_MS,
-    );
-    child.once("error", fail);
-    server.exited.then(() => {
-      if (!server.url) fail(new Error(`exited (${server.exit}) before listening`));
-    });
-    // Keep reading stdout for the whole run, so a logging child never blocks on a full pipe.
-    child.stdout.on("data", (text) => {
-      stdoutTail = (stdoutTail + text).slice(-4000);
-      if (server.url) return;
-      pending += text;
-      for (let newline = pending.indexOf("\n"); newline >= 0; newline = pending.indexOf("\n")) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        let record;
-        try {
-          record = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (record?.msg !== "listening" || typeof record.url !== "string") continue;
-        if (new URL(record.url).hostname !== HOST) {
-          fail(new Error(`listens on ${record.url}, not on ${HOST}`));
-          return;
-        }
-        server.url = record.url;
-        clearTimeout(timer);
-        resolve(server);
-        return;
-      }
-    });
-  });
-}
-
-/** SIGTERM, then SIGKILL if the child has not exited within STOP_TIMEOUT_MS. */
-async function stopServer(server) {
-  if (!server || server.exit !== undefined) return;
-  server.stopping = true;
-  server.child.kill("SIGTERM");
-  let timer;
-  const timedOut = new Promise((resolve) => {
-    timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS);
-  });
-  const late = await Promise.race([server.exited.then(() => false), timedOut]);
-  clearTimeout(timer);
-  if (late) {
-    console.error(`${server.name} did not exit within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM: SIGKILL`);
-    server.child.kill("SIGKILL");
-    await server.exited;
-  }
-}
-
-function assertRunning(server) {
-  if (server.exit !== undefined)
-    throw new Error(`${server.name} is not running (${server.exit})\n${server.tails()}`);
-}
-
-// ── /proc readings ─────────────────────────────────────────────────────────────────────────────
-
-/** Resets the peak RSS (VmHWM) to the current RSS (Linux ≥ 4.0); false when not allowed. */
-function resetPeakRss(pid) {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, "5");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// ── plain HTTP exchanges (checks, readiness, time to first chunk) ──────────────────────────────
-
-function exchange(url, method, body, agent = false) {
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      url,
-      { method, agent, headers: body === undefined ? {} : { "content-type": "application/json" } },
-      (response) => {
-        const chunks = [];
-        response.on("data", (chunk) => chunks.push(chunk));
-        response.on("end", () =>
-          resolve({
-            status: response.statusCode,
-            headers: response.headers,
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-        response.on("error", reject);
-      },
-    );
-    request.setTimeout(10_000, () => request.destroy(new Error(`${method} ${url}: no answer within 10 s`)));
-    request.on("error", reject);
-    request.end(body);
-  });
-}
-
-async function waitUntilReady(server) {
-  const deadlineAt = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    assertRunning(server);
-    const answer = await exchange(`${server.url}/readyz`, "GET").catch(() => undefined);
-    if (answer?.status === 200) return;
-    if (Date.now() > deadlineAt)
-      throw new Error(`${server.name}: /readyz not 200 within ${START_TIMEOUT_MS / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+// ── plain HTTP exchanges (checks, time to first chunk) ─────────────────────────────────────────
 
 const isContentEvent = (event) => event.includes('"content":"') && !event.includes('"content":""');
 
@@ -352,170 +186,93 @@ async function timeToFirstChunk(url, count, warmup) {
 // ── load ───────────────────────────────────────────────────────────────────────────────────────
 
 /**
- * autocannon against one target for `seconds`: keep-alive connections, one request in flight on
- * each. Latencies from each 2xx response (full precision, ms); CPU of the middle process (gateway
- * or proxy, none for direct) and of the upstream from /proc before and after.
+ * autocannon against one target for `seconds` (bench/lib/load.js); CPU of the middle process
+ * (gateway or proxy, none for direct) and of the upstream from /proc before and after.
  */
 function load(target, mode, connections, seconds) {
-  for (const server of target.processes) assertRunning(server);
-  return new Promise((resolve, reject) => {
-    const latencies = [];
-    let ok = 0;
-    let failed = 0;
-    const middleBefore = target.middle ? cpuTicks(target.middle.pid) : 0;
-    const upstreamBefore = cpuTicks(target.upstream.pid);
-    const busyBefore = machineBusyTicks();
-    const ownCpuBefore = process.cpuUsage();
-    const start = process.hrtime.bigint();
-    const startUs = Number(start / 1000n);
-    const instance = autocannon(
-      {
-        url: `${target.url}${CHAT_PATH}`,
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: requestBodies[mode],
-        connections,
-        pipelining: 1,
-        duration: seconds,
-        timeout: 10,
-      },
-      (error, result) => {
-        const end = process.hrtime.bigint();
-        const elapsed = Number(end - start) / 1e9;
-        const ownCpu = process.cpuUsage(ownCpuBefore);
-        if (error) {
-          reject(error);
-          return;
-        }
-        try {
-          for (const server of target.processes) assertRunning(server);
-          const middleTicks = target.middle ? cpuTicks(target.middle.pid) - middleBefore : Number.NaN;
-          const upstreamTicks = cpuTicks(target.upstream.pid) - upstreamBefore;
-          const busyTicks = machineBusyTicks() - busyBefore;
-          const perRequest = (ticks) => (ok > 0 ? (ticks * 1e6) / clockTicksPerSecond / ok : Number.NaN);
-          latencies.sort((a, b) => a - b);
-          resolve({
-            requests: ok,
-            failed: failed + result.errors + result.timeouts,
-            rps: ok / elapsed,
-            p50: percentile(latencies, 0.5),
-            p99: percentile(latencies, 0.99),
-            middleCpuMicrosPerRequest: perRequest(middleTicks),
-            upstreamCpuMicrosPerRequest: perRequest(upstreamTicks),
-            middleCpuPercent: (100 * middleTicks) / clockTicksPerSecond / elapsed,
-            loadgenCpuPercent: (ownCpu.user + ownCpu.system) / 1e4 / elapsed,
-            machineCpuPercent: (100 * busyTicks) / clockTicksPerSecond / elapsed,
-            // CPU that neither the servers nor this process used: other processes on the machine
-            otherCpuPercent: Math.max(
-              0,
-              (100 * (busyTicks - (target.middle ? middleTicks : 0) - upstreamTicks)) /
-                clockTicksPerSecond /
-                elapsed -
-                (ownCpu.user + ownCpu.system) / 1e4 / elapsed,
-            ),
-            // the measured interval on process.hrtime's monotonic clock, which CPU profiles share (µs)
-            startUs,
-            endUs: Number(end / 1000n),
-          });
-        } catch (failure) {
-          reject(failure);
-        }
-      },
-    );
-    instance.on("response", (_client, statusCode, _bytes, responseTimeMs) => {
-      if (statusCode >= 200 && statusCode < 300) {
-        ok++;
-        latencies.push(responseTimeMs);
-      } else failed++;
-    });
+  return autocannonLoad({
+    url: `${target.url}${CHAT_PATH}`,
+    body: requestBodies[mode],
+    connections,
+    seconds,
+    processes: target.processes,
+    sample: () => {
+      const middleBefore = target.middle ? cpuTicks(target.middle.pid) : 0;
+      const upstreamBefore = cpuTicks(target.upstream.pid);
+      const busyBefore = machineBusyTicks();
+      return ({ elapsed, ok, ownCpu }) => {
+        const middleTicks = target.middle ? cpuTicks(target.middle.pid) - middleBefore : Number.NaN;
+        const upstreamTicks = cpuTicks(target.upstream.pid) - upstreamBefore;
+        const busyTicks = machineBusyTicks() - busyBefore;
+        const perRequest = (ticks) => (ok > 0 ? (ticks * 1e6) / clockTicksPerSecond / ok : Number.NaN);
+        return {
+          middleCpuMicrosPerRequest: perRequest(middleTicks),
+          upstreamCpuMicrosPerRequest: perRequest(upstreamTicks),
+          middleCpuPercent: (100 * middleTicks) / clockTicksPerSecond / elapsed,
+          machineCpuPercent: (100 * busyTicks) / clockTicksPerSecond / elapsed,
+          // CPU that neither the servers nor this process used: other processes on the machine
+          otherCpuPercent: Math.max(
+            0,
+            (100 * (busyTicks - (target.middle ? middleTicks : 0) - upstreamTicks)) /
+              clockTicksPerSecond /
+              elapsed -
+              (ownCpu.user + ownCpu.system) / 1e4 / elapsed,
+          ),
+        };
+      };
+    },
   });
 }
 
 /** A warm-up, then the measurement; the middle's peak RSS is over both (VmHWM reset before). */
-async function cell(target, mode, connections) {
-  const peakReset = target.middle ? resetPeakRss(target.middle.pid) : false;
-  if (WARMUP_S > 0) await load(target, mode, connections, WARMUP_S);
-  const result = await load(target, mode, connections, MEASURE_S);
-  result.peakRssKib = target.middle ? vmKib(target.middle.pid, "VmHWM") : Number.NaN;
-  result.peakReset = peakReset;
-  return result;
-}
+const cell = (target, mode, connections) =>
+  warmUpAndMeasure((seconds) => load(target, mode, connections, seconds), {
+    warmupS: WARMUP_S,
+    measureS: MEASURE_S,
+    pid: target.middle?.pid,
+  });
 
 // ── statistics and formatting ──────────────────────────────────────────────────────────────────
 
-const formatInt = (value) => (Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "—");
-const formatMs = (value) => `${value.toFixed(3)} ms`;
-const formatMib = (kib) => (Number.isFinite(kib) ? `${(kib / 1024).toFixed(1)} MiB` : "—");
+// "—" where nothing was measured (direct has no middle process).
+const formatInt = orDash(formatInteger);
+const formatMs = msFormat(3);
+const formatMib = orDash(formatMebibytes);
 const formatMibMb = (kib) => `${formatMib(kib)} (${((kib * 1024) / 1e6).toFixed(1)} MB)`;
 
 // ── main ───────────────────────────────────────────────────────────────────────────────────────
 
 function machine() {
-  const cpus = os.cpus(); // all CPUs, whatever this process's affinity
-  let model = cpus[0]?.model ?? "unknown";
-  try {
-    model = /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? model;
-  } catch {
-    // not Linux
-  }
   const placement = pinning
     ? `autocannon and the upstream pinned to CPU ${pinning.loadCpu}, the gateway / proxy to CPU ${pinning.middleCpu}`
     : "not pinned";
-  return `node ${process.version}, ${cpus.length} CPUs (${model}), ${os.type()} ${os.release()}; ${placement}`;
+  return describeMachine(placement);
 }
 
-function writeConfig(upstreamUrl) {
-  const file = path.join(tmpDir, "rakka.toml");
-  writeFileSync(
-    file,
-    [
-      "# Generated by bench/remote-gateway/run.js",
-      "[server]",
-      `bind = "${HOST}:0"`,
-      "",
-      "[[deployment]]",
-      `name    = "${DEPLOYMENT}"`,
-      `model   = "bench-upstream"`,
-      `runtime = "openai-compatible"`,
-      "[deployment.serving]",
-      "max_concurrent = 128",
-      "queue_capacity = 1024",
-      "[deployment.runtime_config]",
-      `base_url = "${upstreamUrl}/v1"`,
-      "",
-    ].join("\n"),
+const writeConfig = (upstreamUrl) =>
+  writeGatewayConfig(
+    tmpDir,
+    "bench/remote-gateway/run.js",
+    { name: DEPLOYMENT, model: "bench-upstream", runtime: "openai-compatible" },
+    ["max_concurrent = 128", "queue_capacity = 1024"],
+    [`base_url = "${upstreamUrl}/v1"`],
   );
-  return file;
-}
 
-const rakka = path.join(repoRoot, "bin", "rakka.js");
-
-async function startGateway(configFile, nodeArgs = []) {
-  const gateway = await startServer("gateway", rakka, ["serve", "--config", configFile], {
-    nodeArgs,
-    cpu: pinning?.middleCpu,
-  });
-  await waitUntilReady(gateway);
-  return gateway;
-}
+const startMiddleGateway = (configFile, nodeArgs = []) =>
+  startGateway(configFile, { nodeArgs, cpu: pinning?.middleCpu });
 
 async function runMatrix(targets) {
-  const runs = new Map(); // `${mode} c${connections} ${target}` → results per round
+  // `${mode} c${connections} ${target}` → results per round
+  const { runs, record } = matrixResults(ROUNDS * MODES.length * CONCURRENCY.length * TARGETS.length, 22);
   const ttfc = new Map(); // target → p50 per round (and all samples)
-  const total = ROUNDS * MODES.length * CONCURRENCY.length * TARGETS.length;
-  let done = 0;
   for (let round = 1; round <= ROUNDS; round++) {
     const order = TARGETS.map((_, i) => TARGETS[(i + round - 1) % TARGETS.length]);
     for (const mode of MODES) {
       for (const connections of CONCURRENCY) {
         for (const name of order) {
           const result = await cell(targets[name], mode, connections);
-          const key = `${mode} c${connections} ${name}`;
-          if (!runs.has(key)) runs.set(key, []);
-          runs.get(key).push(result);
-          done++;
           console.error(
-            `[${done}/${total}] round ${round} ${key.padEnd(22)} ${formatInt(result.rps).padStart(7)} req/s ` +
+            `${record(round, `${mode} c${connections} ${name}`, result)} ${formatInt(result.rps).padStart(7)} req/s ` +
               `p50 ${formatMs(result.p50)} p99 ${formatMs(result.p99)} ` +
               `middle ${Number.isFinite(result.middleCpuMicrosPerRequest) ? result.middleCpuMicrosPerRequest.toFixed(0) : "—"} µs/req ` +
               `(${Number.isFinite(result.middleCpuPercent) ? result.middleCpuPercent.toFixed(0) : "—"} %), ` +
@@ -558,18 +315,18 @@ function report({ runs, ttfc }, extra) {
       for (const name of TARGETS) {
         const results = runs.get(`${mode} c${connections} ${name}`);
         failed += results.reduce((sum, result) => sum + result.failed, 0);
-        medians[`${mode} c${connections} ${name}`] = {
-          rps: median(results.map((r) => r.rps)),
-          min: Math.min(...results.map((r) => r.rps)),
-          max: Math.max(...results.map((r) => r.rps)),
-          p50: median(results.map((r) => r.p50)),
-          p99: median(results.map((r) => r.p99)),
-          middleCpu: median(results.map((r) => r.middleCpuMicrosPerRequest)),
-          upstreamCpu: median(results.map((r) => r.upstreamCpuMicrosPerRequest)),
-          peak: Math.max(...results.map((r) => r.peakRssKib)),
-          loadgen: median(results.map((r) => r.loadgenCpuPercent)),
-          others: Math.max(...results.map((r) => r.otherCpuPercent)),
-        };
+        medians[`${mode} c${connections} ${name}`] = acrossRounds(results, {
+          rps: ["median", "rps"],
+          min: ["min", "rps"],
+          max: ["max", "rps"],
+          p50: ["median", "p50"],
+          p99: ["median", "p99"],
+          middleCpu: ["median", "middleCpuMicrosPerRequest"],
+          upstreamCpu: ["median", "upstreamCpuMicrosPerRequest"],
+          peak: ["max", "peakRssKib"],
+          loadgen: ["median", "loadgenCpuPercent"],
+          others: ["max", "otherCpuPercent"],
+        });
       }
       const proxy = medians[`${mode} c${connections} proxy`];
       for (const name of TARGETS) {
@@ -647,70 +404,28 @@ function report({ runs, ttfc }, extra) {
   return lines.join("\n");
 }
 
-/**
- * The samples of a profile inside [startUs, endUs], written next to it as NAME.window.cpuprofile:
- * V8 stamps its samples on the monotonic clock that process.hrtime reads (in µs), in every process.
- */
-function profileWindow(file, startUs, endUs) {
-  const profile = JSON.parse(readFileSync(file, "utf8"));
-  let time = profile.startTime;
-  let first = -1;
-  let last = -1;
-  for (let i = 0; i < profile.samples.length; i++) {
-    time += profile.timeDeltas[i];
-    if (time < startUs) continue;
-    if (time > endUs) break;
-    if (first < 0) first = i;
-    last = i;
-  }
-  if (first < 0) throw new Error(`${file}: no samples between ${startUs} and ${endUs} µs`);
-  const windowFile = file.replace(/\.cpuprofile$/, ".window.cpuprofile");
-  writeFileSync(
-    windowFile,
-    JSON.stringify({
-      ...profile,
-      startTime: startUs,
-      endTime: endUs,
-      samples: profile.samples.slice(first, last + 1),
-      timeDeltas: profile.timeDeltas.slice(first, last + 1),
-    }),
-  );
-  return windowFile;
-}
-
 /** A fresh gateway under `node --cpu-prof` with the c=16 `mode` load; returns the summary text. */
 async function profileGateway(configFile, upstream, mode) {
-  mkdirSync(PROFILE_DIR, { recursive: true });
-  const before = new Set(readdirSync(PROFILE_DIR));
-  const gateway = await startGateway(configFile, ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`]);
+  const before = profilesBefore(PROFILE_DIR);
+  const gateway = await startMiddleGateway(configFile, ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`]);
   const target = { url: gateway.url, middle: gateway, upstream, processes: [gateway, upstream] };
   let result;
   try {
     if (WARMUP_S > 0) await load(target, mode, GOAL_CONCURRENCY, WARMUP_S);
     result = await load(target, mode, GOAL_CONCURRENCY, PROFILE_S);
   } finally {
-    await stopServer(gateway); // the profile is written as the process exits
+    await stopProcess(gateway); // the profile is written as the process exits
   }
-  const written = readdirSync(PROFILE_DIR)
-    .filter(
-      (name) => name.endsWith(".cpuprofile") && !name.endsWith(".window.cpuprofile") && !before.has(name),
-    )
-    .map((name) => path.join(PROFILE_DIR, name))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  const written = newProfiles(PROFILE_DIR, before);
   if (written.length === 0) throw new Error(`the gateway wrote no .cpuprofile into ${PROFILE_DIR}`);
   const windowFile = profileWindow(written[0], result.startUs, result.endUs);
-  const summary = execFileSync(
-    process.execPath,
-    [path.join(repoRoot, "bench", "gateway", "summarize-profile.js"), windowFile, "25", "15"],
-    { cwd: repoRoot, encoding: "utf8", timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
-  );
   return [
     `CPU profile of the gateway under the ${mode} c=${GOAL_CONCURRENCY} load, cut to the ${PROFILE_S} s measured ` +
       `after a ${WARMUP_S} s warm-up (${formatInt(result.rps)} req/s under the profiler, ` +
       `${formatInt(result.middleCpuMicrosPerRequest)} gateway CPU µs/req): ${path.relative(repoRoot, windowFile)} ` +
       `(cut from ${path.relative(repoRoot, written[0])})`,
     "",
-    summary.trimEnd(),
+    summarizeWithTool(windowFile, 25, 15),
   ].join("\n");
 }
 
@@ -728,7 +443,7 @@ async function main() {
       cpu: pinning?.middleCpu,
     });
     configFile = writeConfig(upstream.url);
-    gateway = await startGateway(configFile);
+    gateway = await startMiddleGateway(configFile);
     console.error(
       `upstream (pid ${upstream.pid}) ${upstream.url}, proxy (pid ${proxy.pid}) ${proxy.url}, gateway (pid ${gateway.pid}) ${gateway.url}`,
     );
@@ -754,8 +469,8 @@ async function main() {
       for (const mode of MODES) await load(targets[name], mode, 16, Math.max(1, WARMUP_S));
     const matrix = await runMatrix(targets);
     console.log(report(matrix, { startRss, peakResetOk }));
-    await stopServer(gateway);
-    await stopServer(proxy);
+    await stopProcess(gateway);
+    await stopProcess(proxy);
     if (PROFILE_S > 0) {
       for (const mode of ["streaming", "unary"]) {
         console.error(`profiling the gateway under the ${mode} c=${GOAL_CONCURRENCY} load`);
@@ -764,17 +479,8 @@ async function main() {
       }
     }
   } finally {
-    await Promise.all([stopServer(gateway), stopServer(proxy), stopServer(upstream)]);
+    await Promise.all([stopProcess(gateway), stopProcess(proxy), stopProcess(upstream)]);
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exitCode = 1;
-} finally {
-  // Nothing may outlive the benchmark: kill what is left (the exit handler does it again).
-  killChildren();
-  clearTimeout(deadline);
-}
+await runBenchmark(main, () => clearTimeout(deadline));

@@ -9,6 +9,7 @@
 // Usage: node bench/remote-gateway/upstream.js
 
 import { createServer } from "node:http";
+import { listenOnLoopback } from "../lib/child-server.js";
 
 const TOKENS = [
   "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa",
@@ -88,15 +89,4 @@ const server = createServer((request, response) => {
   });
 });
 server.keepAliveTimeout = 60_000;
-
-server.listen(0, "127.0.0.1", () => {
-  const { port } = server.address();
-  process.stdout.write(`${JSON.stringify({ msg: "listening", url: `http://127.0.0.1:${port}` })}\n`);
-});
-
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-  });
-}
+listenOnLoopback(server);
