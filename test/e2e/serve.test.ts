@@ -32,14 +32,26 @@ runtime = "mock"
 poison_after_requests = 0
 `;
 
-function startServer(
-  path: string,
-): Promise<{ url: string; lines: string[]; exited: Promise<number | null> }> {
+interface Started {
+  url: string;
+  lines: string[];
+  exited: Promise<number | null>;
+  /** Resolves once a stdout line satisfies `test` (lines already seen included). */
+  waitForLine(test: (line: string) => boolean): Promise<void>;
+}
+
+function startServer(path: string): Promise<Started> {
   const proc = spawn(process.execPath, ["bin/rakka.js", "serve", "--config", path], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   child = proc;
   const lines: string[] = [];
+  const watchers: Array<{ test: (line: string) => boolean; resolve: () => void }> = [];
+  const waitForLine = (test: (line: string) => boolean) =>
+    new Promise<void>((resolve) => {
+      if (lines.some(test)) resolve();
+      else watchers.push({ test, resolve });
+    });
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let buffer = "";
@@ -49,8 +61,13 @@ function startServer(
       buffer = parts.pop() ?? "";
       for (const line of parts) {
         lines.push(line);
+        for (const watcher of watchers.filter((w) => w.test(line))) {
+          watchers.splice(watchers.indexOf(watcher), 1);
+          watcher.resolve();
+        }
         const parsed = JSON.parse(line) as { msg?: string; url?: string };
-        if (parsed.msg === "listening" && parsed.url) resolve({ url: parsed.url, lines, exited });
+        if (parsed.msg === "listening" && parsed.url)
+          resolve({ url: parsed.url, lines, exited, waitForLine });
       }
     });
     proc.stderr?.on("data", (data: Buffer) => lines.push(data.toString()));
@@ -63,10 +80,11 @@ describe("rakka serve", () => {
     const dir = await mkdtemp(join(tmpdir(), "rakka-e2e-"));
     const path = join(dir, "rakka.toml");
     await writeFile(path, config);
-    const { url, lines, exited } = await startServer(path);
-    for (let i = 0; i < 50 && !lines.some((l) => l.includes('"deployment serving"')); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const { url, lines, exited, waitForLine } = await startServer(path);
+    // both deployments serve (the broken one too: it is poisoned only by requests)
+    const serving = (name: string) => (line: string) =>
+      line.includes('"msg":"deployment serving"') && line.includes(`"deployment":"${name}"`);
+    await Promise.all([waitForLine(serving("echo")), waitForLine(serving("broken"))]);
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
 
@@ -85,8 +103,9 @@ describe("rakka serve", () => {
         .content,
     ).toBe("ping pong");
 
-    // a 1 s stream (20 tokens at 20 tokens/s) still running when SIGTERM arrives
-    const streaming = fetch(`${url}/v1/chat/completions`, {
+    // a 1 s stream (20 tokens at 20 tokens/s) still running when SIGTERM arrives: the signal is
+    // sent once the first bytes of the stream came back, so the server surely holds the request
+    const response = await fetch(`${url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
@@ -95,15 +114,25 @@ describe("rakka serve", () => {
         messages: [{ role: "user", content: "tick" }],
         max_tokens: 20,
       }),
-    }).then((response) => response.text());
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body?.getReader();
+    if (!reader) throw new Error("no response body");
+    const decoder = new TextDecoder();
+    let body = "";
+    const first = await reader.read();
+    body += decoder.decode(first.value, { stream: true });
     child?.kill("SIGTERM");
-    const body = await streaming;
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      body += decoder.decode(next.value, { stream: true });
+    }
+    body += decoder.decode();
     expect(body.trimEnd().endsWith("data: [DONE]")).toBe(true);
     expect(body.match(/"content":" ?tick"/g)).toHaveLength(20);
     expect(await exited).toBe(0);
-    const serving = lines.filter((l) => l.includes('"msg":"deployment serving"'));
-    expect(serving).toHaveLength(2);
+    expect(lines.filter((l) => l.includes('"msg":"deployment serving"'))).toHaveLength(2);
     expect(lines.some((l) => l.includes("shutting down"))).toBe(true);
   });
 
