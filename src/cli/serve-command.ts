@@ -16,16 +16,30 @@ export interface ServeOptions {
   readonly shutdownSignal?: Promise<string>;
 }
 
-function processSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
+/**
+ * The first SIGINT or SIGTERM. The listeners stay installed until `release()` (after the drain):
+ * libraries that use signal-exit (node-llama-cpp loads one) re-send a signal to the process when
+ * theirs are the only listeners left, which would kill it mid-drain with the default action.
+ */
+function processSignal(given: Promise<string> | undefined): {
+  received: Promise<string>;
+  release: () => void;
+} {
+  if (given !== undefined) return { received: given, release: () => {} };
+  let resolve: (signal: string) => void = () => {};
+  const received = new Promise<string>((settle) => {
+    resolve = settle;
+  });
+  const onSignal = (signal: NodeJS.Signals) => resolve(signal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    received,
+    release: () => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
-      resolve(signal);
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
+    },
+  };
 }
 
 export async function serveCommand(options: ServeOptions, io: CommandIo): Promise<number> {
@@ -53,25 +67,29 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
     }
     server = { ...server, ...bind };
   }
-  const shutdown = options.shutdownSignal ?? processSignal();
-  const system = await createInferenceSystem({ server, registry, logger });
-  const listening = await system.listen();
-  logger.info({ url: listening.url }, "listening");
-  const applied = Promise.all(
-    config.value.deployments.map((deployment) =>
-      system.apply(deployment).catch((error: unknown) => {
-        logger.error({ deployment: deployment.name, error: String(error) }, "deployment failed");
-      }),
-    ),
-  );
-  const signal = await shutdown;
-  logger.info(
-    { signal, drainTimeoutMs: server.drainTimeoutMs },
-    "shutting down: draining in-flight requests",
-  );
-  await system.close();
-  await applied.catch(() => {});
-  logger.info({}, "stopped");
-  logger.flush();
-  return 0;
+  const shutdown = processSignal(options.shutdownSignal);
+  try {
+    const system = await createInferenceSystem({ server, registry, logger });
+    const listening = await system.listen();
+    logger.info({ url: listening.url }, "listening");
+    const applied = Promise.all(
+      config.value.deployments.map((deployment) =>
+        system.apply(deployment).catch((error: unknown) => {
+          logger.error({ deployment: deployment.name, error: String(error) }, "deployment failed");
+        }),
+      ),
+    );
+    const signal = await shutdown.received;
+    logger.info(
+      { signal, drainTimeoutMs: server.drainTimeoutMs },
+      "shutting down: draining in-flight requests",
+    );
+    await system.close();
+    await applied.catch(() => {});
+    logger.info({}, "stopped");
+    logger.flush();
+    return 0;
+  } finally {
+    shutdown.release();
+  }
 }

@@ -1,10 +1,13 @@
 // `rakka serve` as a user runs it: a real process on real time, a few short requests, then
-// SIGTERM while a stream is in flight: the stream finishes, the process exits 0.
+// SIGTERM while a stream is in flight: the stream finishes, the process exits 0. A llama
+// deployment is in the file too: node-llama-cpp brings signal-exit, whose own SIGTERM listener
+// re-sends the signal once it is the last one left, so the drain must keep its listeners.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { makeModel } from "../../src/runtimes/llama/make-model.js";
 
 let child: ChildProcess | undefined;
 afterEach(() => {
@@ -12,7 +15,7 @@ afterEach(() => {
   child = undefined;
 });
 
-const config = `
+const config = (modelPath: string) => `
 [server]
 bind = "127.0.0.1:0"
 drain_timeout_ms = 5000
@@ -30,6 +33,14 @@ model = "echo-1"
 runtime = "mock"
 [deployment.runtime_config]
 poison_after_requests = 0
+
+[[deployment]]
+name = "tiny"
+model = ${JSON.stringify(modelPath)}
+runtime = "llama"
+[deployment.runtime_config]
+threads = 1
+context_size = 128
 `;
 
 interface Started {
@@ -79,12 +90,14 @@ describe("rakka serve", () => {
   it("serves, logs each deployment once when it serves, and drains in-flight requests on SIGTERM", async () => {
     const dir = await mkdtemp(join(tmpdir(), "rakka-e2e-"));
     const path = join(dir, "rakka.toml");
-    await writeFile(path, config);
+    const modelPath = join(dir, "tiny.gguf");
+    await makeModel({ out: modelPath, size: "tiny", seed: 1, quant: "q8_0" });
+    await writeFile(path, config(modelPath));
     const { url, lines, exited, waitForLine } = await startServer(path);
-    // both deployments serve (the broken one too: it is poisoned only by requests)
+    // every deployment serves (the broken one too: it is poisoned only by requests)
     const serving = (name: string) => (line: string) =>
       line.includes('"msg":"deployment serving"') && line.includes(`"deployment":"${name}"`);
-    await Promise.all([waitForLine(serving("echo")), waitForLine(serving("broken"))]);
+    await Promise.all(["echo", "broken", "tiny"].map((name) => waitForLine(serving(name))));
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
 
@@ -132,8 +145,9 @@ describe("rakka serve", () => {
     expect(body.trimEnd().endsWith("data: [DONE]")).toBe(true);
     expect(body.match(/"content":" ?tick"/g)).toHaveLength(20);
     expect(await exited).toBe(0);
-    expect(lines.filter((l) => l.includes('"msg":"deployment serving"'))).toHaveLength(2);
+    expect(lines.filter((l) => l.includes('"msg":"deployment serving"'))).toHaveLength(3);
     expect(lines.some((l) => l.includes("shutting down"))).toBe(true);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it("refuses a bad config with every problem and exit code 1", async () => {
