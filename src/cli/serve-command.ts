@@ -17,11 +17,15 @@ export interface ServeOptions {
 }
 
 /**
- * The first SIGINT or SIGTERM. The listeners stay installed until `release()` (after the drain):
- * libraries that use signal-exit (node-llama-cpp loads one) re-send a signal to the process when
- * theirs are the only listeners left, which would kill it mid-drain with the default action.
+ * The first SIGINT or SIGTERM; a second one during the drain calls `onRepeat` (the user insists).
+ * The listeners stay installed until `release()` (after the drain): libraries that use signal-exit
+ * (node-llama-cpp loads one) re-send a signal to the process when theirs are the only listeners
+ * left, which would kill it mid-drain with the default action.
  */
-function processSignal(given: Promise<string> | undefined): {
+function processSignal(
+  given: Promise<string> | undefined,
+  onRepeat: (signal: NodeJS.Signals) => void,
+): {
   received: Promise<string>;
   release: () => void;
 } {
@@ -30,7 +34,12 @@ function processSignal(given: Promise<string> | undefined): {
   const received = new Promise<string>((settle) => {
     resolve = settle;
   });
-  const onSignal = (signal: NodeJS.Signals) => resolve(signal);
+  let count = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    count++;
+    if (count === 1) resolve(signal);
+    else onRepeat(signal);
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   return {
@@ -67,7 +76,11 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
     }
     server = { ...server, ...bind };
   }
-  const shutdown = processSignal(options.shutdownSignal);
+  const shutdown = processSignal(options.shutdownSignal, (signal) => {
+    logger.warn({ signal }, "second signal: exiting now without waiting for in-flight requests");
+    logger.flush();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  });
   try {
     const system = await createInferenceSystem({ server, registry, logger });
     const listening = await system.listen();

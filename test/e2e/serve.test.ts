@@ -150,6 +150,37 @@ describe("rakka serve", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it("a second SIGINT during the drain exits at once (130) without waiting for the stream", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rakka-e2e-"));
+    const path = join(dir, "slow.toml");
+    // a 60 s stream (60 tokens at 1 token/s) against a 60 s drain: only the second signal ends it
+    await writeFile(
+      path,
+      `[server]\nbind = "127.0.0.1:0"\ndrain_timeout_ms = 60000\n\n[[deployment]]\nname = "slow"\nmodel = "m"\nruntime = "mock"\n[deployment.runtime_config]\ntokens_per_second = 1\n`,
+    );
+    const { url, lines, exited, waitForLine } = await startServer(path);
+    await waitForLine((line) => line.includes('"msg":"deployment serving"'));
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "slow",
+        stream: true,
+        messages: [{ role: "user", content: "tock" }],
+        max_tokens: 60,
+      }),
+    });
+    const reader = response.body?.getReader();
+    await reader?.read();
+    child?.kill("SIGINT");
+    await waitForLine((line) => line.includes("shutting down"));
+    child?.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(lines.some((line) => line.includes("second signal: exiting now"))).toBe(true);
+    await reader?.cancel().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it("refuses a bad config with every problem and exit code 1", async () => {
     const dir = await mkdtemp(join(tmpdir(), "rakka-e2e-"));
     const path = join(dir, "bad.toml");
