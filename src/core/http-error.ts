@@ -65,12 +65,8 @@ export function toHttpError(error: InferenceError, now: number): HttpError {
   switch (details.kind) {
     case "rate_limited":
     case "backpressure":
-      headers = { "retry-after": retryAfterSeconds(details.retryAfterMs) };
-      break;
     case "budget_exceeded":
-      // a budget window has an end; an upstream account's exhausted quota has none we know
-      if (details.retryAfterMs !== undefined)
-        headers = { "retry-after": retryAfterSeconds(details.retryAfterMs) };
+      headers = { "retry-after": retryAfterSeconds(details.retryAfterMs) };
       break;
     case "circuit_open":
       headers = { "retry-after": retryAfterSeconds(details.retryAt - now) };

@@ -714,8 +714,8 @@ describe("what the client sees for each failure", () => {
     const error = await failure(ask(s));
     expect(statusOf(error)).toBe(429);
     expect(codeOf(error)).toBe("budget_exceeded");
-    // the upstream's Retry-After is not passed on: an exhausted quota has no known end
-    expect(retryAfterOf(error) ?? null).toBeNull();
+    // the upstream's Retry-After is the client's hint; nothing waited on it (the clock never moved)
+    expect(retryAfterOf(error)).toBe("20");
     expect((error as Error).message).toContain("the upstream account's quota is exhausted");
     expect((error as Error).message).toContain("You exceeded your current quota");
     expect(s.provider.arrivals).toBe(1);

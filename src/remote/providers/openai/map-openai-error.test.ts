@@ -101,10 +101,15 @@ describe("mapOpenAiError", () => {
       ["type only", quota(null, "insufficient_quota")],
     ])("%s → budget_exceeded, not retryable, neutral for the circuit", (_name, text) => {
       const error = map(429, text, { "retry-after": "20" });
-      // no retryAfterMs: nothing to wait for, the Retry-After of a quota error is not honoured
-      expect(error.details).toEqual({ kind: "budget_exceeded" });
+      // the upstream's Retry-After becomes the client's hint (nothing waits on it: not retryable)
+      expect(error.details).toEqual({ kind: "budget_exceeded", retryAfterMs: 20_000 });
       expect(error.retryable).toBe(false);
       expect(countsAsCircuitFailure(error)).toBe(false);
+    });
+
+    it("without an upstream Retry-After the client's hint is one minute", () => {
+      const error = map(429, quota("insufficient_quota", "insufficient_quota"));
+      expect(error.details).toEqual({ kind: "budget_exceeded", retryAfterMs: 60_000 });
     });
 
     it("says the upstream account's quota is exhausted and keeps the provider's message", () => {

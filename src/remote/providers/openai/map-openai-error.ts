@@ -27,6 +27,9 @@ export function retryAfterMs(headers: Headers, now: number): number | undefined 
  * OpenAI's 429 "You exceeded your current quota" (`insufficient_quota` as code or type): the
  * account is out of credit, which no retry or wait fixes, unlike a rate limit.
  */
+/** The Retry-After a client gets for an exhausted upstream quota when the upstream gave none. */
+const QUOTA_RETRY_HINT_MS = 60_000;
+
 function isQuotaExhausted(upstream: OpenAiErrorBody["error"]): boolean {
   return upstream?.code === "insufficient_quota" || upstream?.type === "insufficient_quota";
 }
@@ -44,9 +47,13 @@ export function mapOpenAiError(status: number, headers: Headers, body: string, n
   const message = `upstream ${status}: ${detail}`;
   const lower = detail.toLowerCase();
   if (isQuotaExhausted(upstream)) {
-    // budget_exceeded: not retried, no Retry-After wait, neutral for the circuit and the rate
-    // limiter; falls back only when the deployment's fallback_on lists budget_exceeded
-    return errors.budgetExceeded(`upstream ${status}: the upstream account's quota is exhausted: ${detail}`);
+    // budget_exceeded: not retried and never waited on, neutral for the circuit and the rate
+    // limiter; falls back only when the deployment's fallback_on lists budget_exceeded. Its
+    // retryAfterMs is only the hint the client gets: the upstream's, or one minute.
+    return errors.budgetExceeded(
+      `upstream ${status}: the upstream account's quota is exhausted: ${detail}`,
+      retryAfterMs(headers, now) ?? QUOTA_RETRY_HINT_MS,
+    );
   }
   if (status === 429) return errors.rateLimited(message, retryAfterMs(headers, now));
   if (
