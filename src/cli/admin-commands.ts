@@ -17,28 +17,88 @@ interface Reply {
   readonly body: Record<string, unknown>;
 }
 
+/** A failure that ends the command with a message (and exit code) instead of a stack trace. */
+class CommandFailure extends Error {
+  constructor(
+    message: string,
+    readonly code: 1 | 2 = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** The server's origin (and path prefix) from `--url`, or a CommandFailure naming the problem. */
+function baseUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CommandFailure(
+      `--url must be the server's http(s) URL (http://127.0.0.1:8080), got "${url}"`,
+      2,
+    );
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new CommandFailure(`--url must be an http(s) URL, got "${url}"`, 2);
+  }
+  return url.replace(/\/+$/, "");
+}
+
 async function call(
   options: AdminClientOptions,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<Reply> {
-  const response = await (options.fetch ?? fetch)(`${options.url.replace(/\/+$/, "")}/admin/v1/${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${options.adminKey ?? ""}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
+  const url = `${baseUrl(options.url)}/admin/v1/${path}`;
+  let response: Response;
+  let text: string;
+  try {
+    response = await (options.fetch ?? fetch)(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${options.adminKey ?? ""}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    text = await response.text();
+  } catch (error) {
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is in its cause
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new CommandFailure(`cannot reach ${options.url}: ${reason}`);
+  }
   let parsed: Record<string, unknown> = {};
   try {
     parsed = JSON.parse(text) as Record<string, unknown>;
   } catch {
     parsed = { error: { message: text.slice(0, 200) } };
   }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    parsed = { error: { message: text.slice(0, 200) } };
+  }
   return { status: response.status, body: parsed };
+}
+
+/** `body[key]` as an array, or a CommandFailure: the server at --url did not answer like rakka's admin API. */
+function arrayField<T>(options: AdminClientOptions, reply: Reply, key: string): T[] {
+  const value = reply.body[key];
+  if (!Array.isArray(value)) {
+    throw new CommandFailure(`${options.url} did not answer like a rakka admin API (no "${key}" list)`);
+  }
+  return value as T[];
+}
+
+/** Runs a command body, turning a CommandFailure into its message on stderr and its exit code. */
+async function reported(io: CommandIo, command: string, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof CommandFailure)) throw error;
+    io.err(`rakka ${command}: ${error.message}`);
+    return error.code;
+  }
 }
 
 function table(rows: readonly (readonly string[])[]): string[] {
@@ -52,13 +112,23 @@ function table(rows: readonly (readonly string[])[]): string[] {
   );
 }
 
-function failure(io: CommandIo, reply: Reply): number {
+/**
+ * Prints the admin API's refusal. `prefix` names what was refused (`deployment[1] "name"`) and
+ * prefixes the problem paths, so each problem of a multi-table file says which table it is about.
+ */
+function failure(io: CommandIo, reply: Reply, prefix?: string): number {
   const error = reply.body.error as { message?: string } | undefined;
-  io.err(
-    `admin API answered ${reply.status}: ${error?.message ?? (reply.body.reason as string | undefined) ?? "error"}`,
-  );
+  const message = error?.message ?? (reply.body.reason as string | undefined) ?? "error";
+  const hint =
+    reply.status === 404 && message.startsWith("unknown path")
+      ? " (is the admin API on? it needs [server] admin_key)"
+      : "";
+  io.err(`${prefix ? `${prefix}: ` : ""}admin API answered ${reply.status}: ${message}${hint}`);
   const problems = reply.body.problems as Array<{ path: string; message: string }> | undefined;
-  for (const problem of problems ?? []) io.err(`${problem.path}: ${problem.message}`);
+  const base = prefix?.split(" ")[0];
+  for (const problem of Array.isArray(problems) ? problems : []) {
+    io.err(`${base ? `${base}.` : ""}${problem.path}: ${problem.message}`);
+  }
   return 1;
 }
 
@@ -74,68 +144,92 @@ export async function deploymentsCommand(
     io.err("rakka deployments: set RAKKA_ADMIN_KEY to the server's [server] admin_key");
     return 2;
   }
-  switch (action) {
-    case "list": {
-      const reply = await call(options, "GET", "deployments");
-      if (reply.status !== 200) return failure(io, reply);
-      const deployments = reply.body.deployments as Array<Record<string, unknown>>;
-      const rows = [
-        ["NAME", "STATE", "RUNTIME", "READY", "RUNNING", "WAITING", "CIRCUIT", "SPEND/H", "SPEND/DAY"],
-      ];
-      for (const d of deployments) {
-        const circuits = (d.circuits as Array<{ state: string }>).map((c) => c.state).join(",") || "-";
-        const spend = d.spend as { hourUsd: number; dayUsd: number };
-        rows.push([
-          String(d.name),
-          String(d.state),
-          String(d.runtime),
-          `${d.readyReplicas}/${d.replicas}`,
-          String(d.running),
-          String(d.waiting),
-          circuits,
-          usd(spend.hourUsd),
-          usd(spend.dayUsd),
-        ]);
-      }
-      for (const line of table(rows)) io.out(line);
-      return 0;
-    }
-    case "apply": {
-      if (!argument) {
-        io.err("rakka deployments apply FILE.toml: a file with [[deployment]] tables is required");
-        return 2;
-      }
-      const document = parseToml(await readFile(argument, "utf8")) as { deployment?: unknown[] };
-      const tables = document.deployment ?? [];
-      if (tables.length === 0) {
-        io.err(`${argument}: no [[deployment]] table`);
-        return 1;
-      }
-      let code = 0;
-      for (const deploymentTable of tables) {
-        const reply = await call(options, "POST", "deployments", deploymentTable);
-        if (reply.status !== 200) code = failure(io, reply);
-        else {
-          const deployment = reply.body.deployment as { name: string; state: string };
-          io.out(`applied ${deployment.name}: ${deployment.state}`);
+  return reported(io, "deployments", async () => {
+    switch (action) {
+      case "list": {
+        const reply = await call(options, "GET", "deployments");
+        if (reply.status !== 200) return failure(io, reply);
+        const deployments = arrayField<Record<string, unknown>>(options, reply, "deployments");
+        const rows = [
+          ["NAME", "STATE", "RUNTIME", "READY", "RUNNING", "WAITING", "CIRCUIT", "SPEND/H", "SPEND/DAY"],
+        ];
+        for (const d of deployments) {
+          const circuits = ((d.circuits as Array<{ state: string }> | undefined) ?? [])
+            .map((c) => c.state)
+            .join(",");
+          const spend = (d.spend as { hourUsd?: number; dayUsd?: number } | undefined) ?? {};
+          rows.push([
+            String(d.name),
+            String(d.state),
+            String(d.runtime),
+            `${d.readyReplicas}/${d.replicas}`,
+            String(d.running),
+            String(d.waiting),
+            circuits || "-",
+            usd(spend.hourUsd),
+            usd(spend.dayUsd),
+          ]);
         }
+        for (const line of table(rows)) io.out(line);
+        return 0;
       }
-      return code;
-    }
-    case "remove": {
-      if (!argument) {
-        io.err("rakka deployments remove NAME: the deployment's name is required");
+      case "apply": {
+        if (!argument) {
+          io.err("rakka deployments apply FILE.toml: a file with [[deployment]] tables is required");
+          return 2;
+        }
+        const tables = await deploymentTables(argument);
+        let code = 0;
+        for (const [index, deploymentTable] of tables.entries()) {
+          const reply = await call(options, "POST", "deployments", deploymentTable);
+          if (reply.status !== 200) {
+            const name = (deploymentTable as { name?: unknown }).name;
+            code = failure(io, reply, `deployment[${index}]${typeof name === "string" ? ` "${name}"` : ""}`);
+          } else {
+            const deployment = reply.body.deployment as { name: string; state: string };
+            io.out(`applied ${deployment.name}: ${deployment.state}`);
+          }
+        }
+        return code;
+      }
+      case "remove": {
+        if (!argument) {
+          io.err("rakka deployments remove NAME: the deployment's name is required");
+          return 2;
+        }
+        const reply = await call(options, "DELETE", `deployments/${encodeURIComponent(argument)}`);
+        if (reply.status !== 200) return failure(io, reply);
+        io.out(`removed ${argument}`);
+        return 0;
+      }
+      default:
+        io.err("usage: rakka deployments list|apply FILE.toml|remove NAME --url URL");
         return 2;
-      }
-      const reply = await call(options, "DELETE", `deployments/${encodeURIComponent(argument)}`);
-      if (reply.status !== 200) return failure(io, reply);
-      io.out(`removed ${argument}`);
-      return 0;
     }
-    default:
-      io.err("usage: rakka deployments list|apply FILE.toml|remove NAME --url URL");
-      return 2;
+  });
+}
+
+/** The `[[deployment]]` tables of a TOML file, or a CommandFailure that names the file. */
+async function deploymentTables(path: string): Promise<unknown[]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new CommandFailure(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
   }
+  let document: Record<string, unknown>;
+  try {
+    document = parseToml(text);
+  } catch (error) {
+    throw new CommandFailure(`${path}: invalid TOML: ${(error as Error).message.split("\n")[0]}`);
+  }
+  const tables = document.deployment;
+  if (tables !== undefined && !Array.isArray(tables)) {
+    throw new CommandFailure(`${path}: "deployment" must be [[deployment]] tables`);
+  }
+  if (tables === undefined || tables.length === 0)
+    throw new CommandFailure(`${path}: no [[deployment]] table`);
+  return tables;
 }
 
 export async function costReportCommand(options: AdminClientOptions, io: CommandIo): Promise<number> {
@@ -143,22 +237,24 @@ export async function costReportCommand(options: AdminClientOptions, io: Command
     io.err("rakka cost-report: set RAKKA_ADMIN_KEY to the server's [server] admin_key");
     return 2;
   }
-  const reply = await call(options, "GET", "spend");
-  if (reply.status !== 200) return failure(io, reply);
-  const rows = [["DEPLOYMENT", "THIS HOUR (UTC)", "TODAY (UTC)", "RESERVED"]];
-  let hour = 0;
-  let day = 0;
-  for (const row of reply.body.spend as Array<{
-    deployment: string;
-    hour_usd: number;
-    day_usd: number;
-    reserved_usd: number;
-  }>) {
-    rows.push([row.deployment, usd(row.hour_usd), usd(row.day_usd), usd(row.reserved_usd)]);
-    hour += row.hour_usd;
-    day += row.day_usd;
-  }
-  rows.push(["TOTAL", usd(hour), usd(day), ""]);
-  for (const line of table(rows)) io.out(line);
-  return 0;
+  return reported(io, "cost-report", async () => {
+    const reply = await call(options, "GET", "spend");
+    if (reply.status !== 200) return failure(io, reply);
+    const rows = [["DEPLOYMENT", "THIS HOUR (UTC)", "TODAY (UTC)", "RESERVED"]];
+    let hour = 0;
+    let day = 0;
+    for (const row of arrayField<{
+      deployment: string;
+      hour_usd: number;
+      day_usd: number;
+      reserved_usd: number;
+    }>(options, reply, "spend")) {
+      rows.push([row.deployment, usd(row.hour_usd), usd(row.day_usd), usd(row.reserved_usd)]);
+      hour += row.hour_usd;
+      day += row.day_usd;
+    }
+    rows.push(["TOTAL", usd(hour), usd(day), ""]);
+    for (const line of table(rows)) io.out(line);
+    return 0;
+  });
 }

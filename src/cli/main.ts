@@ -37,9 +37,14 @@ const options = {
 
 export async function main(argv: readonly string[], io: CommandIo = consoleIo): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === "--help" || command === "help") {
+  if (command === undefined) {
+    io.err(usage);
+    return 2;
+  }
+  // `rakka --help`, `rakka help [command]`, `rakka COMMAND --help|-h`: the usage, exit 0
+  if (["--help", "-h", "help"].includes(command) || rest.some((arg) => arg === "--help" || arg === "-h")) {
     io.out(usage);
-    return command === undefined ? 1 : 0;
+    return 0;
   }
   let values: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"];
   let positionals: string[];
@@ -49,8 +54,10 @@ export async function main(argv: readonly string[], io: CommandIo = consoleIo): 
     io.err(`rakka ${command}: ${(error as Error).message}`);
     return 2;
   }
-  if (positionals.length > 0 && command !== "deployments") {
-    io.err(`rakka ${command}: unexpected argument "${positionals[0]}"`);
+  // `deployments list`, `deployments apply FILE`, `deployments remove NAME`: at most two
+  const allowed = command === "deployments" ? (positionals[0] === "list" ? 1 : 2) : 0;
+  if (positionals.length > allowed) {
+    io.err(`rakka ${command}: unexpected argument "${positionals[allowed]}"`);
     return 2;
   }
   switch (command) {
