@@ -495,16 +495,16 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
     const changed = entry.published !== entry.state;
     entry.published = entry.state;
     if (changed && (entry.state === "failed" || entry.state === "serving")) {
-      this.#context.log.info(
-        {
-          deployment: name,
-          state: entry.state,
-          runtime: entry.spec.runtime,
-          replicas: entry.spec.replicas,
-          reason: entry.reason,
-        },
-        entry.state === "serving" ? "deployment serving" : "deployment failed",
-      );
+      const fields = {
+        deployment: name,
+        state: entry.state,
+        runtime: entry.spec.runtime,
+        replicas: entry.spec.replicas,
+        reason: entry.reason,
+      };
+      // a failed deployment is an error an operator alerts on; serving is news
+      if (entry.state === "serving") this.#context.log.info(fields, "deployment serving");
+      else this.#context.log.error(fields, "deployment failed");
     }
     const catalog = this.#options.catalog;
     if (catalog) {

@@ -1,6 +1,8 @@
 // Deployment lifecycle under load, through the library path on the manual clock: updates and
 // scale-downs drop nothing, removal answers not_found at once while in-flight requests drain,
 // and every one of 200 mixed requests is counted exactly once.
+import { Writable } from "node:stream";
+import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { TokenChunk } from "../../src/core/token-chunk.js";
 import { createInferenceSystem, type InferenceSystem } from "../../src/index.js";
@@ -175,6 +177,30 @@ describe("ends that must free everything", () => {
     expect((await system.deployments())[0]?.state).toBe("failed");
     await system.remove("echo");
     expect(await system.deployments()).toEqual([]);
+  });
+
+  it("logs a deployment that serves at info and one that fails at error level", async () => {
+    const lines: Array<{ level: number; msg: string; deployment?: string }> = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(String(chunk)) as { level: number; msg: string });
+        done();
+      },
+    });
+    system = await createInferenceSystem({
+      logger: pino({ level: "info" }, sink),
+      deployments: [
+        { name: "echo", model: "echo-1", runtime: "mock", runtime_config: { poison_after_requests: 0 } },
+      ],
+    });
+    for (let i = 0; i < 4; i++) {
+      await expect(system.complete(body("echo", "x", 1))).rejects.toMatchObject({ kind: "context_poisoned" });
+      await flushMicrotasks();
+    }
+    expect((await system.deployments())[0]?.state).toBe("failed");
+    const logged = (msg: string) => lines.filter((line) => line.msg === msg).map((line) => line.level);
+    expect(logged("deployment serving")).toEqual([30]);
+    expect(logged("deployment failed")).toEqual([50]);
   });
 
   it("the deadline frees an engine that waits on a client who stopped reading", async () => {

@@ -153,6 +153,14 @@ describe("llama runtime", () => {
     expect(other.text).not.toBe(first.text);
   });
 
+  it("without a seed, identical requests at temperature 1 sample differently (no clock-derived seed)", async () => {
+    // node-llama-cpp's own default seed is the time, so identical requests within one second
+    // would repeat each other; the runner draws a random seed per request instead
+    const run = () => system.complete({ model: "single", messages: user("unseeded"), max_tokens: 24 });
+    const texts = [await run(), await run(), await run()].map((result) => result.text);
+    expect(new Set(texts).size).toBe(3);
+  });
+
   it("an aborted stream frees its sequence for the next request", async () => {
     const controller = new AbortController();
     const response = await fetch(`${listening.url}/v1/chat/completions`, {

@@ -3,6 +3,7 @@
 // evaluates the sequences together, so requests join and leave the batch at token boundaries.
 // node-llama-cpp is imported on the first loadWeights, never before.
 
+import { randomInt } from "node:crypto";
 import type {
   BatchItem,
   ChatHistoryItem,
@@ -193,7 +194,8 @@ export class LlamaRunner implements ModelRunner {
         temperature: sampling.temperature ?? 1,
         ...(sampling.topK !== undefined ? { topK: sampling.topK } : {}),
         ...(sampling.topP !== undefined ? { topP: sampling.topP } : {}),
-        ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
+        // node-llama-cpp would seed from the time: identical requests in one second would repeat
+        seed: sampling.seed ?? randomInt(2 ** 32),
         ...(penalties
           ? {
               repeatPenalty: {
