@@ -124,7 +124,7 @@ describe("admin clients: failures", () => {
     });
     const invalid = await tomlFile('[[deployment]\nname = "x"\n');
     expect((await run(["deployments", "apply", invalid, "--url", url])).err).toMatch(
-      new RegExp(`^rakka deployments: ${invalid}: invalid TOML: `),
+      new RegExp(`^rakka deployments: ${invalid}: TOML syntax error at line \\d+, column \\d+: `),
     );
     expect(await run(["deployments", "apply", `${invalid}.missing`, "--url", url])).toMatchObject({
       code: 1,

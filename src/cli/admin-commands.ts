@@ -3,6 +3,7 @@
 
 import { readFile } from "node:fs/promises";
 import { parse as parseToml } from "smol-toml";
+import { tomlSyntaxMessage } from "../core/config/load-config.js";
 import type { CommandIo } from "./validate-command.js";
 
 export interface AdminClientOptions {
@@ -221,7 +222,7 @@ async function deploymentTables(path: string): Promise<unknown[]> {
   try {
     document = parseToml(text);
   } catch (error) {
-    throw new CommandFailure(`${path}: invalid TOML: ${(error as Error).message.split("\n")[0]}`);
+    throw new CommandFailure(`${path}: ${tomlSyntaxMessage(error)}`);
   }
   const tables = document.deployment;
   if (tables !== undefined && !Array.isArray(tables)) {

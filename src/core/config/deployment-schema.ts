@@ -115,7 +115,7 @@ function validate(input: unknown, options: ValidateDeploymentOptions): Validated
   }
   const raw = input as Record<string, unknown>;
   const parsed = deploymentTableSchema.safeParse(raw);
-  const problems: Problem[] = parsed.success ? [] : zodProblems(base, parsed.error);
+  const problems: Problem[] = parsed.success ? [] : zodProblems(base, parsed.error, { input: raw });
   for (const key of unavailableDeploymentKeys) {
     const value = raw[key];
     if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {
@@ -136,9 +136,10 @@ function validate(input: unknown, options: ValidateDeploymentOptions): Validated
   let runtimeConfig: unknown;
   if (runtime !== undefined) {
     const schema = options.runtimes.get(runtime) as RuntimeSchema;
-    const config = schema.configSchema.safeParse(raw.runtime_config ?? {});
+    const input = raw.runtime_config ?? {};
+    const config = schema.configSchema.safeParse(input);
     if (config.success) runtimeConfig = config.data;
-    else problems.push(...zodProblems(joinPath(base, ["runtime_config"]), config.error));
+    else problems.push(...zodProblems(joinPath(base, ["runtime_config"]), config.error, { input }));
   }
   const secrets = loadSecrets(
     runtimeConfig,

@@ -248,6 +248,70 @@ runtime = "mock"
       { path: "deployment[1].name", message: 'duplicate deployment name "a"' },
     ]);
     const broken = load(`[[deployment]\nname = `);
-    expect(broken.ok === false && broken.problems[0]?.message).toMatch(/^invalid TOML/);
+    expect(broken.ok === false && broken.problems[0]?.message).toMatch(/^TOML syntax error/);
+  });
+
+  it("reports where a TOML syntax error is, by line and column", () => {
+    const result = load(`[server]\nbind = "127.0.0.1:9000"\nmax = nope\n`);
+    expect(result.ok === false && result.problems).toEqual([
+      { path: "(file)", message: "TOML syntax error at line 3, column 7: invalid value" },
+    ]);
+    const table = load(`[[deployment]\nname = "a"\n`);
+    expect(table.ok === false && table.problems).toEqual([
+      {
+        path: "(file)",
+        message: "TOML syntax error at line 1, column 14: expected end of table array declaration",
+      },
+    ]);
+  });
+
+  it("names the expected and received types for a wrong type, never 'is required'", () => {
+    const result = load(`
+[server]
+max_body_bytes = "big"
+[[deployment]]
+name = "a"
+model = "m"
+runtime = "mock"
+idempotent = "yes"
+[deployment.runtime_config]
+tokens_per_second = "many"
+[[deployment]]
+name = "b"
+model = "gpt-4o"
+runtime = "openai"
+[deployment.runtime_config]
+api_key = 5
+base_url = 5
+`);
+    expect(result.ok === false && result.problems).toEqual([
+      { path: "server.max_body_bytes", message: "expected number, received string" },
+      { path: "deployment[0].idempotent", message: "expected boolean, received string" },
+      { path: "deployment[0].runtime_config.tokens_per_second", message: "expected number, received string" },
+      { path: "deployment[1].runtime_config.api_key", message: "expected string or object, received number" },
+      { path: "deployment[1].runtime_config.base_url", message: "expected string, received number" },
+    ]);
+    const deployment = load("deployment = 5");
+    expect(deployment.ok === false && deployment.problems).toEqual([
+      { path: "deployment", message: "expected array, received number" },
+    ]);
+    const server = load("server = 5");
+    expect(server.ok === false && server.problems).toEqual([
+      { path: "server", message: "expected object, received number" },
+    ]);
+  });
+
+  it("still says 'is required' for a missing secret (a union of types)", () => {
+    const result = load(`
+[[deployment]]
+name = "b"
+model = "gpt-4o"
+runtime = "openai"
+[deployment.runtime_config]
+base_url = "https://example.test/v1"
+`);
+    expect(result.ok === false && result.problems).toEqual([
+      { path: "deployment[0].runtime_config.api_key", message: "is required" },
+    ]);
   });
 });

@@ -26,17 +26,26 @@ const fileSchema = z.strictObject({
   deployment: z.array(z.unknown()).default([]),
 });
 
+/**
+ * "TOML syntax error at line 3, column 7: invalid value" from smol-toml's TomlError (whose message
+ * goes on with a code excerpt over several lines; only its first line is kept).
+ */
+export function tomlSyntaxMessage(error: unknown): string {
+  if (!(error instanceof TomlError)) return `TOML syntax error: ${String(error)}`;
+  const first = (error.message.split("\n")[0] ?? "").replace(/^Invalid TOML document: /, "");
+  return `TOML syntax error at line ${error.line}, column ${error.column}: ${first}`;
+}
+
 /** Parses TOML text. `source` names the file in problems about the file as a whole. */
 export function parseConfig(text: string, options: LoadConfigOptions): Validated<ProjectConfig> {
   let document: unknown;
   try {
     document = parseToml(text);
   } catch (error) {
-    const message = error instanceof TomlError ? error.message.split("\n")[0] : String(error);
-    return { ok: false, problems: [{ path: "(file)", message: `invalid TOML: ${message}` }] };
+    return { ok: false, problems: [{ path: "(file)", message: tomlSyntaxMessage(error) }] };
   }
   const top = fileSchema.safeParse(document);
-  if (!top.success) return { ok: false, problems: zodProblems("", top.error) };
+  if (!top.success) return { ok: false, problems: zodProblems("", top.error, { input: document }) };
 
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
@@ -44,7 +53,8 @@ export function parseConfig(text: string, options: LoadConfigOptions): Validated
 
   let server: ServerConfig | undefined;
   const serverParsed = serverTableSchema.safeParse(top.data.server);
-  if (!serverParsed.success) problems.push(...zodProblems("server", serverParsed.error));
+  if (!serverParsed.success)
+    problems.push(...zodProblems("server", serverParsed.error, { input: top.data.server }));
   else {
     const table = serverParsed.data;
     for (const key of unavailableServerKeys) {

@@ -3,7 +3,77 @@
 import type { z } from "zod";
 import { joinPath, type Problem } from "./problem.js";
 
-export function zodProblems(base: string, error: z.ZodError): Problem[] {
+type Issue = z.core.$ZodIssue;
+
+// zod 4 leaves `issue.input` unset unless parsing with `reportInput`. A missing key is told apart
+// from a wrong type by looking the path up in the parsed input when the caller gives it, else by
+// zod's default message ("Invalid input: expected number, received undefined").
+const DEFAULT_TYPE_MESSAGE = /^Invalid input: expected .+, received (\S+)$/;
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const segment of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[segment];
+  }
+  return value;
+}
+
+/** Without the input: whether zod's message says the value itself was undefined. */
+function saysUndefined(issue: Issue): boolean {
+  if (issue.code === "invalid_type") {
+    const received = DEFAULT_TYPE_MESSAGE.exec(issue.message)?.[1];
+    // a schema's own message (`error: "..."`) hides what was received: read it as missing
+    return received === undefined || received === "undefined";
+  }
+  if (issue.code === "invalid_union") {
+    // missing only when every branch rejected the value itself (not a key inside it) as undefined
+    return (
+      issue.errors.length > 0 &&
+      issue.errors.every((branch) =>
+        branch.some(
+          (inner) => inner.path.length === 0 && inner.code === "invalid_type" && saysUndefined(inner),
+        ),
+      )
+    );
+  }
+  return false;
+}
+
+function isMissing(issue: Issue, options: ZodProblemOptions): boolean {
+  if (issue.code !== "invalid_type" && issue.code !== "invalid_union") return false;
+  if ("input" in options) return valueAt(options.input, issue.path) === undefined;
+  return saysUndefined(issue);
+}
+
+/** "expected string or object, received number" when every union branch rejected the value's type. */
+function unionTypeMessage(issue: Extract<Issue, { code: "invalid_union" }>): string | undefined {
+  const expected: string[] = [];
+  let received: string | undefined;
+  for (const branch of issue.errors) {
+    const typeIssue = branch.find((inner) => inner.path.length === 0 && inner.code === "invalid_type");
+    if (typeIssue?.code !== "invalid_type") return undefined;
+    const match = DEFAULT_TYPE_MESSAGE.exec(typeIssue.message);
+    if (!match) return undefined;
+    received = match[1];
+    if (!expected.includes(typeIssue.expected)) expected.push(typeIssue.expected);
+  }
+  if (received === undefined) return undefined;
+  return `expected ${expected.join(" or ")}, received ${received}`;
+}
+
+function messageOf(issue: Issue): string {
+  if (issue.code === "invalid_union") return unionTypeMessage(issue) ?? issue.message;
+  if (issue.code === "invalid_type") return issue.message.replace(/^Invalid input: /, "");
+  return issue.message;
+}
+
+export interface ZodProblemOptions {
+  /** The value that was parsed: a key is "required" only where it is absent from it. */
+  readonly input?: unknown;
+}
+
+export function zodProblems(base: string, error: z.ZodError, options: ZodProblemOptions = {}): Problem[] {
   const problems: Problem[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
@@ -12,11 +82,11 @@ export function zodProblems(base: string, error: z.ZodError): Problem[] {
       }
       continue;
     }
-    if ((issue.code === "invalid_type" || issue.code === "invalid_union") && issue.input === undefined) {
+    if (isMissing(issue, options)) {
       problems.push({ path: joinPath(base, issue.path), message: "is required" });
       continue;
     }
-    problems.push({ path: joinPath(base, issue.path), message: issue.message });
+    problems.push({ path: joinPath(base, issue.path), message: messageOf(issue) });
   }
   return problems;
 }
