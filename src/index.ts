@@ -51,6 +51,12 @@ export type { CompletionResult, DeploymentStatus } from "./serving/service-types
 /** A `[[deployment]]` table as written in the config file (snake_case). */
 export type DeploymentInput = z.input<typeof deploymentTableSchema>;
 
+/**
+ * After the drain deadline answered the requests still running (unavailable), how long (real time:
+ * socket I/O) to let those answers flush before the remaining connections are closed.
+ */
+const FLUSH_GRACE_MS = 1000;
+
 const mockEntry: RuntimeRegistryEntry = {
   transport: "local",
   configSchema: mockConfigSchema,
@@ -145,7 +151,10 @@ export interface InferenceSystem {
   deployments(): Promise<readonly DeploymentStatus[]>;
   /** Starts the HTTP gateway (`bind` "host:port"; port 0 picks a free one). */
   listen(options?: { bind?: string }): Promise<ListeningGateway>;
-  /** Stops accepting, lets in-flight requests finish up to `drainTimeoutMs`, then stops everything. */
+  /**
+   * Stops accepting, lets in-flight requests finish up to `drainTimeoutMs`; the ones still running
+   * then end with `unavailable` (answered, not cut off), and everything stops.
+   */
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
   readonly serving: Serving;
   readonly server: ServerConfig;
@@ -246,15 +255,28 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         const startedAt = system.clock.now();
         serving.service.stopAccepting();
         await Promise.all(gateways.map((gateway) => gateway.stopAccepting()));
-        await serving.service.drain(drainTimeoutMs);
-        // the last responses are still being written: wait for their connections, within the budget
+        const { ended } = await serving.service.drain(drainTimeoutMs);
+        if (ended > 0) {
+          system.log.warn(
+            { ended, drainTimeoutMs },
+            "drain timeout: ended the requests still running with unavailable",
+          );
+        }
+        // the last responses are still being written: wait for their connections, within the
+        // budget; answers written at the drain deadline get a short real-time grace to flush
         const left = drainTimeoutMs - (system.clock.now() - startedAt);
-        if (left > 0 && gateways.length > 0) {
+        if (gateways.length > 0 && (left > 0 || ended > 0)) {
           let cancelTimer = () => {};
           await Promise.race([
             Promise.all(gateways.map((gateway) => gateway.whenIdle())),
             new Promise<void>((resolve) => {
-              cancelTimer = system.clock.setTimer(left, resolve);
+              if (left > 0) {
+                cancelTimer = system.clock.setTimer(left, resolve);
+              } else {
+                const timer = setTimeout(resolve, FLUSH_GRACE_MS);
+                timer.unref();
+                cancelTimer = () => clearTimeout(timer);
+              }
             }),
           ]);
           cancelTimer();

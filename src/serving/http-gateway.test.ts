@@ -1,6 +1,7 @@
 import { request as httpRequest } from "node:http";
 import OpenAI, { APIError, NotFoundError, RateLimitError } from "openai";
 import { afterEach, describe, expect, it } from "vitest";
+import type { Logger } from "../actor/index.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
 import { Secret } from "../core/secret.js";
 import { type TokenChunk, Tokens } from "../core/token-chunk.js";
@@ -140,7 +141,14 @@ afterEach(async () => {
   running = [];
 });
 
-async function start(options: { apiKeys?: string[]; maxBodyBytes?: number } = {}) {
+/** A logger that keeps what was logged at warn and above. */
+function recordingLogger(): Logger & { readonly warnings: Array<{ object: object; message: string }> } {
+  const warnings: Array<{ object: object; message: string }> = [];
+  const keep = (object: object, message: string) => warnings.push({ object, message });
+  return { warnings, debug() {}, info() {}, warn: keep, error: keep };
+}
+
+async function start(options: { apiKeys?: string[]; maxBodyBytes?: number; logger?: Logger } = {}) {
   const service = new FakeInferenceService();
   const gateway = createHttpGateway({
     service,
@@ -149,6 +157,7 @@ async function start(options: { apiKeys?: string[]; maxBodyBytes?: number } = {}
       maxBodyBytes: options.maxBodyBytes ?? 16 * 1024,
     },
     clock: { now: () => NOW },
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   const listening = await gateway.listen("127.0.0.1", 0);
   running.push(listening);
@@ -351,6 +360,18 @@ describe("streaming semantics", () => {
     expect(payloads.map((payload) => JSON.parse(payload).choices?.[0]?.delta?.content)).toContain("partial");
   });
 
+  it("never dresses up a stream that stops without its final chunk as finished", async () => {
+    const { url, service } = await start();
+    // the chunks just stop (a server-side cancel): no finish_reason, no usage
+    service.script = () => ({ chunks: [{ text: "partial" }] });
+    const response = await post(`${url}/v1/chat/completions`, { ...chatBody, stream: true });
+    expect(response.status).toBe(200);
+    const payloads = events(await response.text());
+    expect(payloads).not.toContain("[DONE]");
+    expect(payloads.some((payload) => JSON.parse(payload).choices?.[0]?.finish_reason)).toBe(false);
+    expect(JSON.parse(payloads.at(-1) ?? "")).toMatchObject({ error: { code: "internal" } });
+  });
+
   it("ends a successful stream with [DONE]", async () => {
     const { url } = await start();
     const response = await post(`${url}/v1/chat/completions`, { ...chatBody, stream: true });
@@ -395,8 +416,9 @@ describe("streaming semantics", () => {
     expect(service.cancels).toBe(1);
   });
 
-  it("aborts a unary request when the client disconnects", async () => {
-    const { url, service } = await start();
+  it("aborts a unary request when the client disconnects, without logging a 500", async () => {
+    const logger = recordingLogger();
+    const { url, service } = await start({ logger });
     service.script = () => ({ chunks: [{ text: "first" }], hangAfterChunks: true });
     const controller = new AbortController();
     const pending = fetch(`${url}/v1/chat/completions`, {
@@ -409,6 +431,9 @@ describe("streaming semantics", () => {
     await service.cancelled.promise;
     expect(await pending).toBeInstanceOf(Error);
     expect(service.cancels).toBe(1);
+    // the request's own end (the fake throws internal once cancelled) reaches the handler
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(logger.warnings).toEqual([]);
   });
 });
 
@@ -509,6 +534,29 @@ describe("routing", () => {
     ]);
   });
 
+  it("retrieves one serving deployment at /v1/models/{id}; 404 not_found otherwise", async () => {
+    const { client, service, url } = await start();
+    service.statuses = [status("tiny", "serving"), status("big", "pending"), status("a b", "serving")];
+    expect(await client.models.retrieve("tiny")).toEqual({
+      id: "tiny",
+      object: "model",
+      created: NOW / 1000,
+      owned_by: "rakka",
+    });
+    expect((await client.models.retrieve("a b")).id).toBe("a b");
+    for (const id of ["big", "missing"]) {
+      const error = await client.models.retrieve(id).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect((error as NotFoundError).code).toBe("not_found");
+    }
+    const raw = await fetch(`${url}/v1/models/%E0%A4%A`);
+    expect(raw.status).toBe(404);
+    expect(await errorOf(raw)).toMatchObject({ type: "not_found_error", code: "not_found" });
+    const post405 = await post(`${url}/v1/models/tiny`, {});
+    expect(post405.status).toBe(405);
+    expect(post405.headers.get("allow")).toBe("GET, HEAD");
+  });
+
   it("serves /healthz and /metrics", async () => {
     const { url } = await start();
     const health = await fetch(`${url}/healthz`);
@@ -583,7 +631,11 @@ describe("listen", () => {
   it("stops accepting connections while an in-flight stream finishes", async () => {
     const { url, service, listening } = await start();
     const gate = deferred();
-    service.script = () => ({ chunks: [{ text: "one" }], gate: gate.promise, afterGate: [{ text: " two" }] });
+    service.script = () => ({
+      chunks: [{ text: "one" }],
+      gate: gate.promise,
+      afterGate: [{ text: " two" }, { text: "", finishReason: "stop" }],
+    });
     const response = await post(`${url}/v1/chat/completions`, { ...chatBody, stream: true });
     const reader = response.body?.getReader();
     let text = "";

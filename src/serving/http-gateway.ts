@@ -18,7 +18,12 @@ import {
   textCompletionChunkEncoder,
   textCompletionJson,
 } from "./openai-response.js";
-import type { CompletionResult, InferenceServicePort, RequestHandle } from "./service-types.js";
+import type {
+  CompletionResult,
+  DeploymentStatus,
+  InferenceServicePort,
+  RequestHandle,
+} from "./service-types.js";
 import { SseWriter } from "./sse-writer.js";
 
 export interface HttpGatewayOptions {
@@ -75,6 +80,11 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
     ["/readyz", { GET: (_request, response) => readiness(response) }],
     ["/metrics", { GET: (_request, response) => metrics(response) }],
   ] satisfies Array<[string, Partial<Record<Method, RouteAction>>]>);
+  /** `GET /v1/models/{id}`: one model object (the id is the rest of the path, URI-decoded). */
+  const modelPrefix = "/v1/models/";
+  const modelRoute: Partial<Record<Method, RouteAction>> = {
+    GET: (request, response) => model(response, pathOf(request.url).slice(modelPrefix.length)),
+  };
 
   // ── errors and plain responses ──────────────────────────────────────────────────────────────
 
@@ -137,7 +147,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         return;
       }
     }
-    const endpoint = routes.get(path);
+    const endpoint = routes.get(path) ?? (path.startsWith(modelPrefix) ? modelRoute : undefined);
     if (!endpoint) {
       sendError(response, errors.notFound(`unknown path: ${request.method} ${truncate(path)}`));
       request.resume();
@@ -215,14 +225,22 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
 
   async function unary(response: ServerResponse, parsed: AcceptedRequest, endpoint: Endpoint): Promise<void> {
     let result: CompletionResult;
+    // the client hung up: its request was cancelled on its behalf; nobody is left to answer
+    let clientGone = false;
     try {
       result = await service.complete(parsed.request, {
         onCancel: (cancel) =>
           response.once("close", () => {
-            if (!response.writableFinished) cancel();
+            if (response.writableFinished) return;
+            clientGone = true;
+            cancel();
           }),
       });
     } catch (error) {
+      if (clientGone || !isOpen(response)) {
+        log.debug({ error: describe(error) }, "unary request ended after its client left");
+        return;
+      }
       sendError(response, toInferenceError(error));
       return;
     }
@@ -317,7 +335,18 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
           return;
         }
       }
-      if (!(await proceeds(writer.event(encoder.finish(finishReason ?? "stop"))))) return;
+      if (finishReason === undefined) {
+        // The chunks ended without a final chunk: the request was cancelled, not finished. Never
+        // dress that up as finish_reason "stop" + [DONE]; if the client is still there it gets
+        // the post-commit error event (DESIGN.md §5).
+        if (!cancelled && isOpen(response)) {
+          const failure = errors.internal("the request ended before it finished");
+          log.warn({ code: failure.code }, `stream failed after commit: ${failure.message}`);
+          writer.fail(toHttpError(failure, clock.now()).body);
+        }
+        return;
+      }
+      if (!(await proceeds(writer.event(encoder.finish(finishReason))))) return;
       if (parsed.includeUsage && !(await proceeds(writer.event(encoder.usage(usage))))) return;
       writer.done();
     } finally {
@@ -330,19 +359,33 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
 
   // ── models, readiness, metrics ──────────────────────────────────────────────────────────────
 
+  /** The OpenAI model object of a serving deployment. */
+  function modelObject(deployment: DeploymentStatus) {
+    return { id: deployment.name, object: "model", created: startedAtSeconds, owned_by: "rakka" };
+  }
+
   async function models(response: ServerResponse): Promise<void> {
     const deployments = await service.deployments();
     sendJson(response, 200, {
       object: "list",
-      data: deployments
-        .filter((deployment) => deployment.state === "serving")
-        .map((deployment) => ({
-          id: deployment.name,
-          object: "model",
-          created: startedAtSeconds,
-          owned_by: "rakka",
-        })),
+      data: deployments.filter((deployment) => deployment.state === "serving").map(modelObject),
     });
+  }
+
+  async function model(response: ServerResponse, encodedId: string): Promise<void> {
+    let id: string | undefined;
+    try {
+      id = decodeURIComponent(encodedId);
+    } catch {
+      id = undefined;
+    }
+    const deployments = id === undefined || id === "" ? [] : await service.deployments();
+    const found = deployments.find((deployment) => deployment.name === id && deployment.state === "serving");
+    if (!found) {
+      sendError(response, errors.notFound(`model not found: ${truncate(id ?? encodedId)}`));
+      return;
+    }
+    sendJson(response, 200, modelObject(found));
   }
 
   async function readiness(response: ServerResponse): Promise<void> {

@@ -9,7 +9,7 @@ import type { BudgetMessage } from "./budget-actor.js";
 import type { ManagerMessage } from "./deployment-manager-actor.js";
 import type { CoordinatorMessage } from "./dp-coordinator-actor.js";
 import type { MetricsMessage } from "./metrics-messages.js";
-import { clientCancelled, requestActorProps } from "./request-actor.js";
+import { clientCancelled, type RequestControl, requestActorProps } from "./request-actor.js";
 import type {
   CompletionResult,
   DeploymentStatus,
@@ -31,10 +31,20 @@ export interface InferenceServiceOptions {
 
 const ASK_TIMEOUT_MS = 10_000;
 const CLIENT_CHANNEL_CAPACITY = 64;
+/**
+ * After the drain deadline ends the remaining requests, how long (real time) to wait for their
+ * actors to write the error out: a bound, normally a few microtasks.
+ */
+const SHUTDOWN_GRACE_MS = 1000;
+
+/** A request in flight: how to end it at shutdown. */
+interface InFlight {
+  shutdown(drainTimeoutMs: number): void;
+}
 
 export class InferenceService implements InferenceServicePort {
   readonly #options: InferenceServiceOptions;
-  readonly #inFlight = new Set<() => void>();
+  readonly #inFlight = new Set<InFlight>();
   readonly #idleWaiters: Array<() => void> = [];
   #counter = 0;
   #accepting = true;
@@ -58,14 +68,17 @@ export class InferenceService implements InferenceServicePort {
       return { requestId, chunks: output, servedBy: () => undefined, cancel: () => {} };
     }
     let servedBy: string | undefined;
-    let actor: ActorRef<typeof clientCancelled> | undefined;
+    let actor: ActorRef<RequestControl> | undefined;
     // a cancel is one message to the request's actor (no AbortController per request here)
     const cancelRequest = () => actor?.tell(clientCancelled);
+    const entry: InFlight = {
+      shutdown: (drainTimeoutMs) => actor?.tell({ type: "shutdown", drainTimeoutMs }),
+    };
     const done = () => {
-      this.#inFlight.delete(cancelRequest);
+      this.#inFlight.delete(entry);
       if (this.#inFlight.size === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
     };
-    this.#inFlight.add(cancelRequest);
+    this.#inFlight.add(entry);
     const { system, coordinator, metrics, budget, requestTimeoutMs } = this.#options;
     try {
       actor = system.spawn(
@@ -84,7 +97,7 @@ export class InferenceService implements InferenceServicePort {
           onFinished: done,
         }),
         `request-${requestId}`,
-      ) as ActorRef<typeof clientCancelled>;
+      ) as ActorRef<RequestControl>;
     } catch (error) {
       done();
       output.fail(errors.unavailable(`cannot start the request: ${(error as Error).message}`));
@@ -146,27 +159,40 @@ export class InferenceService implements InferenceServicePort {
     this.#accepting = false;
   }
 
-  /** Resolves when no request is in flight, or after `timeoutMs` (then cancels the rest). */
-  async drain(timeoutMs: number): Promise<{ cancelled: number }> {
-    if (this.#inFlight.size === 0) return { cancelled: 0 };
-    if (timeoutMs <= 0) return this.#cancelAll();
-    const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-    let timedOut = false;
-    let cancelTimer = () => {};
-    const timeout = new Promise<void>((resolve) => {
-      cancelTimer = this.#options.system.clock.setTimer(timeoutMs, () => {
-        timedOut = true;
-        resolve();
+  /**
+   * Resolves when no request is in flight, or after `timeoutMs` (on the injected clock): then the
+   * rest end with `unavailable` (the server is shutting down), and it resolves once they have
+   * ended (bounded by a short real-time grace). `ended`: how many the deadline ended.
+   */
+  async drain(timeoutMs: number): Promise<{ ended: number }> {
+    if (this.#inFlight.size === 0) return { ended: 0 };
+    if (timeoutMs > 0) {
+      let cancelTimer = () => {};
+      const timeout = new Promise<void>((resolve) => {
+        cancelTimer = this.#options.system.clock.setTimer(timeoutMs, resolve);
       });
-    });
-    await Promise.race([idle, timeout]);
-    cancelTimer();
-    return timedOut ? this.#cancelAll() : { cancelled: 0 };
+      await Promise.race([this.#whenIdle(), timeout]);
+      cancelTimer();
+      if (this.#inFlight.size === 0) return { ended: 0 };
+    }
+    const remaining = [...this.#inFlight];
+    for (const request of remaining) request.shutdown(timeoutMs);
+    // each actor fails its client's channel before it reports the end: wait for that, so the
+    // errors are written before anything stops
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#whenIdle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    return { ended: remaining.length };
   }
 
-  #cancelAll(): { cancelled: number } {
-    const remaining = [...this.#inFlight];
-    for (const cancel of remaining) cancel();
-    return { cancelled: remaining.length };
+  #whenIdle(): Promise<void> {
+    if (this.#inFlight.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 }

@@ -25,6 +25,7 @@ import { AttemptSink } from "./attempt-sink.js";
 import type { BudgetDecision, BudgetMessage } from "./budget-actor.js";
 import { type DeploymentPolicy, fallsBackOn } from "./deployment-policy.js";
 import type { CoordinatorMessage, RouteReply, RouteResult, RouteTarget } from "./dp-coordinator-actor.js";
+import { localRefusal } from "./local-capabilities.js";
 import { type MetricsMessage, type RequestOutcome, unknownDeploymentLabel } from "./metrics-messages.js";
 import type { ServiceRequest } from "./service-types.js";
 
@@ -36,6 +37,18 @@ interface AttemptEnded {
 
 /** Tell this to a request's actor when its client went away. */
 export const clientCancelled = { type: "client-cancelled" } as const;
+
+/**
+ * Tell this to a request's actor when the server shuts down and the request did not finish within
+ * the drain timeout: it ends with `unavailable` (an SSE error event after commit, else 503).
+ */
+export interface ServerShutdown {
+  readonly type: "shutdown";
+  readonly drainTimeoutMs: number;
+}
+
+/** What the InferenceService tells a request's actor. */
+export type RequestControl = typeof clientCancelled | ServerShutdown;
 
 type RequestMessage =
   /** The coordinator's answer to `route-to`, told straight to this actor. */
@@ -49,6 +62,7 @@ type RequestMessage =
   | { readonly type: "first-token-sent"; readonly at: number }
   | AttemptEnded
   | { readonly type: "client-cancelled" }
+  | ServerShutdown
   | { readonly type: "deadline" }
   | { readonly type: "engine-terminated"; readonly attempt: number };
 
@@ -140,6 +154,14 @@ export class RequestActor implements Actor<RequestMessage> {
       case "client-cancelled":
         this.#finish({ outcome: "cancelled" });
         return;
+      case "shutdown":
+        this.#finish({
+          outcome: "error",
+          error: errors.unavailable(
+            `the server is shutting down; the request did not finish within drain_timeout_ms (${message.drainTimeoutMs} ms)`,
+          ),
+        });
+        return;
       case "deadline":
         this.#finish({
           outcome: "error",
@@ -201,17 +223,9 @@ export class RequestActor implements Actor<RequestMessage> {
     }
     const policy = result.policy;
     const request = this.#options.request;
-    if (
-      policy.transport === "local" &&
-      request.passThrough.tools !== undefined &&
-      request.passThrough.tools.length > 0
-    ) {
-      this.#failed(
-        errors.badRequest(
-          `tools: deployment ${attempt.deployment} runs a local model, which cannot call tools`,
-          "tools",
-        ),
-      );
+    const refusal = policy.transport === "local" ? localRefusal(attempt.deployment, request) : undefined;
+    if (refusal) {
+      this.#failed(refusal);
       return;
     }
     if (policy.budget && policy.pricing) {

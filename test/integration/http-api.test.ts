@@ -161,6 +161,44 @@ describe("HTTP API with the openai client", () => {
     expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/^tools: /);
   });
 
+  it.each([
+    ["response_format json_object", { response_format: { type: "json_object" } }, "response_format"],
+    [
+      "an image part",
+      {
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "what is this?" },
+              { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } },
+            ],
+          },
+        ],
+      },
+      "messages[0].content[1]",
+    ],
+  ])("refuses %s on a local model with 400 naming the field", async (_name, fields, field) => {
+    const response = await post("/v1/chat/completions", {
+      model: "echo",
+      messages: [{ role: "user", content: "x" }],
+      ...fields,
+    });
+    expect(response.status).toBe(400);
+    const error = ((await response.json()) as { error: { message: string; code: string } }).error;
+    expect(error.code).toBe("bad_request");
+    expect(error.message.startsWith(`${field}: `)).toBe(true);
+  });
+
+  it("serves response_format text and text-only content parts on a local model", async () => {
+    const response = await post("/v1/chat/completions", {
+      model: "echo",
+      response_format: { type: "text" },
+      messages: [{ role: "user", content: [{ type: "text", text: "plain words" }] }],
+    });
+    expect(response.status).toBe(200);
+  });
+
   it("readyz stays 200 and lists a failed deployment; requests to it get 503; /v1/models lists what serves", async () => {
     for (let i = 0; i < 4; i++) {
       const response = await post("/v1/chat/completions", {
@@ -185,6 +223,15 @@ describe("HTTP API with the openai client", () => {
     expect(body.deployments.find((d) => d.name === "echo")).toMatchObject({ state: "serving" });
     const models = await client.models.list();
     expect(models.data.map((m) => m.id).sort()).toEqual(["echo", "single"]);
+  });
+
+  it("models.retrieve returns a serving deployment's model object; an unknown one is NotFoundError", async () => {
+    const echo = await client.models.retrieve("echo");
+    expect(echo).toMatchObject({ id: "echo", object: "model", owned_by: "rakka" });
+    expect(typeof echo.created).toBe("number");
+    const error = await client.models.retrieve("missing").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((error as InstanceType<typeof OpenAI.NotFoundError>).code).toBe("not_found");
   });
 
   it("/metrics exposes the request, token and latency series, and they move", async () => {

@@ -542,7 +542,7 @@ describe("user and image_url.detail pass through", () => {
     expect(upstreamBody(s.provider.requests[1])).not.toHaveProperty("user");
   });
 
-  it("a local deployment accepts (and ignores) user and detail", async () => {
+  it("a local deployment accepts (and ignores) user, and refuses an image part by its field", async () => {
     setup = await start((url) => [
       ...single()(url),
       { name: "local", model: "local-model", runtime: "mock", runtime_config: {} },
@@ -550,11 +550,16 @@ describe("user and image_url.detail pass through", () => {
     const s = setup;
     const completion = await s.client.chat.completions.create({
       model: "local",
-      messages: withImage("low"),
+      messages: [{ role: "user", content: "plain text" }],
       user: "end-user-9",
       max_tokens: 2,
     });
     expect(completion.choices[0]?.finish_reason).toBeDefined();
+    const refused = await failure(
+      s.client.chat.completions.create({ model: "local", messages: withImage("low"), max_tokens: 2 }),
+    );
+    expect(statusOf(refused)).toBe(400);
+    expect((refused as Error).message).toContain("messages[0].content[1]: ");
     expect(s.provider.arrivals).toBe(0);
   });
 });
