@@ -165,6 +165,31 @@ describe("admin clients: failures", () => {
     ]);
   });
 
+  it("apply prints the message of a 409 / 422 refusal in the OpenAI-style error shape", async () => {
+    const file = await tomlFile('[[deployment]]\nname = "busy"\nmodel = "m"\nruntime = "mock"\n');
+    const fetchStub: typeof fetch = async () =>
+      Response.json(
+        {
+          error: {
+            message: "deployment busy is being removed",
+            type: "invalid_request_error",
+            code: "conflict",
+          },
+          deployment: { name: "busy", state: "draining", replicas: 1, ready_replicas: 1 },
+        },
+        { status: 409 },
+      );
+    const err: string[] = [];
+    const code = await deploymentsCommand(
+      "apply",
+      file,
+      { url: "http://127.0.0.1:8080", adminKey: "k", fetch: fetchStub },
+      { out: () => {}, err: (line) => err.push(line) },
+    );
+    expect(code).toBe(1);
+    expect(err).toEqual(['deployment[0] "busy": admin API answered 409: deployment busy is being removed']);
+  });
+
   it("hints that the admin API is off when the server has no /admin/v1/ routes", async () => {
     const fetchStub: typeof fetch = async () =>
       Response.json(
@@ -182,5 +207,37 @@ describe("admin clients: failures", () => {
     );
     expect(code).toBe(1);
     expect(err[0]).toMatch(/admin API answered 404: .*\[server\] admin_key/);
+  });
+});
+
+describe("admin clients: snake_case replies", () => {
+  it("deployments list reads ready_replicas and spend.hour_usd / day_usd", async () => {
+    const fetchStub: typeof fetch = async () =>
+      Response.json({
+        deployments: [
+          {
+            name: "gpt",
+            state: "serving",
+            replicas: 2,
+            ready_replicas: 1,
+            runtime: "openai",
+            model: "gpt-4o",
+            running: 0,
+            waiting: 0,
+            rate_limit_utilization: 0.1,
+            circuits: [{ endpoint: "e", state: "closed" }],
+            spend: { hour_usd: 0.5, day_usd: 1.25 },
+          },
+        ],
+      });
+    const out: string[] = [];
+    const code = await deploymentsCommand(
+      "list",
+      undefined,
+      { url: "http://127.0.0.1:8080", adminKey: "k", fetch: fetchStub },
+      { out: (line) => out.push(line), err: () => {} },
+    );
+    expect(code).toBe(0);
+    expect(out[1]).toMatch(/^gpt\s+serving\s+openai\s+1\/2\s+0\s+0\s+closed\s+\$0\.500000\s+\$1\.250000$/);
   });
 });

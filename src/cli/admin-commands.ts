@@ -118,8 +118,8 @@ function table(rows: readonly (readonly string[])[]): string[] {
  * prefixes the problem paths, so each problem of a multi-table file says which table it is about.
  */
 function failure(io: CommandIo, reply: Reply, prefix?: string): number {
-  const error = reply.body.error as { message?: string } | undefined;
-  const message = error?.message ?? (reply.body.reason as string | undefined) ?? "error";
+  const error = reply.body.error as { message?: unknown } | undefined;
+  const message = typeof error?.message === "string" ? error.message : "error";
   const hint =
     reply.status === 404 && message.startsWith("unknown path")
       ? " (is the admin API on? it needs [server] admin_key)"
@@ -158,17 +158,17 @@ export async function deploymentsCommand(
           const circuits = ((d.circuits as Array<{ state: string }> | undefined) ?? [])
             .map((c) => c.state)
             .join(",");
-          const spend = (d.spend as { hourUsd?: number; dayUsd?: number } | undefined) ?? {};
+          const spend = (d.spend as { hour_usd?: number; day_usd?: number } | undefined) ?? {};
           rows.push([
             String(d.name),
             String(d.state),
             String(d.runtime),
-            `${d.readyReplicas}/${d.replicas}`,
+            `${d.ready_replicas}/${d.replicas}`,
             String(d.running),
             String(d.waiting),
             circuits || "-",
-            usd(spend.hourUsd),
-            usd(spend.dayUsd),
+            usd(spend.hour_usd),
+            usd(spend.day_usd),
           ]);
         }
         for (const line of table(rows)) io.out(line);

@@ -2,12 +2,16 @@
 // Routes: GET deployments · POST deployments (apply one [[deployment]] table as JSON) ·
 // DELETE deployments/{name} · POST deployments/{name}/circuit {"state": open|closed|auto} ·
 // POST deployments/{name}/session/rebuild · GET spend. Responses never contain a secret.
+// Every key is snake_case, like the config file and the POST bodies; every refusal is the
+// OpenAI-style `{"error": {"message", "type", "code"}}` with a stable code, like the rest of the
+// gateway (problems / deployment ride beside "error" where there are some).
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors, type InferenceError } from "../core/inference-error.js";
 import type { Secret } from "../core/secret.js";
-import type { AdminService } from "./admin-service.js";
+import type { AdminDeploymentView, AdminService } from "./admin-service.js";
 import type { ApplyResult, CommandResult } from "./deployment-manager-actor.js";
+import type { DeploymentStatus } from "./service-types.js";
 
 /** What the gateway lends the admin routes: its one way to answer JSON and errors. */
 export interface AdminResponder {
@@ -37,18 +41,45 @@ function bearerMatches(request: IncomingMessage, key: Secret): boolean {
   return match?.[1] !== undefined && key.matches(match[1]);
 }
 
-function applyBody(result: ApplyResult): { status: number; body: unknown } {
-  if (result.ok) return { status: 200, body: { ok: true, deployment: result.status } };
+/** A deployment's status as the admin API's JSON (snake_case). */
+function statusJson(status: DeploymentStatus) {
   return {
-    status: result.status?.state === "failed" ? 422 : 409,
-    body: { ok: false, reason: result.reason, deployment: result.status ?? null },
+    name: status.name,
+    state: status.state,
+    ...(status.reason === undefined ? {} : { reason: status.reason }),
+    replicas: status.replicas,
+    ready_replicas: status.readyReplicas,
+    runtime: status.runtime,
+    model: status.model,
   };
 }
 
-function commandBody(result: CommandResult): { status: number; body: unknown } {
-  return result.ok
-    ? { status: 200, body: { ok: true, replicas: result.replicas } }
-    : { status: result.status, body: { ok: false, reason: result.reason } };
+function deploymentJson(view: AdminDeploymentView) {
+  return {
+    ...statusJson(view),
+    running: view.running,
+    waiting: view.waiting,
+    rate_limit_utilization: view.rateLimitUtilization,
+    circuits: view.circuits.map((circuit) => ({ endpoint: circuit.endpoint, state: circuit.state })),
+    spend: { hour_usd: view.spend.hourUsd, day_usd: view.spend.dayUsd },
+  };
+}
+
+/** An admin refusal whose code is not an InferenceErrorKind: 400 invalid_deployment, 409, 422. */
+function errorBody(message: string, code: "invalid_deployment" | "conflict" | "deployment_failed") {
+  return { error: { message, type: "invalid_request_error", code } };
+}
+
+function applyBody(result: ApplyResult): { status: number; body: unknown } {
+  if (result.ok) return { status: 200, body: { ok: true, deployment: statusJson(result.status) } };
+  const failed = result.status?.state === "failed";
+  return {
+    status: failed ? 422 : 409,
+    body: {
+      ...errorBody(result.reason, failed ? "deployment_failed" : "conflict"),
+      deployment: result.status ? statusJson(result.status) : null,
+    },
+  };
 }
 
 export function createAdminRoutes(options: {
@@ -73,6 +104,14 @@ export function createAdminRoutes(options: {
         headers: { allow },
       });
     };
+    const sendCommand = (result: CommandResult) => {
+      if (result.ok) io.sendJson(response, 200, { ok: true, replicas: result.replicas });
+      else
+        io.sendError(
+          response,
+          result.status === 404 ? errors.notFound(result.reason) : errors.badRequest(result.reason),
+        );
+    };
     const [resource, name, action, subAction] = segments;
     if (resource === "spend" && segments.length === 1) {
       if (method !== "GET") return notAllowed("GET");
@@ -89,7 +128,7 @@ export function createAdminRoutes(options: {
     }
     if (resource === "deployments" && segments.length === 1) {
       if (method === "GET") {
-        io.sendJson(response, 200, { deployments: await service.deployments() });
+        io.sendJson(response, 200, { deployments: (await service.deployments()).map(deploymentJson) });
         return;
       }
       if (method !== "POST") return notAllowed("GET, POST");
@@ -98,8 +137,8 @@ export function createAdminRoutes(options: {
       const outcome = await service.apply(body.value);
       if (outcome.type === "invalid") {
         io.sendJson(response, 400, {
-          error: { message: "invalid deployment", type: "invalid_request_error", code: "bad_request" },
-          problems: outcome.problems,
+          ...errorBody("invalid deployment", "invalid_deployment"),
+          problems: outcome.problems.map((problem) => ({ path: problem.path, message: problem.message })),
         });
         return;
       }
@@ -128,16 +167,12 @@ export function createAdminRoutes(options: {
           io.sendError(response, errors.badRequest('state: must be "open", "closed" or "auto"', "state"));
           return;
         }
-        const answer = commandBody(await service.forceCircuit(name, state));
-        io.sendJson(response, answer.status, answer.body);
-        return;
+        return sendCommand(await service.forceCircuit(name, state));
       }
       if (segments.length === 4 && action === "session" && subAction === "rebuild") {
         if (method !== "POST") return notAllowed("POST");
         request.resume();
-        const answer = commandBody(await service.rebuildSession(name));
-        io.sendJson(response, answer.status, answer.body);
-        return;
+        return sendCommand(await service.rebuildSession(name));
       }
     }
     request.resume();

@@ -90,7 +90,7 @@ describe("admin API", () => {
     const gptOf = (body: Record<string, unknown>) =>
       (body.deployments as Array<Record<string, unknown>>).find((d) => d.name === "gpt");
     const hourUsd = (body: Record<string, unknown>) =>
-      (gptOf(body)?.spend as { hourUsd: number } | undefined)?.hourUsd ?? Number.NaN;
+      (gptOf(body)?.spend as { hour_usd: number } | undefined)?.hour_usd ?? Number.NaN;
     // the spend before this test's request: other tests in this file may have spent too
     const spentBefore = hourUsd((await admin("GET", "deployments")).body);
     expect((await chat("gpt")).status).toBe(200);
@@ -100,12 +100,17 @@ describe("admin API", () => {
     expect(gpt).toMatchObject({
       state: "serving",
       replicas: 1,
-      readyReplicas: 1,
+      ready_replicas: 1,
       running: 0,
       waiting: 0,
       circuits: [{ state: "closed" }],
+      spend: { hour_usd: expect.any(Number), day_usd: expect.any(Number) },
     });
-    expect(gpt?.rateLimitUtilization).toBeGreaterThan(0);
+    expect(gpt?.rate_limit_utilization).toBeGreaterThan(0);
+    // snake_case throughout, like the config file, the POST bodies and /admin/v1/spend
+    for (const deployment of body.deployments as Array<Record<string, unknown>>) {
+      expect(JSON.stringify(deployment)).not.toMatch(/"[a-z]+[A-Z]\w*":/);
+    }
     expect(hourUsd(body) - spentBefore).toBeCloseTo((1000 * 2.5 + 1000 * 10) / 1e6, 10);
   });
 
@@ -117,6 +122,11 @@ describe("admin API", () => {
       replica: 2,
     });
     expect(invalid.status).toBe(400);
+    expect(invalid.body.error).toEqual({
+      message: "invalid deployment",
+      type: "invalid_request_error",
+      code: "invalid_deployment",
+    });
     expect(invalid.body.problems).toEqual([{ path: "replica", message: "unknown key" }]);
 
     const applied = await admin("POST", "deployments", {
@@ -127,14 +137,19 @@ describe("admin API", () => {
     });
     expect(applied).toMatchObject({
       status: 200,
-      body: { ok: true, deployment: { name: "extra", state: "serving", readyReplicas: 2 } },
+      body: { ok: true, deployment: { name: "extra", state: "serving", replicas: 2, ready_replicas: 2 } },
     });
     expect((await chat("extra")).status).toBe(200);
 
     const removed = await admin("DELETE", "deployments/extra");
     expect(removed).toMatchObject({ status: 200, body: { ok: true } });
     expect((await chat("extra")).status).toBe(404);
-    expect((await admin("DELETE", "deployments/extra")).status).toBe(404);
+    expect(await admin("DELETE", "deployments/extra")).toEqual({
+      status: 404,
+      body: {
+        error: { message: "deployment extra does not exist", type: "not_found_error", code: "not_found" },
+      },
+    });
   });
 
   it("takes secrets only from [server] admin_secret_sources", async () => {
@@ -177,8 +192,21 @@ describe("admin API", () => {
     expect(provider.arrivals).toBe(before);
     expect(await admin("POST", "deployments/gpt/circuit", { state: "auto" })).toMatchObject({ status: 200 });
     expect((await chat("gpt")).status).toBe(200);
-    expect((await admin("POST", "deployments/gpt/circuit", { state: "sideways" })).status).toBe(400);
-    expect((await admin("POST", "deployments/echo/circuit", { state: "open" })).status).toBe(400);
+    expect(await admin("POST", "deployments/gpt/circuit", { state: "sideways" })).toMatchObject({
+      status: 400,
+      body: { error: { type: "invalid_request_error", code: "bad_request" } },
+    });
+    const local = await admin("POST", "deployments/echo/circuit", { state: "open" });
+    expect(local).toEqual({
+      status: 400,
+      body: {
+        error: {
+          message: "deployment echo runs locally: it has no upstream circuit or session",
+          type: "invalid_request_error",
+          code: "bad_request",
+        },
+      },
+    });
   });
 
   it("rebuilds a deployment's session", async () => {
@@ -187,12 +215,23 @@ describe("admin API", () => {
       body: { ok: true, replicas: 1 },
     });
     expect((await chat("gpt")).status).toBe(200);
-    expect((await admin("POST", "deployments/nope/session/rebuild")).status).toBe(404);
+    expect(await admin("POST", "deployments/nope/session/rebuild")).toEqual({
+      status: 404,
+      body: {
+        error: { message: "deployment nope does not exist", type: "not_found_error", code: "not_found" },
+      },
+    });
   });
 
   it("answers unknown paths with 404 and wrong methods with 405", async () => {
-    expect((await admin("GET", "nothing")).status).toBe(404);
-    expect((await admin("PUT", "deployments")).status).toBe(405);
+    expect(await admin("GET", "nothing")).toMatchObject({
+      status: 404,
+      body: { error: { type: "not_found_error", code: "not_found" } },
+    });
+    expect(await admin("PUT", "deployments")).toMatchObject({
+      status: 405,
+      body: { error: { type: "invalid_request_error", code: "bad_request" } },
+    });
   });
 });
 
