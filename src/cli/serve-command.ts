@@ -83,7 +83,16 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
   });
   try {
     const system = await createInferenceSystem({ server, registry, logger });
-    const listening = await system.listen();
+    let listening: Awaited<ReturnType<typeof system.listen>>;
+    try {
+      listening = await system.listen();
+    } catch (error) {
+      await system.close().catch(() => {});
+      const host = server.host.includes(":") ? `[${server.host}]` : server.host;
+      io.err(`rakka serve: cannot listen on ${host}:${server.port}: ${listenProblem(error)}`);
+      logger.flush();
+      return 1;
+    }
     logger.info({ url: listening.url }, "listening");
     const applied = Promise.all(
       config.value.deployments.map((deployment) =>
@@ -105,4 +114,16 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
   } finally {
     shutdown.release();
   }
+}
+
+/** "address in use (EADDRINUSE)" for the common listen failures, else the error's own message. */
+function listenProblem(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const reasons: Record<string, string> = {
+    EADDRINUSE: "address in use",
+    EACCES: "permission denied",
+    EADDRNOTAVAIL: "address not available on this machine",
+  };
+  if (code !== undefined && reasons[code] !== undefined) return `${reasons[code]} (${code})`;
+  return error instanceof Error ? error.message : String(error);
 }

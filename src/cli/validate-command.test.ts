@@ -43,6 +43,33 @@ max_concurrent = -1
     expect(result.err).toContain('deployment[0].fallbacks[0]: fallback "ghost" names no deployment');
   });
 
+  it("warns (exit 0) when a llama deployment's model file does not exist", async () => {
+    const path = await configFile(`
+[[deployment]]
+name = "echo"
+model = "echo-1"
+runtime = "mock"
+[[deployment]]
+name = "tiny"
+model = "/nonexistent/rakka/tiny.gguf"
+runtime = "llama"
+`);
+    const result = await run(["validate", "--config", path]);
+    expect(result.code).toBe(0);
+    expect(result.err).toBe(
+      "deployment[1].model: warning: model file not found: /nonexistent/rakka/tiny.gguf (rakka serve will fail this deployment)",
+    );
+    expect(result.out).toContain("2 deployment(s) valid");
+    const present = await configFile("");
+    const found = await configFile(`
+[[deployment]]
+name = "tiny"
+model = ${JSON.stringify(present)}
+runtime = "llama"
+`);
+    expect((await run(["validate", "--config", found])).err).toBe("");
+  });
+
   it("never prints a secret value", async () => {
     const path = await configFile(`
 [server]

@@ -1,7 +1,8 @@
 // `rakka validate --config FILE`: every problem as `path: message` (exit 1), or a table of the
 // deployments (never a secret) (exit 0).
 
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { RuntimeSchemas } from "../core/config/deployment-schema.js";
 import { parseConfig } from "../core/config/load-config.js";
 
@@ -28,6 +29,20 @@ export async function validateCommand(
     return 1;
   }
   for (const warning of result.warnings) io.err(`${warning.path}: warning: ${warning.message}`);
+  // A missing llama model file is only a warning: `rakka serve` fails that one deployment at load
+  // time, and the file may be written just before serving (as `npm start` does).
+  for (const [index, deployment] of result.value.deployments.entries()) {
+    if (deployment.runtime !== "llama") continue;
+    const modelPath = resolve(deployment.model);
+    const found = await access(modelPath).then(
+      () => true,
+      () => false,
+    );
+    if (!found)
+      io.err(
+        `deployment[${index}].model: warning: model file not found: ${modelPath} (rakka serve will fail this deployment)`,
+      );
+  }
   const rows = [
     ["NAME", "MODEL", "RUNTIME", "REPLICAS"],
     ...result.value.deployments.map((d) => [d.name, d.model, d.runtime, String(d.replicas)]),

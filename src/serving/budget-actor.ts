@@ -114,9 +114,11 @@ export class BudgetActor implements Actor<BudgetMessage> {
           return {
             type: "exceeded",
             error: errors.budgetExceeded(
-              `deployment ${deployment} has spent its ${over === "hour" ? "hourly" : "daily"} budget of $${
-                over === "hour" ? budget.maxSpendPerHourUsd : budget.maxSpendPerDayUsd
-              }`,
+              `deployment ${deployment}: spend ${usd(over === "hour" ? totals.hourUsd : totals.dayUsd)} plus reserved ${usd(
+                totals.reservedUsd,
+              )} plus this request's estimate ${usd(estimateUsd)} would pass its ${
+                over === "hour" ? "hourly" : "daily"
+              } budget of ${usd((over === "hour" ? budget.maxSpendPerHourUsd : budget.maxSpendPerDayUsd) ?? 0)}`,
               windowEnd - now,
             ),
           };
@@ -151,4 +153,10 @@ export class BudgetActor implements Actor<BudgetMessage> {
     if (budget.maxSpendPerDayUsd !== undefined && dayUsd > budget.maxSpendPerDayUsd) return "day";
     return undefined;
   }
+}
+
+/** Dollars with at least 2 decimals and up to 6, so small amounts ($0.006) stay exact: "$1.00", "$0.006". */
+export function usd(amount: number): string {
+  const [whole, fraction = ""] = amount.toFixed(6).replace(/0+$/, "").split(".");
+  return `$${whole}.${fraction.padEnd(2, "0")}`;
 }

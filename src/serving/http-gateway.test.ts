@@ -360,6 +360,21 @@ describe("streaming semantics", () => {
     expect(payloads.map((payload) => JSON.parse(payload).choices?.[0]?.delta?.content)).toContain("partial");
   });
 
+  it("a failed request's warning carries its request id (when known) and deployment", async () => {
+    const logger = recordingLogger();
+    const { url, service } = await start({ logger });
+    service.script = () => ({ chunks: [{ text: "partial" }], failAfter: errors.serverError("after", 500) });
+    await (await post(`${url}/v1/chat/completions`, { ...chatBody, stream: true })).text();
+    service.script = () => ({ failBefore: errors.serverError("before", 500) });
+    await (await post(`${url}/v1/chat/completions`, { ...chatBody, stream: true })).text();
+    await (await post(`${url}/v1/chat/completions`, chatBody)).text(); // unary: no id once it failed
+    expect(logger.warnings.map((warning) => warning.object)).toEqual([
+      expect.objectContaining({ requestId: "req-1", deployment: "tiny" }),
+      expect.objectContaining({ requestId: "req-2", deployment: "tiny" }),
+      expect.objectContaining({ deployment: "tiny" }),
+    ]);
+  });
+
   it("never dresses up a stream that stops without its final chunk as finished", async () => {
     const { url, service } = await start();
     // the chunks just stop (a server-side cancel): no finish_reason, no usage

@@ -64,6 +64,11 @@ type Method = "GET" | "POST";
 type RouteAction = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 type Endpoint = "chat" | "text";
 type AcceptedRequest = Extract<ParseResult, { ok: true }>;
+/** What a failed request's warning carries so it can be matched to the request. */
+interface RequestLogContext {
+  readonly requestId?: string;
+  readonly deployment?: string;
+}
 
 export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   const { service, clock } = options;
@@ -104,15 +109,22 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
     response.end(text);
   }
 
-  /** The one way an error leaves the gateway as HTTP: toHttpError, optionally with another status. */
+  /**
+   * The one way an error leaves the gateway as HTTP: toHttpError, optionally with another status.
+   * `request` (the request id when known, the body's model) goes into the warning a 5xx logs.
+   */
   function sendError(
     response: ServerResponse,
     error: InferenceError,
-    override: { status?: number; headers?: Readonly<Record<string, string>> } = {},
+    override: {
+      status?: number;
+      headers?: Readonly<Record<string, string>>;
+      request?: RequestLogContext;
+    } = {},
   ): void {
     const http = toHttpError(error, clock.now());
     const status = override.status ?? http.status;
-    if (status >= 500) log.warn({ code: error.code, status }, error.message);
+    if (status >= 500) log.warn({ ...override.request, code: error.code, status }, error.message);
     sendJson(response, status, http.body, { ...http.headers, ...override.headers });
   }
 
@@ -241,7 +253,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         log.debug({ error: describe(error) }, "unary request ended after its client left");
         return;
       }
-      sendError(response, toInferenceError(error));
+      sendError(response, toInferenceError(error), { request: { deployment: parsed.request.model } });
       return;
     }
     const context = { requestId: result.requestId, model: parsed.request.model, nowMs: clock.now() };
@@ -262,9 +274,10 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
     try {
       handle = service.start(parsed.request);
     } catch (error) {
-      sendError(response, toInferenceError(error));
+      sendError(response, toInferenceError(error), { request: { deployment: parsed.request.model } });
       return;
     }
+    const logContext: RequestLogContext = { requestId: handle.requestId, deployment: parsed.request.model };
     const iterator = handle.chunks[Symbol.asyncIterator]();
     // `ended`: the chunks ran out or threw, so the request reached its end by itself. Until then a
     // client that goes away (or a write that finds it gone) cancels it, once.
@@ -292,7 +305,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         next = await pull();
       } catch (error) {
         // Before commit: still a plain HTTP error with the right status (DESIGN.md §5).
-        sendError(response, toInferenceError(error));
+        sendError(response, toInferenceError(error), { request: logContext });
         return;
       }
       if (!isOpen(response)) return;
@@ -330,7 +343,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
           // After commit: the SSE error event, then the connection closes; no [DONE].
           const failure = toInferenceError(error);
           if (httpStatusOf(failure.kind) >= 500)
-            log.warn({ code: failure.code }, `stream failed after commit: ${failure.message}`);
+            log.warn({ ...logContext, code: failure.code }, `stream failed after commit: ${failure.message}`);
           writer.fail(toHttpError(failure, clock.now()).body);
           return;
         }
@@ -341,7 +354,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         // the post-commit error event (DESIGN.md §5).
         if (!cancelled && isOpen(response)) {
           const failure = errors.internal("the request ended before it finished");
-          log.warn({ code: failure.code }, `stream failed after commit: ${failure.message}`);
+          log.warn({ ...logContext, code: failure.code }, `stream failed after commit: ${failure.message}`);
           writer.fail(toHttpError(failure, clock.now()).body);
         }
         return;
@@ -426,7 +439,8 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       });
       handler(request, response);
     });
-    server.on("error", (error) => log.error({ error: error.message }, "HTTP server error"));
+    // A listen failure (EADDRINUSE, EACCES) rejects for the caller to report; only errors after
+    // the server is up are logged here, so a busy port is not reported twice.
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, host, () => {
@@ -434,6 +448,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         resolve();
       });
     });
+    server.on("error", (error) => log.error({ error: error.message }, "HTTP server error"));
     const bound = (server.address() as AddressInfo).port;
     let closed: Promise<void> | undefined;
     const closeServer = (): Promise<void> => {

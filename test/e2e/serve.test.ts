@@ -4,6 +4,7 @@
 // re-sends the signal once it is the last one left, so the drain must keep its listeners.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -197,5 +198,39 @@ describe("rakka serve", () => {
     expect(code).toBe(1);
     expect(stderr).toContain("deployment[0].replicas:");
     expect(stderr).toContain('deployment[0].runtime: unknown runtime "warp"');
+  });
+
+  it("a busy port: one clear line on stderr, nothing on stdout, exit code 1", async () => {
+    const busy = createNetServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const dir = await mkdtemp(join(tmpdir(), "rakka-e2e-"));
+      const path = join(dir, "rakka.toml");
+      await writeFile(path, '[[deployment]]\nname = "echo"\nmodel = "echo-1"\nruntime = "mock"\n');
+      const proc = spawn(
+        process.execPath,
+        ["bin/rakka.js", "serve", "--config", path, "--bind", `127.0.0.1:${port}`],
+        {
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      child = proc;
+      let stdout = "";
+      let stderr = "";
+      proc.stdout?.on("data", (data: Buffer) => {
+        stdout += data.toString();
+      });
+      proc.stderr?.on("data", (data: Buffer) => {
+        stderr += data.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => proc.on("exit", resolve));
+      expect(code).toBe(1);
+      expect(stderr).toBe(`rakka serve: cannot listen on 127.0.0.1:${port}: address in use (EADDRINUSE)\n`);
+      expect(stdout).not.toContain("HTTP server error");
+      expect(stdout).not.toContain("EADDRINUSE");
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
   });
 });

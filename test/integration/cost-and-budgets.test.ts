@@ -162,6 +162,9 @@ describe("budgets", () => {
     await s.complete(ask("echo")); // $0.006 spent
     const refused = await s.complete(ask("echo")).catch((e: unknown) => e); // 0.006 + 0.005 > 0.01
     expect(refused).toMatchObject({ kind: "budget_exceeded" });
+    expect((refused as Error).message).toBe(
+      "deployment echo: spend $0.006 plus reserved $0.00 plus this request's estimate $0.005 would pass its hourly budget of $0.01",
+    );
     expect((refused as { details: { retryAfterMs: number } }).details.retryAfterMs).toBe(HOUR / 2);
     let metrics = await s.serving.service.metricsText();
     expect(sample(metrics, "rakka_tokens_total", { deployment: "echo", direction: "output" })).toBe(4); // only the first ran
