@@ -2,7 +2,7 @@
 // runtimes: it fills the runtime registry that is handed down to the deployment manager.
 
 import type { z } from "zod";
-import { ActorSystem, type Clock, type Logger } from "./actor/index.js";
+import { ActorSystem, type Clock, type Logger, systemClock } from "./actor/index.js";
 import {
   Deployment as DeploymentValidator,
   type deploymentTableSchema,
@@ -11,6 +11,7 @@ import { formatProblems } from "./core/config/problem.js";
 import { type ServerConfig, serverDefaults } from "./core/config/server-schema.js";
 import type { DeploymentSpec, PricingConfig } from "./core/deployment.js";
 import { errors } from "./core/inference-error.js";
+import { settledWithin } from "./core/runner-clock.js";
 import type { SecretEnvironment } from "./core/secret.js";
 import type { TokenChunk } from "./core/token-chunk.js";
 import { localEngineProps } from "./engine/local-engine.js";
@@ -266,20 +267,9 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         // budget; answers written at the drain deadline get a short real-time grace to flush
         const left = drainTimeoutMs - (system.clock.now() - startedAt);
         if (gateways.length > 0 && (left > 0 || ended > 0)) {
-          let cancelTimer = () => {};
-          await Promise.race([
-            Promise.all(gateways.map((gateway) => gateway.whenIdle())),
-            new Promise<void>((resolve) => {
-              if (left > 0) {
-                cancelTimer = system.clock.setTimer(left, resolve);
-              } else {
-                const timer = setTimeout(resolve, FLUSH_GRACE_MS);
-                timer.unref();
-                cancelTimer = () => clearTimeout(timer);
-              }
-            }),
-          ]);
-          cancelTimer();
+          const idle = Promise.all(gateways.map((gateway) => gateway.whenIdle()));
+          if (left > 0) await settledWithin(system.clock, left, idle);
+          else await settledWithin(systemClock, FLUSH_GRACE_MS, idle);
         }
         await Promise.all(gateways.map((gateway) => gateway.close()));
         await system.terminate();

@@ -31,3 +31,29 @@ export function sleepOn(clock: RunnerClock, delayMs: number, signal?: AbortSigna
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * Waits until `promise` settles or `delayMs` passes on `clock`, whichever comes first; the timer
+ * is cancelled either way. True when the promise settled in time.
+ */
+export async function settledWithin(
+  clock: RunnerClock,
+  delayMs: number,
+  promise: Promise<unknown>,
+): Promise<boolean> {
+  let cancel = () => {};
+  const timedOut = new Promise<false>((resolve) => {
+    cancel = clock.setTimer(delayMs, () => resolve(false));
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timedOut,
+    ]);
+  } finally {
+    cancel();
+  }
+}

@@ -3,9 +3,10 @@
 // upstream call with its timeouts, the outcome recorded; then retry (before commit only, within
 // the deadline, with backoff on the injected clock) or end the request with one typed error.
 
-import type { Actor, ActorContext, ActorRef, Clock } from "../actor/index.js";
+import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import type { DeploymentSpec } from "../core/deployment.js";
 import { countsAsCircuitFailure, errors, InferenceError } from "../core/inference-error.js";
+import { sleepOn } from "../core/runner-clock.js";
 import { commitsResponse, type TokenChunk } from "../core/token-chunk.js";
 import type { EngineObserver, EngineRequest } from "../protocol/engine-messages.js";
 import type { AttemptOutcome, CircuitCheck } from "./circuit-breaker.js";
@@ -32,22 +33,6 @@ export interface RemoteWorkerOptions {
 }
 
 const ASK_TIMEOUT_MS = 30_000;
-
-/** Sleeps on the clock; resolves false when the signal aborts first. */
-function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      cancel();
-      resolve(false);
-    };
-    const cancel = clock.setTimer(ms, () => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    });
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** An upstream message that quotes our key must not reach the client or the logs. */
 export function redactKey(error: InferenceError, apiKey: string | undefined): InferenceError {
@@ -209,7 +194,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       }
       retries++;
       observer.retried(deployment.name);
-      if (!(await sleep(clock, decision.delayMs, batch.signal))) return;
+      if (!(await sleepOn(clock, decision.delayMs, batch.signal))) return;
     }
   }
 
@@ -261,7 +246,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       ) {
         return { type: "failed", error: limited };
       }
-      if (!(await sleep(clock, permit.retryAfterMs, batch.signal))) return { type: "cancelled" };
+      if (!(await sleepOn(clock, permit.retryAfterMs, batch.signal))) return { type: "cancelled" };
     }
   }
 

@@ -1,9 +1,10 @@
 // InferenceService: the one request path. The HTTP gateway and the library API both call it;
 // it spawns one RequestActor per request and hands back the client's chunk channel.
 
-import type { ActorRef, ActorSystem } from "../actor/index.js";
+import { type ActorRef, type ActorSystem, systemClock } from "../actor/index.js";
 import { Channel } from "../core/channel.js";
 import { errors, InferenceError } from "../core/inference-error.js";
+import { settledWithin } from "../core/runner-clock.js";
 import { type TokenChunk, Tokens } from "../core/token-chunk.js";
 import type { BudgetMessage } from "./budget-actor.js";
 import type { ManagerMessage } from "./deployment-manager-actor.js";
@@ -37,10 +38,8 @@ const CLIENT_CHANNEL_CAPACITY = 64;
  */
 const SHUTDOWN_GRACE_MS = 1000;
 
-/** A request in flight: how to end it at shutdown. */
-interface InFlight {
-  shutdown(drainTimeoutMs: number): void;
-}
+/** A request in flight, as the way to end it at shutdown. */
+type InFlight = (drainTimeoutMs: number) => void;
 
 export class InferenceService implements InferenceServicePort {
   readonly #options: InferenceServiceOptions;
@@ -71,9 +70,7 @@ export class InferenceService implements InferenceServicePort {
     let actor: ActorRef<RequestControl> | undefined;
     // a cancel is one message to the request's actor (no AbortController per request here)
     const cancelRequest = () => actor?.tell(clientCancelled);
-    const entry: InFlight = {
-      shutdown: (drainTimeoutMs) => actor?.tell({ type: "shutdown", drainTimeoutMs }),
-    };
+    const entry: InFlight = (drainTimeoutMs) => actor?.tell({ type: "shutdown", drainTimeoutMs });
     const done = () => {
       this.#inFlight.delete(entry);
       if (this.#inFlight.size === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
@@ -166,28 +163,14 @@ export class InferenceService implements InferenceServicePort {
    */
   async drain(timeoutMs: number): Promise<{ ended: number }> {
     if (this.#inFlight.size === 0) return { ended: 0 };
-    if (timeoutMs > 0) {
-      let cancelTimer = () => {};
-      const timeout = new Promise<void>((resolve) => {
-        cancelTimer = this.#options.system.clock.setTimer(timeoutMs, resolve);
-      });
-      await Promise.race([this.#whenIdle(), timeout]);
-      cancelTimer();
-      if (this.#inFlight.size === 0) return { ended: 0 };
+    if (timeoutMs > 0 && (await settledWithin(this.#options.system.clock, timeoutMs, this.#whenIdle()))) {
+      return { ended: 0 };
     }
     const remaining = [...this.#inFlight];
-    for (const request of remaining) request.shutdown(timeoutMs);
-    // each actor fails its client's channel before it reports the end: wait for that, so the
-    // errors are written before anything stops
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.#whenIdle(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
-        timer.unref();
-      }),
-    ]);
-    clearTimeout(timer);
+    for (const shutdown of remaining) shutdown(timeoutMs);
+    // each actor fails its client's channel before it reports the end: wait for that (real time, a
+    // bound only: normally a few microtasks), so the errors are written before anything stops
+    await settledWithin(systemClock, SHUTDOWN_GRACE_MS, this.#whenIdle());
     return { ended: remaining.length };
   }
 
