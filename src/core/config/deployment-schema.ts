@@ -115,7 +115,7 @@ function validate(input: unknown, options: ValidateDeploymentOptions): Validated
   }
   const raw = input as Record<string, unknown>;
   const parsed = deploymentTableSchema.safeParse(raw);
-  const problems: Problem[] = parsed.success ? [] : zodProblems(base, parsed.error, { input: raw });
+  const problems: Problem[] = parsed.success ? [] : zodProblems(base, parsed.error, raw);
   for (const key of unavailableDeploymentKeys) {
     const value = raw[key];
     if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {
@@ -139,7 +139,7 @@ function validate(input: unknown, options: ValidateDeploymentOptions): Validated
     const input = raw.runtime_config ?? {};
     const config = schema.configSchema.safeParse(input);
     if (config.success) runtimeConfig = config.data;
-    else problems.push(...zodProblems(joinPath(base, ["runtime_config"]), config.error, { input }));
+    else problems.push(...zodProblems(joinPath(base, ["runtime_config"]), config.error, input));
   }
   const secrets = loadSecrets(
     runtimeConfig,

@@ -45,7 +45,7 @@ export function parseConfig(text: string, options: LoadConfigOptions): Validated
     return { ok: false, problems: [{ path: "(file)", message: tomlSyntaxMessage(error) }] };
   }
   const top = fileSchema.safeParse(document);
-  if (!top.success) return { ok: false, problems: zodProblems("", top.error, { input: document }) };
+  if (!top.success) return { ok: false, problems: zodProblems("", top.error, document) };
 
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
@@ -53,8 +53,7 @@ export function parseConfig(text: string, options: LoadConfigOptions): Validated
 
   let server: ServerConfig | undefined;
   const serverParsed = serverTableSchema.safeParse(top.data.server);
-  if (!serverParsed.success)
-    problems.push(...zodProblems("server", serverParsed.error, { input: top.data.server }));
+  if (!serverParsed.success) problems.push(...zodProblems("server", serverParsed.error, top.data.server));
   else {
     const table = serverParsed.data;
     for (const key of unavailableServerKeys) {

@@ -5,9 +5,8 @@ import { joinPath, type Problem } from "./problem.js";
 
 type Issue = z.core.$ZodIssue;
 
-// zod 4 leaves `issue.input` unset unless parsing with `reportInput`. A missing key is told apart
-// from a wrong type by looking the path up in the parsed input when the caller gives it, else by
-// zod's default message ("Invalid input: expected number, received undefined").
+// zod 4 leaves `issue.input` unset unless parsing with `reportInput`, so a missing key is told
+// apart from a wrong type by looking its path up in the value that was parsed.
 const DEFAULT_TYPE_MESSAGE = /^Invalid input: expected .+, received (\S+)$/;
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
@@ -19,31 +18,9 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-/** Without the input: whether zod's message says the value itself was undefined. */
-function saysUndefined(issue: Issue): boolean {
-  if (issue.code === "invalid_type") {
-    const received = DEFAULT_TYPE_MESSAGE.exec(issue.message)?.[1];
-    // a schema's own message (`error: "..."`) hides what was received: read it as missing
-    return received === undefined || received === "undefined";
-  }
-  if (issue.code === "invalid_union") {
-    // missing only when every branch rejected the value itself (not a key inside it) as undefined
-    return (
-      issue.errors.length > 0 &&
-      issue.errors.every((branch) =>
-        branch.some(
-          (inner) => inner.path.length === 0 && inner.code === "invalid_type" && saysUndefined(inner),
-        ),
-      )
-    );
-  }
-  return false;
-}
-
-function isMissing(issue: Issue, options: ZodProblemOptions): boolean {
+function isMissing(issue: Issue, input: unknown): boolean {
   if (issue.code !== "invalid_type" && issue.code !== "invalid_union") return false;
-  if ("input" in options) return valueAt(options.input, issue.path) === undefined;
-  return saysUndefined(issue);
+  return valueAt(input, issue.path) === undefined;
 }
 
 /** "expected string or object, received number" when every union branch rejected the value's type. */
@@ -68,12 +45,8 @@ function messageOf(issue: Issue): string {
   return issue.message;
 }
 
-export interface ZodProblemOptions {
-  /** The value that was parsed: a key is "required" only where it is absent from it. */
-  readonly input?: unknown;
-}
-
-export function zodProblems(base: string, error: z.ZodError, options: ZodProblemOptions = {}): Problem[] {
+/** `input`: the value that was parsed; a key is "required" only where it is absent from it. */
+export function zodProblems(base: string, error: z.ZodError, input: unknown): Problem[] {
   const problems: Problem[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
@@ -82,7 +55,7 @@ export function zodProblems(base: string, error: z.ZodError, options: ZodProblem
       }
       continue;
     }
-    if (isMissing(issue, options)) {
+    if (isMissing(issue, input)) {
       problems.push({ path: joinPath(base, issue.path), message: "is required" });
       continue;
     }

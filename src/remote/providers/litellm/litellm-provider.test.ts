@@ -28,7 +28,7 @@ function parse(table: Record<string, unknown>): LiteLlmConfig {
 function problems(table: Record<string, unknown>) {
   const result = liteLlmConfigSchema.safeParse(table);
   if (result.success) throw new Error("expected the table to be refused");
-  return zodProblems("runtime_config", result.error);
+  return zodProblems("runtime_config", result.error, table);
 }
 
 describe("litellm runtime_config", () => {

@@ -9,14 +9,14 @@ import { type OpenAiConfig, openAiConfigSchema } from "./openai-config.js";
 
 function parse(table: Record<string, unknown>): OpenAiConfig {
   const result = openAiConfigSchema.safeParse(table);
-  if (!result.success) throw new Error(JSON.stringify(zodProblems("runtime_config", result.error)));
+  if (!result.success) throw new Error(JSON.stringify(zodProblems("runtime_config", result.error, table)));
   return result.data;
 }
 
 function problems(table: Record<string, unknown>): Problem[] {
   const result = openAiConfigSchema.safeParse(table);
   if (result.success) throw new Error("expected the table to be refused");
-  return zodProblems("runtime_config", result.error);
+  return zodProblems("runtime_config", result.error, table);
 }
 
 const azure = {
