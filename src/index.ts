@@ -177,7 +177,10 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     maxBodyBytes: serverDefaults.maxBodyBytes,
     requestTimeoutMs: serverDefaults.requestTimeoutMs,
     drainTimeoutMs: serverDefaults.drainTimeoutMs,
+    bodyTimeoutMs: serverDefaults.bodyTimeoutMs,
+    drainDelayMs: 0,
     adminSecretSources: [],
+    adminAllowedHosts: [],
     ...options.server,
   };
   const system = ActorSystem.create({

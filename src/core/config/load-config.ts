@@ -79,8 +79,11 @@ export function parseConfig(text: string, options: LoadConfigOptions): Validated
       maxBodyBytes: table.max_body_bytes,
       requestTimeoutMs: table.request_timeout_ms,
       drainTimeoutMs: table.drain_timeout_ms,
+      bodyTimeoutMs: table.body_timeout_ms,
+      drainDelayMs: table.drain_delay_ms,
       ...(table.admin_key ? { adminKey: table.admin_key } : {}),
       adminSecretSources: table.admin_secret_sources,
+      adminAllowedHosts: table.admin_allowed_hosts,
     };
   }
 

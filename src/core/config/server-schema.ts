@@ -11,10 +11,19 @@ export interface ServerConfig {
   readonly maxBodyBytes: number;
   readonly requestTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  /** How long reading a request's headers and body may take (also bounded by requestTimeoutMs). */
+  readonly bodyTimeoutMs: number;
+  /** On shutdown, how long /readyz answers 503 `draining` before the listener closes. */
+  readonly drainDelayMs: number;
   /** Bearer key of the admin API under /admin/v1/; the API is off when unset. */
   readonly adminKey?: Secret;
   /** Secret sources ("env:NAME", "file:/path") a deployment applied through the admin API may use. */
   readonly adminSecretSources: readonly string[];
+  /**
+   * Link-local or metadata addresses (IPs or CIDR ranges) a deployment applied through the admin
+   * API may still connect to; every other such address is refused at connect time.
+   */
+  readonly adminAllowedHosts: readonly string[];
 }
 
 /** Keys of [server] whose behaviour this build does not have yet. */
@@ -25,6 +34,9 @@ export const serverDefaults = {
   maxBodyBytes: 4 * 1024 * 1024,
   requestTimeoutMs: 600_000,
   drainTimeoutMs: 30_000,
+  bodyTimeoutMs: 30_000,
+  /** For `rakka serve` (the config file); an embedded system without the key drains at once. */
+  drainDelayMs: 5_000,
 } as const;
 
 /** "host:port", "[::1]:port" or ":port"; port 0 picks a free one. */
@@ -54,5 +66,10 @@ export const serverTableSchema = z
     max_body_bytes: z.int().min(1024).default(serverDefaults.maxBodyBytes),
     request_timeout_ms: z.int().min(1).default(serverDefaults.requestTimeoutMs),
     drain_timeout_ms: z.int().min(0).default(serverDefaults.drainTimeoutMs),
+    body_timeout_ms: z.int().min(1).default(serverDefaults.bodyTimeoutMs),
+    drain_delay_ms: z.int().min(0).default(serverDefaults.drainDelayMs),
+    admin_allowed_hosts: z
+      .array(z.string().min(1, "must be a non-empty IP address or CIDR range"))
+      .default([]),
   })
   .prefault({});
