@@ -153,10 +153,12 @@ export interface InferenceSystem {
   /** Starts the HTTP gateway (`bind` "host:port"; port 0 picks a free one). */
   listen(options?: { bind?: string }): Promise<ListeningGateway>;
   /**
-   * Stops accepting, lets in-flight requests finish up to `drainTimeoutMs`; the ones still running
-   * then end with `unavailable` (answered, not cut off), and everything stops.
+   * Shuts down, in order (docs/operations.md, "Shutdown"): for `drainDelayMs` /readyz answers 503
+   * `draining` while requests are still served; then it stops accepting and lets in-flight requests
+   * finish up to `drainTimeoutMs`; the ones still running then end with `unavailable` (answered,
+   * not cut off), and everything stops.
    */
-  close(options?: { drainTimeoutMs?: number }): Promise<void>;
+  close(options?: { drainTimeoutMs?: number; drainDelayMs?: number }): Promise<void>;
   readonly serving: Serving;
   readonly server: ServerConfig;
 }
@@ -237,7 +239,10 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     deployments: () => serving.deployments(),
     async listen(listenOptions = {}) {
       const admin = server.adminKey
-        ? createAdminRoutes({ adminKey: server.adminKey, service: serving.admin(server.adminSecretSources) })
+        ? createAdminRoutes({
+            adminKey: server.adminKey,
+            service: serving.admin(server.adminSecretSources, server.adminAllowedHosts),
+          })
         : undefined;
       const gateway = createHttpGateway({
         service: serving.service,
@@ -256,6 +261,12 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     close(closeOptions = {}) {
       closed ??= (async () => {
         const drainTimeoutMs = closeOptions.drainTimeoutMs ?? server.drainTimeoutMs;
+        const drainDelayMs = closeOptions.drainDelayMs ?? server.drainDelayMs;
+        if (gateways.length > 0 && drainDelayMs > 0) {
+          for (const gateway of gateways) gateway.beginDrain();
+          system.log.info({ drainDelayMs }, "draining: /readyz answers 503 while requests are still served");
+          await new Promise<void>((resolve) => system.clock.setTimer(drainDelayMs, resolve));
+        }
         const startedAt = system.clock.now();
         serving.service.stopAccepting();
         await Promise.all(gateways.map((gateway) => gateway.stopAccepting()));

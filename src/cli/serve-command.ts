@@ -103,7 +103,7 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
     );
     const signal = await shutdown.received;
     logger.info(
-      { signal, drainTimeoutMs: server.drainTimeoutMs },
+      { signal, drainDelayMs: server.drainDelayMs, drainTimeoutMs: server.drainTimeoutMs },
       "shutting down: draining in-flight requests",
     );
     await system.close();

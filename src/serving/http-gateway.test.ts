@@ -5,7 +5,7 @@ import type { Logger } from "../actor/index.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
 import { Secret } from "../core/secret.js";
 import { type TokenChunk, Tokens } from "../core/token-chunk.js";
-import { until } from "../testkit/manual-clock.js";
+import { ManualClock, until } from "../testkit/manual-clock.js";
 import { createHttpGateway, type ListeningGateway } from "./http-gateway.js";
 import type {
   CompletionResult,
@@ -148,15 +148,26 @@ function recordingLogger(): Logger & { readonly warnings: Array<{ object: object
   return { warnings, debug() {}, info() {}, warn: keep, error: keep };
 }
 
-async function start(options: { apiKeys?: string[]; maxBodyBytes?: number; logger?: Logger } = {}) {
+async function start(
+  options: {
+    apiKeys?: string[];
+    maxBodyBytes?: number;
+    bodyTimeoutMs?: number;
+    logger?: Logger;
+    clock?: ManualClock;
+  } = {},
+) {
   const service = new FakeInferenceService();
+  const clock = options.clock ?? new ManualClock(NOW);
   const gateway = createHttpGateway({
     service,
     server: {
       apiKeys: (options.apiKeys ?? []).map((key) => Secret.inline(key)),
       maxBodyBytes: options.maxBodyBytes ?? 16 * 1024,
+      bodyTimeoutMs: options.bodyTimeoutMs ?? 30_000,
+      requestTimeoutMs: 600_000,
     },
-    clock: { now: () => NOW },
+    clock,
     ...(options.logger ? { logger: options.logger } : {}),
   });
   const listening = await gateway.listen("127.0.0.1", 0);

@@ -4,13 +4,14 @@
 // HTTP only through toHttpError; the handler never throws.
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { type Logger, silentLogger } from "../actor/index.js";
+import type { AddressInfo, Socket } from "node:net";
+import { type Clock, type Logger, silentLogger } from "../actor/index.js";
 import type { ServerConfig } from "../core/config/server-schema.js";
 import { httpStatusOf, toHttpError } from "../core/http-error.js";
 import { errors, InferenceError, toInferenceError } from "../core/inference-error.js";
 import type { FinishReason, TokenChunk, TokenUsage } from "../core/token-chunk.js";
 import type { AdminRoutes } from "./admin-api.js";
+import { MAX_JSON_DEPTH, tooDeepField } from "./json-depth.js";
 import { type ParseResult, parseChatRequest, parseCompletionRequest } from "./openai-request.js";
 import {
   chatChunkEncoder,
@@ -29,10 +30,13 @@ import { SseWriter } from "./sse-writer.js";
 export interface HttpGatewayOptions {
   /** The one request path the gateway calls (also behind createInferenceSystem). */
   readonly service: InferenceServicePort;
-  /** `apiKeys` (client bearer keys; empty = open) and `maxBodyBytes` are used. */
-  readonly server: Pick<ServerConfig, "apiKeys" | "maxBodyBytes">;
-  /** Injected time: `created` fields and circuit_open's Retry-After. */
-  readonly clock: { now(): number };
+  /**
+   * `apiKeys` (client bearer keys; empty = open), `maxBodyBytes`, and `bodyTimeoutMs` with
+   * `requestTimeoutMs` (the earlier bounds reading a request's body) are used.
+   */
+  readonly server: Pick<ServerConfig, "apiKeys" | "maxBodyBytes" | "bodyTimeoutMs" | "requestTimeoutMs">;
+  /** Injected time: `created` fields, circuit_open's Retry-After and the body read deadline. */
+  readonly clock: Pick<Clock, "now" | "setTimer">;
   readonly logger?: Logger;
   /** The admin API under /admin/v1/ (absent: those paths answer 404). */
   readonly admin?: AdminRoutes;
@@ -42,6 +46,11 @@ export interface ListeningGateway {
   /** `http://host:port`, with the port actually bound (port 0 picks one). */
   readonly url: string;
   readonly port: number;
+  /**
+   * The first step of a shutdown: /readyz answers 503 `draining` (so a load balancer's probe takes
+   * this node out of rotation) while requests are still accepted and served.
+   */
+  beginDrain(): void;
   /**
    * For draining: stops accepting connections and closes idle keep-alive sockets; requests in
    * flight run to their end, and their connections close after them.
@@ -74,7 +83,10 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   const { service, clock } = options;
   const log = options.logger ?? silentLogger;
   const maxBodyBytes = options.server.maxBodyBytes;
+  const bodyTimeoutMs = Math.min(options.server.bodyTimeoutMs, options.server.requestTimeoutMs);
   const apiKeys = options.server.apiKeys;
+  /** Set by beginDrain: /readyz answers 503 `draining` from then on. */
+  let draining = false;
   const startedAtSeconds = Math.floor(clock.now() / 1000);
 
   const routes: ReadonlyMap<string, Partial<Record<Method, RouteAction>>> = new Map([
@@ -133,6 +145,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   const handler = (request: IncomingMessage, response: ServerResponse): void => {
     response.on("error", (error) => log.debug({ error: error.message }, "response error"));
     request.on("error", (error) => log.debug({ error: error.message }, "request error"));
+    boundReading(request, response);
     route(request, response).catch((error: unknown) => {
       log.error({ error: describe(error) }, "unexpected error in the HTTP gateway");
       try {
@@ -194,13 +207,39 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
 
   // ── bodies ──────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Bounds how long the client may take to send its body (the headers are bounded by the server's
+   * headersTimeout): past `bodyTimeoutMs` (or the request deadline, if earlier) it gets a 408 with
+   * the error body and the connection closes; if the answer already went out (a path that does not
+   * read its body), the connection just closes.
+   */
+  function boundReading(request: IncomingMessage, response: ServerResponse): void {
+    const cancel = clock.setTimer(bodyTimeoutMs, () => {
+      const socket = request.socket as Socket | null;
+      if (request.complete || !socket || socket.destroyed) return;
+      if (response.headersSent) {
+        socket.destroy();
+        return;
+      }
+      response.once("finish", () => socket.destroy());
+      sendError(response, errors.timeout(`request body not received within ${bodyTimeoutMs} ms`), {
+        status: 408,
+        headers: { connection: "close" },
+      });
+    });
+    request.once("end", cancel);
+    response.once("close", () => {
+      if (request.complete) cancel();
+    });
+  }
+
   /** Reads and JSON-parses the body; on failure the response has been sent and undefined returned. */
   async function readJson(
     request: IncomingMessage,
     response: ServerResponse,
   ): Promise<{ value: unknown } | undefined> {
     const body = await readBody(request, maxBodyBytes);
-    if (body.kind === "aborted") return undefined;
+    if (body.kind === "aborted" || !isOpen(response)) return undefined;
     if (body.kind === "too_large") {
       sendError(response, errors.badRequest(`request body exceeds max_body_bytes (${maxBodyBytes})`), {
         status: 413,
@@ -208,13 +247,24 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       });
       return undefined;
     }
+    let value: unknown;
     try {
-      return { value: JSON.parse(body.bytes.toString("utf8")) };
+      value = JSON.parse(body.bytes.toString("utf8"));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       sendError(response, errors.badRequest(`invalid JSON: ${reason}`));
       return undefined;
     }
+    const tooDeep = tooDeepField(value);
+    if (tooDeep !== undefined) {
+      const field = tooDeep === "request body" ? undefined : tooDeep;
+      sendError(
+        response,
+        errors.badRequest(`${truncate(tooDeep)}: nested deeper than ${MAX_JSON_DEPTH} levels`, field),
+      );
+      return undefined;
+    }
+    return { value };
   }
 
   // ── completions ─────────────────────────────────────────────────────────────────────────────
@@ -404,10 +454,12 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   async function readiness(response: ServerResponse): Promise<void> {
     const deployments = await service.deployments();
     const ready =
+      !draining &&
       deployments.some((deployment) => deployment.state === "serving") &&
       !deployments.some((deployment) => deployment.state === "pending");
     sendJson(response, ready ? 200 : 503, {
       ready,
+      ...(draining ? { status: "draining" } : {}),
       deployments: deployments.map((deployment) => ({
         name: deployment.name,
         state: deployment.state,
@@ -432,13 +484,23 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
 
   async function listen(host: string, port: number): Promise<ListeningGateway> {
     let stopping = false;
-    const server = createServer((request, response) => {
+    // node checks its header deadline this often (its default, 30 s, would let a 6 s one run 36 s)
+    const connectionsCheckingInterval = Math.max(100, Math.min(1000, bodyTimeoutMs));
+    const server = createServer({ connectionsCheckingInterval }, (request, response) => {
       if (stopping) response.setHeader("connection", "close");
       response.once("finish", () => {
         if (stopping) setImmediate(() => server.closeIdleConnections());
       });
       handler(request, response);
     });
+    // Reading the headers is bounded by body_timeout_ms too (node's own check, every second at
+    // most); the body is bounded by boundReading on the injected clock, so node's whole-request
+    // timer is off.
+    server.headersTimeout = bodyTimeoutMs;
+    server.requestTimeout = 0;
+    server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) =>
+      answerClientError(error, socket),
+    );
     // A listen failure (EADDRINUSE, EACCES) rejects for the caller to report; only errors after
     // the server is up are logged here, so a busy port is not reported twice.
     await new Promise<void>((resolve, reject) => {
@@ -458,6 +520,9 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
     return {
       url: `http://${host.includes(":") ? `[${host}]` : host}:${bound}`,
       port: bound,
+      beginDrain() {
+        draining = true;
+      },
       async stopAccepting() {
         stopping = true;
         void closeServer();
@@ -474,6 +539,29 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   }
 
   return { handler, listen };
+}
+
+/**
+ * A request node:http could not parse or did not receive in time never reaches the handler; it
+ * still gets a well-formed answer with the error body, and the connection closes: 408 when the
+ * headers did not arrive within body_timeout_ms, 431 for oversize headers, else 400.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, failure] =
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "Request Timeout", errors.timeout("request headers not received within body_timeout_ms")]
+      : error.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large", errors.badRequest("request headers are too large")]
+        : [400, "Bad Request", errors.badRequest(`malformed HTTP request (${error.code ?? "parse error"})`)];
+  const body = JSON.stringify(toHttpError(failure, 0).body);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 type BodyResult =

@@ -62,17 +62,23 @@ describe("SseWriter", () => {
     expect(writer.open).toBe(false);
   });
 
-  it("ends with the error event and closes the connection, without [DONE]", async () => {
+  it("ends with the error event, without [DONE], and leaves the keep-alive connection open", async () => {
     const { response, client } = await exchange();
     const writer = new SseWriter(response);
-    const socketClosed = new Promise<void>((resolve) => client.socket.once("close", () => resolve()));
+    let socketClosed = false;
+    client.socket.once("close", () => {
+      socketClosed = true;
+    });
     const body = readAll(client);
     await writer.event('{"a":1}');
     writer.fail({ error: { message: "boom", type: "upstream_error", code: "server_error" } });
     expect(await body).toBe(
       'data: {"a":1}\n\ndata: {"error":{"message":"boom","type":"upstream_error","code":"server_error"}}\n\n',
     );
-    await socketClosed;
+    expect(client.complete).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(socketClosed).toBe(false);
+    expect(writer.open).toBe(false);
     writer.done();
   });
 

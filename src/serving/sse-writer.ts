@@ -1,6 +1,7 @@
 // Server-sent events onto a node:http response: the streaming end of the request path. Writes
 // `data: <json>\n\n` events with backpressure, `data: [DONE]` on success, and on a failure after
-// commit the OpenAI error event followed by closing the connection (DESIGN.md §5), never [DONE].
+// commit the OpenAI error event as the last event, never [DONE] (docs/architecture.md, "Request
+// rules"). Either way the response ends cleanly, so a keep-alive connection stays usable.
 
 import type { ServerResponse } from "node:http";
 import type { OpenAiErrorBody } from "../core/http-error.js";
@@ -48,17 +49,14 @@ export class SseWriter {
   }
 
   /**
-   * Ends a failed stream: the error event (the same body as the HTTP error would carry), the end of
-   * the response, then the connection is closed so no client mistakes it for a finished stream.
+   * Ends a failed stream: the error event (the same body as the HTTP error would carry) is its last
+   * event, and no [DONE] follows, so no client mistakes it for a finished stream. The HTTP response
+   * itself ends cleanly: the headers promised keep-alive, so a pooled client sends its next request
+   * on this connection, and closing it under that request would lose the answer.
    */
   fail(body: OpenAiErrorBody): void {
     if (!this.open) return;
-    const response = this.#response;
-    // node:http detaches the socket from the response on finish, so hold on to it first.
-    const socket = response.socket;
-    response.end(`data: ${JSON.stringify(body)}\n\n`, () => {
-      socket?.end();
-    });
+    this.#response.end(`data: ${JSON.stringify(body)}\n\n`);
   }
 
   #write(text: string): boolean | Promise<boolean> {

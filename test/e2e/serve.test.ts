@@ -20,6 +20,7 @@ const config = (modelPath: string) => `
 [server]
 bind = "127.0.0.1:0"
 drain_timeout_ms = 5000
+drain_delay_ms = 800
 
 [[deployment]]
 name = "echo"
@@ -137,6 +138,17 @@ describe("rakka serve", () => {
     const first = await reader.read();
     body += decoder.decode(first.value, { stream: true });
     child?.kill("SIGTERM");
+    // first the drain delay: /readyz says draining (503) while requests are still served
+    await waitForLine((line) => line.includes('"msg":"draining: /readyz answers 503'));
+    const draining = await fetch(`${url}/readyz`);
+    expect(draining.status).toBe(503);
+    expect(((await draining.json()) as { status?: string }).status).toBe("draining");
+    const during = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "echo", messages: [{ role: "user", content: "still" }], max_tokens: 1 }),
+    });
+    expect(during.status).toBe(200);
     for (;;) {
       const next = await reader.read();
       if (next.done) break;
