@@ -41,6 +41,17 @@ export interface Deployment {
   readonly budget?: BudgetConfig;
   readonly pricing?: PricingConfig;
   readonly idempotent: boolean;
+  /**
+   * Set by the admin service on a deployment applied through the admin API (never from a table):
+   * its remote sessions refuse to connect to link-local and metadata addresses except
+   * `allowedHosts` (`[server] admin_allowed_hosts`). Config-file deployments have none.
+   */
+  readonly egressGuard?: EgressGuardConfig;
+}
+
+export interface EgressGuardConfig {
+  /** IP addresses and CIDR ranges exempt from the guard. */
+  readonly allowedHosts: readonly string[];
 }
 
 export const servingDefaults: ServingConfig = {

@@ -41,6 +41,29 @@ describe("Secret", () => {
     expect(secret.matches("sk-live-very-secret-1235")).toBe(false);
   });
 
+  it("matches only the exact value, whatever the candidate's length", () => {
+    expect(secret.matches(value)).toBe(true);
+    expect(secret.matches("sk-live-very-secret-4321")).toBe(false); // same length, different
+    expect(secret.matches(value.slice(0, -1))).toBe(false); // a prefix
+    expect(secret.matches(`${value}5`)).toBe(false); // longer
+    expect(secret.matches("x")).toBe(false);
+    expect(secret.matches(value.repeat(100))).toBe(false);
+    expect(secret.matches("")).toBe(false);
+  });
+
+  it("an empty or unloaded secret matches nothing, not even an empty candidate", () => {
+    expect(Secret.inline("").matches("")).toBe(false);
+    expect(Secret.inline("").matches("anything")).toBe(false);
+    expect(Secret.fromEnv("NEVER_LOADED").matches("")).toBe(false);
+    expect(Secret.fromEnv("NEVER_LOADED").matches("anything")).toBe(false);
+  });
+
+  it("compares multi-byte values by their UTF-8 bytes", () => {
+    const unicode = Secret.inline("clé-ünïcødé-🔑");
+    expect(unicode.matches("clé-ünïcødé-🔑")).toBe(true);
+    expect(unicode.matches("cle-unicode-🔑")).toBe(false);
+  });
+
   it("loads from an environment variable, naming the variable (never a value) when missing", () => {
     const fromEnv = Secret.fromEnv("OPENAI_API_KEY");
     expect(() => fromEnv.load({ env: {}, readFile: () => "" })).toThrow(

@@ -1,6 +1,7 @@
 // Secret: a credential that prints, logs and serialises as "[redacted]" everywhere.
 // Sourced from an environment variable, a file (re-read on rotation) or inline (tests only).
 
+import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { inspect } from "node:util";
 
@@ -97,13 +98,16 @@ export class Secret {
     return this.#value;
   }
 
-  /** Constant-time-ish comparison for client keys. */
+  /**
+   * Whether `candidate` is the value, in constant time, lengths included: both sides are hashed
+   * (sha256) and the digests compared with `timingSafeEqual`. The gateway calls it for client keys
+   * and the admin API for its admin key. An unloaded or empty secret matches nothing.
+   */
   matches(candidate: string): boolean {
     const value = this.#value;
-    if (value === undefined || value.length !== candidate.length) return false;
-    let diff = 0;
-    for (let i = 0; i < value.length; i++) diff |= value.charCodeAt(i) ^ candidate.charCodeAt(i);
-    return diff === 0;
+    if (value === undefined) return false;
+    const same = timingSafeEqual(sha256(value), sha256(candidate));
+    return same && value !== "";
   }
 
   toString(): string {
@@ -121,6 +125,10 @@ export class Secret {
   [inspect.custom](): string {
     return REDACTED;
   }
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
 }
 
 export function describeSource(source: SecretSource): string {

@@ -56,6 +56,7 @@ export class RemoteEngineCoreActor implements Actor<RemoteEngineMessage> {
             origin: adapter.origin,
             apiKey: adapter.apiKey,
             connections: maxConcurrent,
+            ...(deployment.egressGuard ? { egressGuard: deployment.egressGuard } : {}),
           }),
       ),
       "session",

@@ -1,10 +1,15 @@
 // RemoteSessionActor: owns a replica's credentials and its HTTP client (an undici keep-alive pool
 // per origin). On a 401 a worker asks it to refresh: it re-reads the secret and builds a new
 // pool; requests in flight on the old one complete before it closes. Rotation drops nothing.
+// A deployment applied through the admin API gets pools whose connector refuses link-local and
+// metadata addresses (the egress guard).
 
 import { Pool } from "undici";
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
+import type { EgressGuardConfig } from "../core/deployment-types.js";
+import { createEgressGuard } from "../core/egress-guard.js";
 import type { Secret } from "../core/secret.js";
+import { guardedConnector } from "./guarded-connector.js";
 
 export interface SessionLease {
   readonly generation: number;
@@ -23,16 +28,22 @@ export interface SessionOptions {
   readonly origin: string;
   readonly apiKey: Secret | undefined;
   readonly connections: number;
+  /** The deployment's egress guard (admin-applied deployments only): checked on every connect. */
+  readonly egressGuard?: EgressGuardConfig;
 }
 
 export class RemoteSessionActor implements Actor<SessionMessage> {
   readonly #context: ActorContext<SessionMessage>;
   readonly #options: SessionOptions;
+  readonly #connect: ReturnType<typeof guardedConnector> | undefined;
   #lease: SessionLease;
 
   constructor(context: ActorContext<SessionMessage>, options: SessionOptions) {
     this.#context = context;
     this.#options = options;
+    this.#connect = options.egressGuard
+      ? guardedConnector(createEgressGuard({ allowedHosts: options.egressGuard.allowedHosts }))
+      : undefined;
     this.#lease = { generation: 0, dispatcher: this.#pool(), apiKey: this.#readKey() };
   }
 
@@ -91,6 +102,7 @@ export class RemoteSessionActor implements Actor<SessionMessage> {
       headersTimeout: 0,
       bodyTimeout: 0,
       keepAliveTimeout: 30_000,
+      ...(this.#connect ? { connect: this.#connect } : {}),
     });
   }
 }

@@ -36,6 +36,7 @@ export type AdminRoutes = (
   io: AdminResponder,
 ) => Promise<void>;
 
+/** Compares through `Secret.matches`, the gateway's constant-time path for client keys too. */
 function bearerMatches(request: IncomingMessage, key: Secret): boolean {
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? "");
   return match?.[1] !== undefined && key.matches(match[1]);

@@ -1,10 +1,12 @@
 // What the admin API can do, on top of the serving actors: list deployments with their live
-// numbers, apply (validated like the config file, secrets only from the allowed sources) or
-// remove one, force a circuit, rebuild a session, report spend. Never returns a secret.
+// numbers, apply (validated like the config file, secrets only from the allowed sources, no
+// link-local or metadata egress) or remove one, force a circuit, rebuild a session, report spend.
+// Never returns a secret.
 
 import type { ActorRef } from "../actor/index.js";
-import type { Problem } from "../core/config/problem.js";
+import { joinPath, type Problem } from "../core/config/problem.js";
 import { Deployment } from "../core/deployment.js";
+import { blockedUrlHost, createEgressGuard, type EgressGuard } from "../core/egress-guard.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
 import type { BudgetMessage, SpendRow } from "./budget-actor.js";
 import type { ApplyResult, CommandResult, ManagerMessage } from "./deployment-manager-actor.js";
@@ -42,8 +44,12 @@ export function createAdminService(options: {
   readonly registry: RuntimeRegistry;
   /** Secret sources a deployment applied here may read ("env:NAME", "file:/path"). */
   readonly allowedSecretSources: readonly string[];
+  /** `[server] admin_allowed_hosts`: link-local / metadata addresses a deployment applied here may reach. */
+  readonly allowedHosts: readonly string[];
 }): AdminService {
   const { manager, metrics, budget } = options;
+  const egressGuard = { allowedHosts: [...options.allowedHosts] };
+  const guard = createEgressGuard(egressGuard);
   const list = () =>
     manager.ask<readonly DeploymentStatus[]>((replyTo) => ({ type: "list", replyTo }), {
       timeoutMs: ASK_TIMEOUT_MS,
@@ -81,8 +87,11 @@ export function createAdminService(options: {
         knownDeployments: names,
         secretPolicy: { allowedSources: options.allowedSecretSources },
       });
-      if (!validated.ok) return { type: "invalid", problems: validated.problems };
-      const deployment = validated.value;
+      const egressProblems = literalHostProblems(table, guard);
+      if (!validated.ok) return { type: "invalid", problems: [...validated.problems, ...egressProblems] };
+      if (egressProblems.length > 0) return { type: "invalid", problems: egressProblems };
+      // the remote sessions check every connection's resolved address (DNS names, rebinding)
+      const deployment = { ...validated.value, egressGuard };
       const result = await manager.ask<ApplyResult>((replyTo) => ({ type: "apply", deployment, replyTo }), {
         timeoutMs: APPLY_TIMEOUT_MS,
       });
@@ -109,4 +118,20 @@ export function createAdminService(options: {
       ),
     spend,
   };
+}
+
+/**
+ * The early, clear refusal of a `runtime_config` URL (base_url, endpoint, …) whose host is a
+ * literal blocked IP. The real guard is the connect-time check on the resolved address.
+ */
+function literalHostProblems(table: unknown, guard: EgressGuard): Problem[] {
+  const config = (table as { runtime_config?: unknown } | null)?.runtime_config;
+  if (config === null || typeof config !== "object" || Array.isArray(config)) return [];
+  const problems: Problem[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    if (typeof value !== "string") continue;
+    const message = blockedUrlHost(value, guard);
+    if (message !== undefined) problems.push({ path: joinPath("", ["runtime_config", key]), message });
+  }
+  return problems;
 }

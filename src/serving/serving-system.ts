@@ -55,8 +55,11 @@ export interface Serving {
   /** Resolves once its in-flight requests drained and its replicas stopped. */
   remove(name: string, timeoutMs?: number): Promise<ApplyResult>;
   deployments(): Promise<readonly DeploymentStatus[]>;
-  /** The admin API's operations, with secrets restricted to `allowedSecretSources`. */
-  admin(allowedSecretSources: readonly string[]): AdminService;
+  /**
+   * The admin API's operations, with secrets restricted to `allowedSecretSources`; the deployments
+   * it applies may reach link-local / metadata addresses only when `allowedHosts` lists them.
+   */
+  admin(allowedSecretSources: readonly string[], allowedHosts?: readonly string[]): AdminService;
 }
 
 const APPLY_TIMEOUT_MS = 10 * 60_000;
@@ -159,7 +162,14 @@ export function startServing(options: ServingOptions): Serving {
     remove: (name, timeoutMs = APPLY_TIMEOUT_MS) =>
       manager.ask<ApplyResult>((replyTo) => ({ type: "remove", name, replyTo }), { timeoutMs }),
     deployments: () => service.deployments(),
-    admin: (allowedSecretSources) =>
-      createAdminService({ manager, metrics, budget, registry: options.registry, allowedSecretSources }),
+    admin: (allowedSecretSources, allowedHosts = []) =>
+      createAdminService({
+        manager,
+        metrics,
+        budget,
+        registry: options.registry,
+        allowedSecretSources,
+        allowedHosts,
+      }),
   };
 }

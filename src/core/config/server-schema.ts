@@ -1,6 +1,7 @@
 // The [server] table: where the gateway listens, client keys, limits and deadlines.
 
 import { z } from "zod";
+import { hostRangeMessage, parseHostRange } from "../egress-guard.js";
 import type { Secret } from "../secret.js";
 import { secretSchema } from "./secret-schema.js";
 
@@ -69,7 +70,7 @@ export const serverTableSchema = z
     body_timeout_ms: z.int().min(1).default(serverDefaults.bodyTimeoutMs),
     drain_delay_ms: z.int().min(0).default(serverDefaults.drainDelayMs),
     admin_allowed_hosts: z
-      .array(z.string().min(1, "must be a non-empty IP address or CIDR range"))
+      .array(z.string().refine((value) => parseHostRange(value) !== undefined, hostRangeMessage))
       .default([]),
   })
   .prefault({});
