@@ -74,7 +74,7 @@ export function messageText(message: Message): string {
     .join("\n");
 }
 
-/** DESIGN.md §7: ceil(prompt characters / 4) + (max_tokens or 1024). */
+/** docs/providers.md: ceil(prompt characters / 4) + (max_tokens or 1024). */
 export function estimateTokens(messages: readonly Message[], maxTokens: number | undefined): number {
   let characters = 0;
   for (const message of messages) characters += messageText(message).length;

@@ -1,4 +1,4 @@
-// The price of a request (DESIGN.md §7). Usage follows OpenAI's convention: input includes cached
+// The price of a request (docs/providers.md). Usage follows OpenAI's convention: input includes cached
 // tokens, output includes reasoning tokens, so
 // cost = (input − cached) × input price + cached × cached price + output × output price.
 

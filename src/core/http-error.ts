@@ -1,5 +1,5 @@
 // The one mapping from InferenceError to an HTTP status, headers and OpenAI-style error body
-// (DESIGN.md §4). Only the gateway calls it; the SSE error event reuses the same body.
+// (docs/api.md, "Errors"). Only the gateway calls it; the SSE error event reuses the same body.
 
 import type { InferenceError, InferenceErrorKind } from "./inference-error.js";
 

@@ -1,4 +1,4 @@
-// TokenChunks: which commit a response (DESIGN.md §5), and how Tokens aggregates a generation for
+// TokenChunks: which commit a response (docs/architecture.md, request rules), and how Tokens aggregates a generation for
 // unary responses (text, refusal, tool calls, the final finish reason and usage).
 
 import { describe, expect, it } from "vitest";

@@ -36,7 +36,7 @@ export interface TokenChunk {
 }
 
 /**
- * Does this chunk commit the request (DESIGN.md §5: content, a refusal or a tool-call delta, i.e.
+ * Does this chunk commit the request (docs/architecture.md, request rules: content, a refusal or a tool-call delta, i.e.
  * something the client is shown)?
  */
 export function commitsResponse(chunk: TokenChunk): boolean {

@@ -1,6 +1,6 @@
 // The runtime registry: which runtimes this build has; for each, the schema of its
 // runtime_config and how to build one engine replica. Filled only by the package entry
-// (src/index.ts) and handed down, so serving never imports a concrete runtime (DESIGN.md §2).
+// (src/index.ts) and handed down, so serving never imports a concrete runtime (docs/architecture.md, "Layers").
 
 import type { Props } from "../actor/index.js";
 import type { RuntimeSchema } from "../core/config/deployment-schema.js";

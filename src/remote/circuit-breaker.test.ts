@@ -1,4 +1,4 @@
-// The circuit breaker's transitions as pure functions (DESIGN.md §7): closed → open after
+// The circuit breaker's transitions as pure functions (docs/providers.md): closed → open after
 // failure_threshold consecutive counted failures, fail fast while open, half-open probe limits,
 // late results of attempts started in another state, and operator-forced states.
 

@@ -1,4 +1,4 @@
-// The circuit breaker's transitions as pure functions over a CircuitRecord (DESIGN.md §7), so the
+// The circuit breaker's transitions as pure functions over a CircuitRecord (docs/providers.md), so the
 // CircuitBreakerActor only stores and forwards. Closed → open after `failureThreshold` consecutive
 // counted failures; open fails fast; after `openDurationMs` half-open admits up to
 // `halfOpenMaxProbes` probes at once: the first success closes, any failure reopens.

@@ -1,5 +1,5 @@
 // The remote-only parts of `runtime_config` (rate_limits, retry, circuit_breaker, timeouts), shared
-// by every provider's schema, with DESIGN.md §9's defaults. Local runtimes refuse these keys.
+// by every provider's schema, with the defaults of docs/configuration.md. Local runtimes refuse these keys.
 
 import { z } from "zod";
 

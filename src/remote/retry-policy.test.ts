@@ -1,5 +1,5 @@
 // Retry decisions as pure functions: backoff growth and cap, jitter with an injected random,
-// Retry-After honoured past max_backoff_ms, and every reason not to retry (DESIGN.md §5, §7).
+// Retry-After honoured past max_backoff_ms, and every reason not to retry (docs/architecture.md, docs/providers.md).
 
 import { describe, expect, it } from "vitest";
 import { errors, type InferenceError } from "../core/inference-error.js";

@@ -1,4 +1,4 @@
-// Retry decisions as pure functions (DESIGN.md §5, §7): exponential backoff with jitter, the
+// Retry decisions as pure functions (docs/architecture.md, docs/providers.md): exponential backoff with jitter, the
 // server's Retry-After honoured (not capped by max_backoff_ms), never past the request deadline,
 // never for errors a retry cannot fix, never for non-idempotent deployments, never after commit.
 

@@ -1,7 +1,10 @@
-// One upstream attempt: POST the streaming request through the session's pool, read SSE events,
-// and hand each decoded chunk on. The first-byte and inter-chunk read timeouts run on the
-// injected clock and abort the undici request through an AbortSignal.
+// One upstream attempt: POST the streaming request through the session's pool, check that the answer
+// is an event stream in an encoding we can decode (gzip, br, deflate or none), read SSE events, and
+// hand each decoded chunk on. The first-byte and inter-chunk read timeouts run on the injected clock
+// and abort the undici request through an AbortSignal.
 
+import { pipeline, type Readable } from "node:stream";
+import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { createParser } from "eventsource-parser";
 import type { Dispatcher } from "undici";
 import type { Clock } from "../actor/index.js";
@@ -74,6 +77,7 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
     deadline = Number.POSITIVE_INFINITY;
   };
   let status: number | undefined;
+  let body: DecodedBody | undefined;
   try {
     arm("first_byte", timeouts.firstByteTimeoutMs);
     const response = await call.dispatcher.request({
@@ -85,15 +89,25 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
     });
     status = response.statusCode;
     if (status < 200 || status >= 300) {
-      const body = await response.body.text();
+      const body = await errorBodyText(response);
       disarm();
       return { type: "failed", error: call.adapter.mapError(status, response.headers, body), status };
     }
+    const refusal = refuseStream(response.headers, status);
+    if (refusal !== undefined) {
+      // drained (up to undici's dump limit) so the connection can be reused; the first-byte timer
+      // still bounds a body that never ends
+      await response.body.dump().catch(() => undefined);
+      disarm();
+      if (signal.aborted) return { type: "cancelled", status };
+      return { type: "failed", error: refusal, status };
+    }
+    body = decodeBody(response.body, contentCodings(response.headers));
     const decoder = call.adapter.createDecoder();
     const text = new TextDecoder();
     const events: string[] = [];
     const parser = createParser({ onEvent: (event) => events.push(event.data) });
-    for await (const bytes of response.body) {
+    for await (const bytes of body.stream) {
       // while the client applies backpressure the read timeout does not run
       pause();
       parser.feed(text.decode(bytes as Uint8Array, { stream: true }));
@@ -132,6 +146,10 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
       };
     }
     if (error instanceof InferenceError) return { type: "failed", error, status };
+    const decodeFailure = body?.failure();
+    if (decodeFailure !== undefined && status !== undefined) {
+      return { type: "failed", error: undecodable(body?.codings ?? [], decodeFailure, status), status };
+    }
     return {
       type: "failed",
       error: errors.networkError(
@@ -144,4 +162,116 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
     signal.removeEventListener("abort", onCancel);
     disarm();
   }
+}
+
+// ---- what the upstream answered: content type and content encoding ----------------------------
+
+/** The content codings this gateway decodes, as streaming decompressors. */
+const decompressors = {
+  gzip: createGunzip,
+  br: createBrotliDecompress,
+  deflate: createInflate,
+} as const;
+
+type ContentCoding = keyof typeof decompressors;
+
+/** Header values quoted in an error message are cut to this many characters. */
+const QUOTED_HEADER_CHARS = 100;
+
+type Headers = Dispatcher.ResponseData["headers"];
+
+function headerValue(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+function quoted(value: string): string {
+  return value.length <= QUOTED_HEADER_CHARS ? value : `${value.slice(0, QUOTED_HEADER_CHARS)}…`;
+}
+
+function isDecodable(coding: string): coding is ContentCoding {
+  return Object.hasOwn(decompressors, coding);
+}
+
+/** The codings of `content-encoding` in the order they were applied; `identity` dropped, `x-gzip` is gzip. */
+function contentCodings(headers: Headers): string[] {
+  const value = headerValue(headers, "content-encoding") ?? "";
+  return value
+    .split(",")
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== "" && coding !== "identity")
+    .map((coding) => (coding === "x-gzip" ? "gzip" : coding));
+}
+
+/** Why a 2xx answer cannot be read as an event stream, or undefined when it can. */
+function refuseStream(headers: Headers, status: number): InferenceError | undefined {
+  const contentType = headerValue(headers, "content-type");
+  const mediaType = contentType?.split(";")[0]?.trim().toLowerCase();
+  if (mediaType !== "text/event-stream") {
+    const answered = contentType === undefined ? "no content-type" : `content-type ${quoted(contentType)}`;
+    return errors.serverError(`upstream answered ${answered}, not an event stream`, status);
+  }
+  const unknown = contentCodings(headers).find((coding) => !isDecodable(coding));
+  if (unknown !== undefined) {
+    return errors.serverError(
+      `upstream answered content-encoding ${quoted(unknown)}, which this gateway cannot decode`,
+      status,
+    );
+  }
+  return undefined;
+}
+
+interface DecodedBody {
+  /** The decoded bytes; iterating it reads (and backpressures) the upstream body. */
+  readonly stream: Readable;
+  readonly codings: readonly string[];
+  /** The decompressor's own error, once one failed (not an error passed on from the upstream body). */
+  failure(): Error | undefined;
+}
+
+/** Streams `body` through one decompressor per coding, last applied first; `codings` are all decodable. */
+function decodeBody(body: Readable, codings: readonly string[]): DecodedBody {
+  let upstreamFailed = false;
+  let failure: Error | undefined;
+  body.once("error", () => {
+    upstreamFailed = true;
+  });
+  let stream = body;
+  for (const coding of [...codings].reverse()) {
+    if (!isDecodable(coding)) throw errors.internal(`content-encoding ${coding} has no decoder`);
+    const stage = decompressors[coding]();
+    stage.once("error", (error) => {
+      if (!upstreamFailed) failure ??= error;
+    });
+    // errors reach the reader through the last stage; destroying it destroys the upstream body
+    pipeline(stream, stage, () => {});
+    stream = stage;
+  }
+  return { stream, codings, failure: () => failure };
+}
+
+function undecodable(codings: readonly string[], failure: Error, status: number): InferenceError {
+  return errors.serverError(
+    `upstream answered a ${codings.join(", ")} body that does not decode: ${failure.message}`,
+    status,
+  );
+}
+
+/** A non-2xx answer's body as text, decoded when it is gzip, br or deflate ("" when it does not decode). */
+async function errorBodyText(response: Dispatcher.ResponseData): Promise<string> {
+  const codings = contentCodings(response.headers);
+  if (codings.length === 0) return response.body.text();
+  if (!codings.every(isDecodable)) {
+    await response.body.dump();
+    return "";
+  }
+  const decoded = decodeBody(response.body, codings);
+  const pieces: Buffer[] = [];
+  try {
+    for await (const piece of decoded.stream) pieces.push(piece as Buffer);
+  } catch (error) {
+    if (decoded.failure() !== undefined) return "";
+    throw error;
+  }
+  return Buffer.concat(pieces).toString("utf8");
 }

@@ -1,6 +1,6 @@
 // The sink an engine writes one attempt's chunks into: it forwards them straight to the client's
 // channel (no second queue, no hop per token), holds empty chunks back until the first one with
-// content (the commit point, DESIGN.md §5), and keeps what the RequestActor needs at the end:
+// content (the commit point, docs/architecture.md, request rules), and keeps what the RequestActor needs at the end:
 // usage, content chunks, inter-token gaps. It tells the actor only the commit and the end.
 
 import { type Channel, ChannelClosedError, type ChunkSink } from "../core/channel.js";

@@ -6,7 +6,7 @@ import type { BudgetConfig, DeploymentSpec, OnCapacityExhausted, PricingConfig }
 import type { InferenceErrorKind } from "../core/inference-error.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
 
-/** DESIGN.md §5: the failures that send a request to the next fallback by default. */
+/** docs/architecture.md, request rules: the failures that send a request to the next fallback by default. */
 export const defaultFallbackOn: readonly InferenceErrorKind[] = [
   "rate_limited",
   "circuit_open",

@@ -176,7 +176,8 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
   #route(deployment: string): RouteResult {
     const routes = this.#deployments.get(deployment);
     if (!routes || routes.state === "removed" || routes.state === "draining") {
-      return { type: "no-route", error: errors.notFound(`The model \`${deployment}\` does not exist`) };
+      const error = errors.notFound(`The model \`${quotedModelName(deployment)}\` does not exist`);
+      return { type: "no-route", error };
     }
     const policy = routes.policy;
     const withPolicy = policy ? { policy } : {};
@@ -202,4 +203,15 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
     chosen.routedSinceReport++;
     return { type: "routed", target: { targetId: chosen.targetId, ref: chosen.ref }, policy };
   }
+}
+
+/** A client's model name is quoted in an error with at most this many characters. */
+const QUOTED_MODEL_CHARS = 256;
+
+/** `name` cut to QUOTED_MODEL_CHARS characters (code points), with "…" when it was cut. */
+function quotedModelName(name: string): string {
+  if (name.length <= QUOTED_MODEL_CHARS) return name;
+  const characters = Array.from(name);
+  if (characters.length <= QUOTED_MODEL_CHARS) return name;
+  return `${characters.slice(0, QUOTED_MODEL_CHARS).join("")}…`;
 }

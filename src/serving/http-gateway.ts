@@ -1,4 +1,4 @@
-// The HTTP gateway: the OpenAI-compatible front door of the request path (DESIGN.md §5). It routes,
+// The HTTP gateway: the OpenAI-compatible front door of the request path (docs/architecture.md, request rules). It routes,
 // authenticates client keys, reads bounded bodies, validates them (openai-request.ts), calls the
 // InferenceService and writes JSON or SSE back (openai-response.ts, sse-writer.ts). Errors reach
 // HTTP only through toHttpError; the handler never throws.
@@ -354,7 +354,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       try {
         next = await pull();
       } catch (error) {
-        // Before commit: still a plain HTTP error with the right status (DESIGN.md §5).
+        // Before commit: still a plain HTTP error with the right status (docs/architecture.md, request rules).
         sendError(response, toInferenceError(error), { request: logContext });
         return;
       }
@@ -401,7 +401,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       if (finishReason === undefined) {
         // The chunks ended without a final chunk: the request was cancelled, not finished. Never
         // dress that up as finish_reason "stop" + [DONE]; if the client is still there it gets
-        // the post-commit error event (DESIGN.md §5).
+        // the post-commit error event (docs/architecture.md, request rules).
         if (!cancelled && isOpen(response)) {
           const failure = errors.internal("the request ended before it finished");
           log.warn({ ...logContext, code: failure.code }, `stream failed after commit: ${failure.message}`);

@@ -35,7 +35,7 @@ export interface CompletionResult {
 export interface RequestHandle {
   readonly requestId: string;
   /**
-   * The chunks as they commit (DESIGN.md §5): empty chunks are held back until the first one
+   * The chunks as they commit (docs/architecture.md, request rules): empty chunks are held back until the first one
    * with content; the last carries `finishReason` and `usage`. Iteration throws an
    * InferenceError when the request fails. Breaking out of the loop cancels the request.
    */

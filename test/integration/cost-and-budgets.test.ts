@@ -1,4 +1,4 @@
-// Cost ledger and budgets (DESIGN.md §7) on the manual clock: every request records its cost
+// Cost ledger and budgets (docs/providers.md) on the manual clock: every request records its cost
 // (the provider's list price or the deployment's own), budgets are checked at admission against
 // spend plus reservations over fixed UTC hours and days.
 import { Writable } from "node:stream";

@@ -1,4 +1,4 @@
-// Fallbacks (DESIGN.md §5): before commit, after the deployment's own retries, the RequestActor
+// Fallbacks (docs/architecture.md, request rules): before commit, after the deployment's own retries, the RequestActor
 // tries the original deployment's fallbacks in order, each once, under one deadline.
 import { afterEach, describe, expect, it } from "vitest";
 import { createInferenceSystem, type DeploymentInput, type InferenceSystem } from "../../src/index.js";

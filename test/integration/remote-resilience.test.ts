@@ -1,4 +1,4 @@
-// The remote engine's failure handling (DESIGN.md §7), each behaviour through the gateway with the
+// The remote engine's failure handling (docs/providers.md), each behaviour through the gateway with the
 // official openai client (retries off) against the testkit's mock provider, on the manual clock.
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -1,4 +1,4 @@
-// Shutdown (DESIGN.md §5, docs/operations.md "Shutdown"): requests still running when the drain
+// Shutdown (docs/operations.md "Shutdown"): requests still running when the drain
 // timeout ends are answered, not cut off. A committed stream ends with the SSE error event (no
 // [DONE]), a unary request gets 503 `unavailable`, and the metrics count them as `unavailable`.
 import { afterEach, describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// The stores that can be shared across cluster nodes (DESIGN.md §2): the interfaces the serving and
+// The stores that can be shared across cluster nodes (docs/architecture.md, "Layers"): the interfaces the serving and
 // remote layers program against, and their in-memory implementations for a single process. The
 // Redis implementations live in src/cluster/; the contract suites (*.contract.ts) are test-only.
 

@@ -1,4 +1,4 @@
-// The generated model (DESIGN.md §6): a real llama-architecture GGUF spec with seeded random weights
+// The generated model (docs/architecture.md): a real llama-architecture GGUF spec with seeded random weights
 // (normal, std 1/√fan_in; norms are ones in F32) and the generated vocabulary with a ChatML chat
 // template. Its output is arbitrary tokens, but llama.cpp loads and runs it like any llama model.
 // The output-head rows of its end-of-generation tokens (`</s>`, `<|im_end|>`) are zero, so their

@@ -1,4 +1,4 @@
-// runtime_config of `runtime = "mock"`: pacing and injectable failures (DESIGN.md §6).
+// runtime_config of `runtime = "mock"`: pacing and injectable failures (docs/architecture.md).
 
 import { z } from "zod";
 

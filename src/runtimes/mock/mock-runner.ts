@@ -1,4 +1,4 @@
-// The mock runtime's ModelRunner (DESIGN.md §6): echoes the words of the last user message as
+// The mock runtime's ModelRunner (docs/architecture.md): echoes the words of the last user message as
 // tokens, paced on the injected clock, with injectable failures. The engine's ContextActor drives
 // it exactly like the llama runner, so tests and benchmarks exercise the real request path.
 
@@ -45,7 +45,7 @@ function aborted(signal: AbortSignal): Promise<void> {
  * when i > 0. Content chunks carry text only; a final chunk `{ text: "", finishReason, usage }`
  * ends every generation that is neither aborted nor failed.
  *
- * Choices where DESIGN.md is silent:
+ * Choices the docs leave open:
  * - Usage: `inputTokens` counts the words of all messages (all roles); `outputTokens` counts the
  *   generated tokens whose text was emitted at least in part, so a token that lies wholly inside
  *   a matched stop string is not counted (as if the model had stopped before it).

@@ -1,5 +1,5 @@
 // Non-2xx answers of OpenAI-style servers → InferenceError kinds, keeping the provider's message.
-// The remote worker decides retries, the circuit and fallbacks from the kind (DESIGN.md §7).
+// The remote worker decides retries, the circuit and fallbacks from the kind (docs/providers.md).
 
 import { errors, type InferenceError } from "../../../core/inference-error.js";
 import type { OpenAiErrorBody } from "./openai-wire.js";

@@ -1,5 +1,5 @@
 // runtime_config validation of `runtime = "openai"` (and its Azure variant), including the shared
-// remote tables (retry, circuit_breaker, timeouts, rate_limits) and their defaults (DESIGN.md §9).
+// remote tables (retry, circuit_breaker, timeouts, rate_limits) and their defaults (docs/configuration.md).
 
 import { describe, expect, it } from "vitest";
 import type { Problem } from "../../../core/config/problem.js";
