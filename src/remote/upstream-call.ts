@@ -77,7 +77,7 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
     deadline = Number.POSITIVE_INFINITY;
   };
   let status: number | undefined;
-  let body: DecodedBody | undefined;
+  let decoded: DecodedBody | undefined;
   try {
     arm("first_byte", timeouts.firstByteTimeoutMs);
     const response = await call.dispatcher.request({
@@ -102,12 +102,12 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
       if (signal.aborted) return { type: "cancelled", status };
       return { type: "failed", error: refusal, status };
     }
-    body = decodeBody(response.body, contentCodings(response.headers));
+    decoded = decodeBody(response.body, contentCodings(response.headers));
     const decoder = call.adapter.createDecoder();
     const text = new TextDecoder();
     const events: string[] = [];
     const parser = createParser({ onEvent: (event) => events.push(event.data) });
-    for await (const bytes of body.stream) {
+    for await (const bytes of decoded.stream) {
       // while the client applies backpressure the read timeout does not run
       pause();
       parser.feed(text.decode(bytes as Uint8Array, { stream: true }));
@@ -146,9 +146,9 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
       };
     }
     if (error instanceof InferenceError) return { type: "failed", error, status };
-    const decodeFailure = body?.failure();
-    if (decodeFailure !== undefined && status !== undefined) {
-      return { type: "failed", error: undecodable(body?.codings ?? [], decodeFailure, status), status };
+    const decodeFailure = decoded?.failure();
+    if (decoded !== undefined && decodeFailure !== undefined && status !== undefined) {
+      return { type: "failed", error: undecodable(decoded.codings, decodeFailure, status), status };
     }
     return {
       type: "failed",

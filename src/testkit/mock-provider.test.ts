@@ -11,6 +11,9 @@ import {
   type MockBehaviour,
   type MockProvider,
   malformedSse,
+  mislabelledEncoding,
+  notAnEventStream,
+  openAiErrorBody,
   rateLimited,
   serverError,
   stallBeforeFirstByte,
@@ -432,6 +435,94 @@ describe("stalls, drops and malformed streams", () => {
     provider.script(malformedSse(0));
     const response = await chatRequest({ stream: true });
     expect(await response.text()).toBe("data: {not json\n\n");
+  });
+});
+
+describe("content types and encodings", () => {
+  it.each(["gzip", "br", "deflate"] as const)(
+    "complete({ contentEncoding: %s }) encodes the stream and says so",
+    async (encoding) => {
+      provider.script(complete({ content: ["a", "b"], contentEncoding: encoding }));
+      const response = await chatRequest({ stream: true });
+      expect(response.headers.get("content-encoding")).toBe(encoding);
+      const events = dataEvents(await response.text()); // fetch decodes it
+      expect(events.at(-1)).toBe("[DONE]");
+      expect(
+        events.slice(1, 3).map((event) => (JSON.parse(event) as Chunk).choices[0]?.delta.content),
+      ).toEqual(["a", "b"]);
+    },
+  );
+
+  it("an encoded stream is flushed after every event, so it decodes before the rest is sent", async () => {
+    let resume = () => {};
+    const resumed = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    provider.script(complete({ contentEncoding: "gzip", pauseAfterEvents: 2, resume: resumed }));
+    const response = await chatRequest({ stream: true });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (dataEvents(text).length < 2) {
+      const { value } = await reader.read();
+      text += decoder.decode(value, { stream: true });
+    }
+    expect((JSON.parse(dataEvents(text)[1] ?? "") as Chunk).choices[0]?.delta.content).toBe("Hello");
+    resume();
+    for (let next = await reader.read(); !next.done; next = await reader.read())
+      text += decoder.decode(next.value, { stream: true });
+    expect(dataEvents(text).at(-1)).toBe("[DONE]");
+  });
+
+  it("encodes a unary body and an error body", async () => {
+    provider.script(
+      complete({ content: ["z"], contentEncoding: "br" }),
+      errorResponse(400, { body: openAiErrorBody("no", "invalid_request_error"), contentEncoding: "gzip" }),
+    );
+    const completion = await client().chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+    });
+    expect(completion.choices[0]?.message.content).toBe("z");
+    const response = await chatRequest();
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-encoding")).toBe("gzip");
+    expect(await response.json()).toMatchObject({ error: { message: "no" } });
+  });
+
+  it("complete({ contentType }) replaces the content-type header", async () => {
+    provider.script(complete({ contentType: "TEXT/Event-Stream; Charset=UTF-8" }));
+    const response = await chatRequest({ stream: true });
+    expect(response.headers.get("content-type")).toBe("TEXT/Event-Stream; Charset=UTF-8");
+    expect(dataEvents(await response.text()).at(-1)).toBe("[DONE]");
+  });
+
+  it("notAnEventStream answers 200 text/html to a streaming request, or no content-type at all", async () => {
+    provider.script(
+      notAnEventStream(),
+      notAnEventStream({ contentType: undefined, body: "?" }),
+      notAnEventStream({ status: 203, contentType: "application/json", body: "{}" }),
+    );
+    const html = await chatRequest({ stream: true });
+    expect(html.status).toBe(200);
+    expect(html.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await html.text()).toContain("<html>");
+    const bare = await chatRequest({ stream: true });
+    expect(bare.headers.get("content-type")).toBeNull();
+    expect(await bare.text()).toBe("?");
+    const json = await chatRequest();
+    expect(json.status).toBe(203);
+    expect(await json.text()).toBe("{}");
+  });
+
+  it("mislabelledEncoding sends the header over an unencoded body", async () => {
+    provider.script(mislabelledEncoding("zstd"), mislabelledEncoding("gzip"));
+    const zstd = await chatRequest({ stream: true });
+    expect(zstd.headers.get("content-encoding")).toBe("zstd");
+    expect(dataEvents(await zstd.text()).at(-1)).toBe("[DONE]"); // fetch leaves an unknown coding alone
+    const gzip = await chatRequest({ stream: true });
+    expect(gzip.headers.get("content-encoding")).toBe("gzip");
+    await expect(gzip.text()).rejects.toThrow();
   });
 });
 

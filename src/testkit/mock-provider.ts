@@ -1,18 +1,23 @@
 // A mock OpenAI-compatible upstream for tests: a node:http server on loopback that answers
 // `POST /v1/chat/completions` (and Azure-style `/openai/deployments/:deployment/...` paths) with
-// behaviours scripted per test: normal completions (SSE or JSON), provider errors, stalls, dropped and
-// malformed streams. Remote providers and the gateway's integration tests point their upstream base URL
-// at it (DESIGN.md §7, §10). It never waits on real time: a stall holds the response until the client
+// behaviours scripted per test: normal completions (SSE or JSON, optionally gzip/br/deflate encoded),
+// provider errors, stalls, dropped and malformed streams, answers that are not an event stream, and
+// bodies whose content-encoding lies. Remote providers and the gateway's integration tests point their upstream base URL
+// at it (docs/providers.md). It never waits on real time: a stall holds the response until the client
 // disconnects or the server closes.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
 
 // ---------------------------------------------------------------------------------------------------
 // Behaviours
 // ---------------------------------------------------------------------------------------------------
 
 export type MockFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
+
+/** A content-encoding the mock really applies to a body (`identity` sends the header, body as is). */
+export type MockContentEncoding = "gzip" | "br" | "deflate" | "identity";
 
 /** Token usage in OpenAI's shape (input includes cached tokens, output includes reasoning tokens). */
 export interface MockUsage {
@@ -49,6 +54,13 @@ export interface CompleteBehaviour {
    */
   readonly pauseAfterEvents?: number;
   readonly resume?: Promise<void>;
+  /**
+   * Encode the body (SSE or JSON) and send `content-encoding`; a stream is flushed after every event,
+   * so each event can be decoded as it arrives. Default: no encoding, no header.
+   */
+  readonly contentEncoding?: MockContentEncoding;
+  /** Replaces the content-type header (default `text/event-stream; charset=utf-8`, or JSON when unary). */
+  readonly contentType?: string;
 }
 
 /** An HTTP error answer; `body` defaults to an OpenAI error body, a string body is sent as plain text. */
@@ -57,6 +69,29 @@ export interface ErrorBehaviour {
   readonly status: number;
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Encode the body and send `content-encoding`; default none. */
+  readonly contentEncoding?: MockContentEncoding;
+}
+
+/**
+ * A 2xx answer that is not an event stream, as a captive portal, a load balancer's error page or a
+ * wrong base URL gives: `body` under `content-type` (no content-type header when it is undefined),
+ * whether or not the request asked to stream.
+ */
+export interface NotAnEventStreamBehaviour {
+  readonly type: "not-an-event-stream";
+  readonly status: number;
+  readonly contentType: string | undefined;
+  readonly body: string;
+}
+
+/**
+ * A normal completion whose `content-encoding` header says `encoding` while the body is sent
+ * unencoded: a name the client cannot decode (`zstd`), or a lie a decoder trips on (`gzip`).
+ */
+export interface MislabelledEncodingBehaviour {
+  readonly type: "mislabelled-encoding";
+  readonly encoding: string;
 }
 
 /** 401 unless `Authorization: Bearer <key>` or `api-key: <key>`; else `then` (default a completion). */
@@ -105,7 +140,9 @@ export type MockBehaviour =
   | StallBeforeFirstByteBehaviour
   | StallMidStreamBehaviour
   | DropMidStreamBehaviour
-  | MalformedSseBehaviour;
+  | MalformedSseBehaviour
+  | NotAnEventStreamBehaviour
+  | MislabelledEncodingBehaviour;
 
 /** Picks the behaviour for a request when the script is empty. */
 export type MockDefaultBehaviour = MockBehaviour | ((request: ReceivedRequest) => MockBehaviour);
@@ -135,7 +172,11 @@ export function complete(options: Omit<CompleteBehaviour, "type"> = {}): Complet
 
 export function errorResponse(
   status: number,
-  options: { readonly body?: unknown; readonly headers?: Readonly<Record<string, string>> } = {},
+  options: {
+    readonly body?: unknown;
+    readonly headers?: Readonly<Record<string, string>>;
+    readonly contentEncoding?: MockContentEncoding;
+  } = {},
 ): ErrorBehaviour {
   return { type: "error", status, ...options };
 }
@@ -235,6 +276,26 @@ export function dropMidStream(afterChunks: number): DropMidStreamBehaviour {
 
 export function malformedSse(afterChunks: number): MalformedSseBehaviour {
   return { type: "malformed-sse", afterChunks };
+}
+
+/** Default: 200 `text/html; charset=utf-8` with a small HTML page. */
+export function notAnEventStream(
+  options: {
+    readonly status?: number;
+    readonly contentType?: string | undefined;
+    readonly body?: string;
+  } = {},
+): NotAnEventStreamBehaviour {
+  return {
+    type: "not-an-event-stream",
+    status: options.status ?? 200,
+    contentType: "contentType" in options ? options.contentType : "text/html; charset=utf-8",
+    body: options.body ?? "<!doctype html><html><body><h1>Welcome</h1></body></html>",
+  };
+}
+
+export function mislabelledEncoding(encoding: string): MislabelledEncodingBehaviour {
+  return { type: "mislabelled-encoding", encoding };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -603,7 +664,43 @@ function answer(response: ServerResponse, behaviour: MockBehaviour, context: Ans
       writePartial(response, behaviour.afterChunks, context);
       response.end("data: {not json\n\n");
       return;
+    case "not-an-event-stream": {
+      const headers = behaviour.contentType === undefined ? {} : { "content-type": behaviour.contentType };
+      response.writeHead(behaviour.status, headers).end(behaviour.body);
+      return;
+    }
+    case "mislabelled-encoding":
+      writeCompletion(response, complete(), context, behaviour.encoding);
+      return;
   }
+}
+
+/** Writes a body, through a compressor when an encoding is given (flushed after each `write`). */
+interface BodyWriter {
+  write(text: string): void;
+  end(text: string): void;
+}
+
+const compressors = { gzip: createGzip, br: createBrotliCompress, deflate: createDeflate } as const;
+
+function bodyWriter(response: ServerResponse, encoding: MockContentEncoding | undefined): BodyWriter {
+  if (encoding === undefined || encoding === "identity") {
+    return { write: (text) => response.write(text), end: (text) => response.end(text) };
+  }
+  const compressor = compressors[encoding]();
+  compressor.pipe(response);
+  response.once("close", () => compressor.destroy());
+  return {
+    write(text) {
+      compressor.write(text);
+      compressor.flush();
+    },
+    end: (text) => compressor.end(text),
+  };
+}
+
+function encodingHeader(encoding: string | undefined): Record<string, string> {
+  return encoding === undefined ? {} : { "content-encoding": encoding };
 }
 
 function jsonHeaders(context: AnswerContext): Record<string, string> {
@@ -626,7 +723,13 @@ function writeError(response: ServerResponse, behaviour: ErrorBehaviour): void {
   const body = behaviour.body ?? openAiErrorBody(`Mock provider error ${behaviour.status}`, "server_error");
   const text = typeof body === "string" ? body : JSON.stringify(body);
   const contentType = typeof body === "string" ? "text/plain; charset=utf-8" : "application/json";
-  response.writeHead(behaviour.status, { "content-type": contentType, ...behaviour.headers }).end(text);
+  const encoding = behaviour.contentEncoding;
+  response.writeHead(behaviour.status, {
+    "content-type": contentType,
+    ...encodingHeader(encoding),
+    ...behaviour.headers,
+  });
+  bodyWriter(response, encoding).end(text);
 }
 
 /** Closes the connection once what was written has been flushed, so the client sees a truncated body. */
@@ -707,11 +810,18 @@ function usageOf(behaviour: CompleteBehaviour, context: AnswerContext, deltas: n
   return { ...usage, total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens };
 }
 
+/** `claimedEncoding` (mislabelled-encoding) sends that header over an unencoded body. */
 function writeCompletion(
   response: ServerResponse,
   behaviour: CompleteBehaviour,
   context: AnswerContext,
+  claimedEncoding?: string,
 ): void {
+  const header = {
+    ...encodingHeader(claimedEncoding ?? behaviour.contentEncoding),
+    ...(behaviour.contentType === undefined ? {} : { "content-type": behaviour.contentType }),
+  };
+  const writer = bodyWriter(response, claimedEncoding === undefined ? behaviour.contentEncoding : undefined);
   const content = behaviour.content ?? ["Hello", " world"];
   const toolCalls = context.endpoint === "chat" ? (behaviour.toolCalls ?? []) : [];
   const finishReason = behaviour.finishReason ?? (toolCalls.length > 0 ? "tool_calls" : "stop");
@@ -719,9 +829,8 @@ function writeCompletion(
   const usage = usageOf(behaviour, context, deltas);
 
   if (!context.stream) {
-    response
-      .writeHead(200, jsonHeaders(context))
-      .end(JSON.stringify(unaryBody(context, content, toolCalls, finishReason, usage)));
+    response.writeHead(200, { ...jsonHeaders(context), ...header });
+    writer.end(JSON.stringify(unaryBody(context, content, toolCalls, finishReason, usage)));
     return;
   }
 
@@ -754,17 +863,17 @@ function writeCompletion(
     if (includeUsage) events.push({ ...textChunk(context, "", null, false), choices: [], usage });
   }
 
-  response.writeHead(200, sseHeaders(context));
+  response.writeHead(200, { ...sseHeaders(context), ...header });
   const pauseAt = behaviour.pauseAfterEvents;
   const writeFrom = (start: number) => {
-    for (const event of events.slice(start)) response.write(sseEvent(event));
-    response.end("data: [DONE]\n\n");
+    for (const event of events.slice(start)) writer.write(sseEvent(event));
+    writer.end("data: [DONE]\n\n");
   };
   if (pauseAt === undefined) {
     writeFrom(0);
     return;
   }
-  for (const event of events.slice(0, pauseAt)) response.write(sseEvent(event));
+  for (const event of events.slice(0, pauseAt)) writer.write(sseEvent(event));
   behaviour.resume?.then(() => {
     if (!response.destroyed) writeFrom(pauseAt);
   });
