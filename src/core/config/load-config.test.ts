@@ -315,3 +315,67 @@ base_url = "https://example.test/v1"
     ]);
   });
 });
+
+describe("parseConfig: [cluster]", () => {
+  const base = `[[deployment]]\nname = "echo"\nmodel = "echo-1"\nruntime = "mock"\n`;
+  const env = { ...secrets.env, REDIS_URL: "redis://:s3cret-pw@127.0.0.1:6390", NODE_KEY: "node-key-1" };
+
+  it("without [cluster] the config has no cluster", () => {
+    const result = load(base);
+    expect(result.ok && result.value.cluster).toBe(undefined);
+  });
+
+  it("applies the defaults and keeps the secrets unprinted", () => {
+    const result = load(
+      `[cluster]\nredis_url = { from_env = "REDIS_URL" }\nnode_key = { from_env = "NODE_KEY" }\n${base}`,
+      env,
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const cluster = result.value.cluster;
+    expect(cluster).toMatchObject({
+      keyPrefix: "rakka:",
+      heartbeatMs: 1000,
+      nodeTimeoutMs: 3000,
+      onStoreUnavailable: "open",
+      egress: true,
+    });
+    expect(cluster?.redisUrl.reveal()).toBe("redis://:s3cret-pw@127.0.0.1:6390");
+    expect(JSON.stringify(cluster)).not.toContain("s3cret-pw");
+    expect(JSON.stringify(cluster)).not.toContain("node-key-1");
+  });
+
+  it("an inline URL without a password is no warning; node_key inline is", () => {
+    const result = load(`[cluster]\nredis_url = "redis://127.0.0.1:6379"\nnode_key = "k"\n${base}`);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.warnings.map((warning) => warning.path)).toEqual(["cluster.node_key"]);
+  });
+
+  it("lists every problem by path, never the URL's password", () => {
+    const result = load(
+      `[cluster]\nredis_url = "http://:pw-9@h"\nheartbeat_ms = 5000\nnode_timeout_ms = 3000\non_store_unavailable = "maybe"\nsurprise = 1\n${base}`,
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const paths = result.problems.map((problem) => problem.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(["cluster.node_key", "cluster.on_store_unavailable", "cluster.surprise"]),
+    );
+    expect(JSON.stringify(result.problems)).toContain("surprise");
+    expect(JSON.stringify(result.problems)).not.toContain("pw-9");
+  });
+
+  it("a bad scheme and a timeout not above the heartbeat are refused by path", () => {
+    const result = load(
+      `[cluster]\nredis_url = "http://:pw-9@h"\nnode_key = "k"\nheartbeat_ms = 5000\nnode_timeout_ms = 3000\n${base}`,
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual(
+      expect.arrayContaining([
+        { path: "cluster.node_timeout_ms", message: "must be greater than heartbeat_ms (5000)" },
+        expect.objectContaining({ path: "cluster.redis_url" }),
+      ]),
+    );
+    expect(JSON.stringify(result.problems)).not.toContain("pw-9");
+  });
+});

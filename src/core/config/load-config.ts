@@ -5,6 +5,12 @@ import { parse as parseToml, TomlError } from "smol-toml";
 import { z } from "zod";
 import type { Deployment } from "../deployment-types.js";
 import { processSecretEnvironment, type SecretEnvironment } from "../secret.js";
+import {
+  type ClusterConfig,
+  clusterTableProblems,
+  clusterTableSchema,
+  toClusterConfig,
+} from "./cluster-schema.js";
 import { Deployment as DeploymentValidator, type RuntimeSchemas } from "./deployment-schema.js";
 import { joinPath, type Problem, type Validated } from "./problem.js";
 import { loadSecrets } from "./secret-schema.js";
@@ -13,6 +19,8 @@ import { zodProblems } from "./zod-problems.js";
 
 export interface ProjectConfig {
   readonly server: ServerConfig;
+  /** Present when the file has a [cluster] table: this process is one node of a cluster. */
+  readonly cluster?: ClusterConfig;
   readonly deployments: readonly Deployment[];
 }
 
@@ -23,6 +31,7 @@ export interface LoadConfigOptions {
 
 const fileSchema = z.strictObject({
   server: z.unknown().optional(),
+  cluster: z.unknown().optional(),
   deployment: z.array(z.unknown()).default([]),
 });
 
@@ -87,6 +96,36 @@ export function parseConfig(text: string, options: LoadConfigOptions): Validated
     };
   }
 
+  let cluster: ClusterConfig | undefined;
+  if (top.data.cluster !== undefined) {
+    const clusterParsed = clusterTableSchema.safeParse(top.data.cluster);
+    if (!clusterParsed.success)
+      problems.push(...zodProblems("cluster", clusterParsed.error, top.data.cluster));
+    else {
+      const secrets = loadSecrets(
+        { redis_url: clusterParsed.data.redis_url, node_key: clusterParsed.data.node_key },
+        "cluster",
+        environment,
+      );
+      problems.push(...clusterTableProblems(clusterParsed.data), ...secrets.problems);
+      const urlProblem = redisUrlProblem(clusterParsed.data.redis_url);
+      if (urlProblem) problems.push({ path: "cluster.redis_url", message: urlProblem });
+      // an inline Redis URL without a password is ordinary; one with a password gets the warning
+      const inlineUrl = clusterParsed.data.redis_url.source.kind === "inline";
+      warnings.push(
+        ...secrets.warnings.filter(
+          (warning) =>
+            !(
+              inlineUrl &&
+              warning.path === "cluster.redis_url" &&
+              !redisUrlHasPassword(clusterParsed.data.redis_url)
+            ),
+        ),
+      );
+      cluster = toClusterConfig(clusterParsed.data);
+    }
+  }
+
   const tables = top.data.deployment;
   const names = tables
     .map((table) => (table && typeof table === "object" ? (table as { name?: unknown }).name : undefined))
@@ -115,7 +154,31 @@ export function parseConfig(text: string, options: LoadConfigOptions): Validated
   });
 
   if (problems.length > 0 || server === undefined) return { ok: false, problems };
-  return { ok: true, value: { server, deployments }, warnings };
+  return { ok: true, value: { server, ...(cluster ? { cluster } : {}), deployments }, warnings };
+}
+
+/** What is wrong with a loaded Redis URL, without quoting it (it may hold a password). */
+function redisUrlProblem(url: { loaded: boolean; reveal(): string }): string | undefined {
+  if (!url.loaded) return undefined;
+  try {
+    const parsed = new URL(url.reveal());
+    if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:")
+      return `must be a redis:// or rediss:// URL (got ${parsed.protocol.slice(0, 16)}//...)`;
+    if (parsed.hostname === "") return "must name a host";
+    return undefined;
+  } catch {
+    return "must be a redis:// or rediss:// URL";
+  }
+}
+
+/** Whether a loaded Redis URL carries a password (`redis://:pw@host` or `redis://user:pw@host`). */
+function redisUrlHasPassword(url: { loaded: boolean; reveal(): string }): boolean {
+  if (!url.loaded) return false;
+  try {
+    return new URL(url.reveal()).password !== "";
+  } catch {
+    return false;
+  }
 }
 
 /** Secrets in [server] are loaded by parseConfig; re-exported for callers that build configs in code. */
