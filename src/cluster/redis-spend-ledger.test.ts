@@ -33,6 +33,42 @@ describe("RedisSpendLedger on Redis", () => {
     expect(await nodeB.totals("chat", at(10, 30))).toEqual({ hourUsd: 6.25, dayUsd: 6.25, reservedUsd: 0 });
   });
 
+  it("15 concurrent $3 reservations against a $15 hourly budget from three nodes admit exactly 5", async () => {
+    const prefix = redis.prefix();
+    const clients = [redis.client, redis.connect(), redis.connect()];
+    // All three connected first, so their calls really interleave (a totals-then-reserve check admits all 15).
+    await Promise.all(clients.map((client) => client.ping()));
+    const nodes = clients.map((client) => new RedisSpendLedger({ client, prefix }));
+    const results = await Promise.all(
+      Array.from({ length: 15 }, (_, i) =>
+        nodes[i % 3]!.reserveWithin("chat", 3, { maxHourUsd: 15 }, at(10)),
+      ),
+    );
+    const granted = results.filter((r) => r.granted);
+    expect(granted).toHaveLength(5);
+    expect(new Set(granted.map((r) => r.reservationId)).size).toBe(5);
+    expect(results.filter((r) => !r.granted && r.window === "hour")).toHaveLength(10);
+    expect(await nodes[0]!.totals("chat", at(10))).toEqual({ hourUsd: 0, dayUsd: 0, reservedUsd: 15 });
+    // each settles at its estimate: the hour is full of spend and still refuses
+    await Promise.all(granted.map((r, i) => nodes[(i + 1) % 3]!.settle(r.reservationId, 3, at(10, 30))));
+    expect(await nodes[2]!.totals("chat", at(10, 30))).toEqual({ hourUsd: 15, dayUsd: 15, reservedUsd: 0 });
+    expect((await nodes[1]!.reserveWithin("chat", 3, { maxHourUsd: 15 }, at(10, 30))).granted).toBe(false);
+  });
+
+  it("reserveWithin drops abandoned reservations before it checks the limit", async () => {
+    const ledger = new RedisSpendLedger({
+      client: redis.client,
+      prefix: redis.prefix(),
+      reservationTtlMs: HOUR_MS,
+    });
+    await ledger.reserve("chat", 10, at(9));
+    expect((await ledger.reserveWithin("chat", 1, { maxDayUsd: 10 }, at(9, 59))).granted).toBe(false);
+    expect(await ledger.reserveWithin("chat", 1, { maxDayUsd: 10 }, at(10))).toMatchObject({
+      granted: true,
+      totals: { reservedUsd: 0 },
+    });
+  });
+
   it("a reservation settles exactly once even when two nodes race to end it", async () => {
     const prefix = redis.prefix();
     const nodeA = new RedisSpendLedger({ client: redis.client, prefix });
@@ -95,5 +131,15 @@ describe("RedisSpendLedger with a clock that has fractions of a ms", () => {
     const id = await ledger.reserve("chat", 1, now);
     expect(await ledger.settle(id, 0.5, now)).toBe(true);
     expect(await ledger.totals("chat", now)).toEqual({ hourUsd: 1.5, dayUsd: 1.5, reservedUsd: 0 });
+  });
+
+  it("reserveWithin at a fractional now grants, and refuses with retry-after to the window's end", async () => {
+    const ledger = new RedisSpendLedger({ client: redis.client, prefix: redis.prefix() });
+    const now = at(10, 30) + 0.5;
+    expect((await ledger.reserveWithin("chat", 1, { maxHourUsd: 1 }, now)).granted).toBe(true);
+    expect(await ledger.reserveWithin("chat", 1, { maxHourUsd: 1 }, now)).toMatchObject({
+      granted: false,
+      retryAfterMs: 30 * 60_000 - 0.5,
+    });
   });
 });

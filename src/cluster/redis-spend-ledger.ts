@@ -1,7 +1,8 @@
 // SpendLedger on Redis: per-deployment spend and open reservations shared by every node, so a
 // budget holds across the cluster (docs/cluster.md). Each window is a key
 // `${prefix}spend:${deployment}:hour|day:${start}` that expires after the following window; open
-// reservations are a hash per deployment. Every write is one Lua script; same contract as the memory twin.
+// reservations are a hash per deployment. Every write is one Lua script (budget admission checks and
+// reserves in one, so it is exact across nodes); same contract as the memory twin.
 
 import type { Redis } from "ioredis";
 import {
@@ -12,6 +13,13 @@ import {
   utcDayStart,
   utcHourStart,
 } from "../core/stores/index.js";
+import {
+  checkSpendLimits,
+  type SpendLimits,
+  type SpendReservation,
+  type SpendWindow,
+  untilWindowEnds,
+} from "../core/stores/spend-ledger.js";
 import {
   compareStrings,
   DEFAULT_KEY_PREFIX,
@@ -59,20 +67,62 @@ return 1
 `,
 };
 
+// reserve: a new reservation id `${sequence}:${deployment}`, held until settled, released or abandoned.
+const RESERVE_LUA = `
+local function reserve(sequenceKey, hashKey, expiryKey, indexKey, deployment, usd, expiresAt, keyTtl, indexTtl)
+  local id = tostring(redis.call('INCR', sequenceKey)) .. ':' .. deployment
+  redis.call('HSET', hashKey, id, usd)
+  redis.call('ZADD', expiryKey, expiresAt, id)
+  redis.call('PEXPIRE', hashKey, keyTtl)
+  redis.call('PEXPIRE', expiryKey, keyTtl)
+  redis.call('SADD', indexKey, deployment)
+  redis.call('PEXPIRE', indexKey, indexTtl)
+  return id
+end
+`;
+
+// open_totals: drops reservations abandoned by `now`, then → hour usd, day usd, reserved usd.
+const OPEN_TOTALS_LUA = `
+local function open_totals(hourKey, dayKey, hashKey, expiryKey, now)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', expiryKey, '-inf', now)) do
+    redis.call('HDEL', hashKey, id)
+    redis.call('ZREM', expiryKey, id)
+  end
+  local reserved = 0
+  for _, usd in ipairs(redis.call('HVALS', hashKey)) do reserved = reserved + tonumber(usd) end
+  return tonumber(redis.call('GET', hourKey) or '0'), tonumber(redis.call('GET', dayKey) or '0'), reserved
+end
+`;
+
 const reserveScript = {
   name: "rakkaSpendReserve",
   numberOfKeys: 4,
   // KEYS: id sequence, reservations hash, reservation expiry zset, deployment index.
   // ARGV: deployment, usd, expires at (callers' clock), key ttl, index ttl. → the reservation id.
-  lua: `
-local id = tostring(redis.call('INCR', KEYS[1])) .. ':' .. ARGV[1]
-redis.call('HSET', KEYS[2], id, ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], id)
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-redis.call('PEXPIRE', KEYS[3], ARGV[4])
-redis.call('SADD', KEYS[4], ARGV[1])
-redis.call('PEXPIRE', KEYS[4], ARGV[5])
-return id
+  lua: `${RESERVE_LUA}
+return reserve(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+`,
+};
+
+const reserveWithinScript = {
+  name: "rakkaSpendReserveWithin",
+  numberOfKeys: 6,
+  // KEYS: hour window, day window, reservations hash, reservation expiry zset, id sequence,
+  // deployment index. ARGV: deployment, usd, now, expires at, key ttl, index ttl, max hour usd,
+  // max day usd ('' for no limit). The check is exceededWindow's, additions in the same order.
+  // → {1, id, hour, day, reserved} when granted, {0, 'hour'|'day', hour, day, reserved} when refused.
+  lua: `${LUA_NUMBER_HELPERS}${RESERVE_LUA}${OPEN_TOTALS_LUA}
+local hour, day, reserved = open_totals(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[3])
+local usd = tonumber(ARGV[2])
+local window = nil
+if ARGV[7] ~= '' and hour + reserved + usd > tonumber(ARGV[7]) then
+  window = 'hour'
+elseif ARGV[8] ~= '' and day + reserved + usd > tonumber(ARGV[8]) then
+  window = 'day'
+end
+if window ~= nil then return {0, window, fmt(hour), fmt(day), fmt(reserved)} end
+local id = reserve(KEYS[5], KEYS[3], KEYS[4], KEYS[6], ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6])
+return {1, id, fmt(hour), fmt(day), fmt(reserved)}
 `,
 };
 
@@ -107,15 +157,8 @@ const totalsScript = {
   numberOfKeys: 4,
   // KEYS: hour window, day window, reservations hash, reservation expiry zset. ARGV: now.
   // Drops reservations abandoned by `now`, then → {hour usd, day usd, reserved usd}.
-  lua: `${LUA_NUMBER_HELPERS}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', ARGV[1])) do
-  redis.call('HDEL', KEYS[3], id)
-  redis.call('ZREM', KEYS[4], id)
-end
-local reserved = 0
-for _, usd in ipairs(redis.call('HVALS', KEYS[3])) do reserved = reserved + tonumber(usd) end
-local hour = tonumber(redis.call('GET', KEYS[1]) or '0')
-local day = tonumber(redis.call('GET', KEYS[2]) or '0')
+  lua: `${LUA_NUMBER_HELPERS}${OPEN_TOTALS_LUA}
+local hour, day, reserved = open_totals(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1])
 return {fmt(hour), fmt(day), fmt(reserved)}
 `,
 };
@@ -129,6 +172,7 @@ export class RedisSpendLedger implements SpendLedger {
   readonly #reservationTtlMs: number;
   readonly #record: ScriptCall;
   readonly #reserve: ScriptCall;
+  readonly #reserveWithin: ScriptCall;
   readonly #settle: ScriptCall;
   readonly #release: ScriptCall;
   readonly #totals: ScriptCall;
@@ -140,6 +184,7 @@ export class RedisSpendLedger implements SpendLedger {
     this.#reservationTtlMs = Math.ceil(options.reservationTtlMs ?? 2 * HOUR_MS);
     this.#record = registerScript(options.client, recordScript);
     this.#reserve = registerScript(options.client, reserveScript);
+    this.#reserveWithin = registerScript(options.client, reserveWithinScript);
     this.#settle = registerScript(options.client, settleScript);
     this.#release = registerScript(options.client, releaseScript);
     this.#totals = registerScript(options.client, totalsScript);
@@ -152,6 +197,38 @@ export class RedisSpendLedger implements SpendLedger {
       [deployment, usd, now + this.#reservationTtlMs, this.#reservationTtlMs + EXPIRY_SLACK_MS, indexTtl()],
     );
     return String(id);
+  }
+
+  async reserveWithin(
+    deployment: string,
+    usd: number,
+    limits: SpendLimits,
+    now: number,
+  ): Promise<SpendReservation> {
+    checkUsd("usd", usd);
+    checkSpendLimits(limits);
+    const reply = (await this.#reserveWithin(
+      [
+        ...this.#windowKeys(deployment, now),
+        ...this.#reservationKeys(deployment),
+        this.#sequenceKey(),
+        this.#indexKey(),
+      ],
+      [
+        deployment,
+        usd,
+        now,
+        now + this.#reservationTtlMs,
+        this.#reservationTtlMs + EXPIRY_SLACK_MS,
+        indexTtl(),
+        limits.maxHourUsd ?? "",
+        limits.maxDayUsd ?? "",
+      ],
+    )) as [number, string, string, string, string];
+    const totals = parseTotals(reply[2], reply[3], reply[4]);
+    if (reply[0] === 1) return { granted: true, reservationId: String(reply[1]), totals };
+    const window: SpendWindow = reply[1] === "day" ? "day" : "hour";
+    return { granted: false, totals, window, retryAfterMs: untilWindowEnds(window, now) };
   }
 
   async settle(reservationId: string, actualUsd: number, now: number): Promise<boolean> {
@@ -184,11 +261,7 @@ export class RedisSpendLedger implements SpendLedger {
       [...this.#windowKeys(deployment, now), ...this.#reservationKeys(deployment)],
       [now],
     )) as [string, string, string];
-    return {
-      hourUsd: parseLuaNumber(reply[0]),
-      dayUsd: parseLuaNumber(reply[1]),
-      reservedUsd: parseLuaNumber(reply[2]),
-    };
+    return parseTotals(reply[0], reply[1], reply[2]);
   }
 
   async listDeployments(): Promise<string[]> {
@@ -228,6 +301,14 @@ function windowTtls(now: number): [number, number] {
 /** The deployment index outlives every window it names. */
 function indexTtl(): number {
   return 2 * DAY_MS + EXPIRY_SLACK_MS;
+}
+
+function parseTotals(hour: unknown, day: unknown, reserved: unknown): SpendTotals {
+  return {
+    hourUsd: parseLuaNumber(hour),
+    dayUsd: parseLuaNumber(day),
+    reservedUsd: parseLuaNumber(reserved),
+  };
 }
 
 function deploymentOf(reservationId: string): string | undefined {

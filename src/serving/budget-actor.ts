@@ -1,12 +1,12 @@
 // BudgetActor: the spend ledger's front. RequestActors reserve a request's estimated cost at
-// admission (checked against spend plus open reservations over fixed UTC hours and days on the
+// admission (one atomic check of spend plus open reservations over fixed UTC hours and days on the
 // injected clock), settle it with the real cost, or release it when the request failed. Requests
 // of deployments without a budget just record their cost. Serves the spend report.
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import type { BudgetConfig } from "../core/deployment.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
-import { DAY_MS, HOUR_MS, type SpendLedger, utcDayStart, utcHourStart } from "../core/stores/index.js";
+import { type SpendLedger, utcDayStart, utcHourStart } from "../core/stores/index.js";
 
 export type BudgetDecision =
   | { readonly type: "granted"; readonly reservationId: string }
@@ -38,8 +38,6 @@ export interface BudgetOptions {
   /** `throttle`: halve the deployment's concurrency (factor 0.5) until the window rolls (factor 1). */
   readonly throttle: (deployment: string, factor: number) => void;
 }
-
-type Window = "hour" | "day";
 
 export class BudgetActor implements Actor<BudgetMessage> {
   readonly #context: ActorContext<BudgetMessage>;
@@ -93,6 +91,11 @@ export class BudgetActor implements Actor<BudgetMessage> {
     }
   }
 
+  /**
+   * One atomic reservation against the budget's limits, exact across nodes sharing the ledger
+   * (docs/operations.md, "Cost and budgets"). A refusal rejects under `reject`; under `warn` and
+   * `throttle` it only triggers the warning or the throttle, and the request is reserved anyway.
+   */
   async #reserve(
     deployment: string,
     budget: BudgetConfig,
@@ -100,58 +103,52 @@ export class BudgetActor implements Actor<BudgetMessage> {
     now: number,
   ): Promise<BudgetDecision> {
     const ledger = this.#options.ledger;
-    const totals = await ledger.totals(deployment, now);
-    const over = this.#exceeded(
-      budget,
-      totals.hourUsd + totals.reservedUsd + estimateUsd,
-      totals.dayUsd + totals.reservedUsd + estimateUsd,
+    const reservation = await ledger.reserveWithin(
+      deployment,
+      Math.max(0, estimateUsd),
+      { maxHourUsd: budget.maxSpendPerHourUsd, maxDayUsd: budget.maxSpendPerDayUsd },
+      now,
     );
-    if (over !== undefined) {
-      const windowStart = over === "hour" ? utcHourStart(now) : utcDayStart(now);
-      const windowEnd = windowStart + (over === "hour" ? HOUR_MS : DAY_MS);
-      switch (budget.onExceeded) {
-        case "reject":
-          return {
-            type: "exceeded",
-            error: errors.budgetExceeded(
-              `deployment ${deployment}: spend ${usd(over === "hour" ? totals.hourUsd : totals.dayUsd)} plus reserved ${usd(
-                totals.reservedUsd,
-              )} plus this request's estimate ${usd(estimateUsd)} would pass its ${
-                over === "hour" ? "hourly" : "daily"
-              } budget of ${usd((over === "hour" ? budget.maxSpendPerHourUsd : budget.maxSpendPerDayUsd) ?? 0)}`,
-              windowEnd - now,
-            ),
-          };
-        case "warn":
-          if (this.#warned.get(deployment) !== windowStart) {
-            this.#warned.set(deployment, windowStart);
-            this.#context.log.warn(
-              { deployment, window: over, hourUsd: totals.hourUsd, dayUsd: totals.dayUsd },
-              "budget exceeded: serving anyway (on_exceeded = warn)",
-            );
-          }
-          break;
-        case "throttle":
-          if (!this.#throttled.has(deployment)) {
-            this.#throttled.set(deployment, windowEnd);
-            this.#options.throttle(deployment, 0.5);
-            this.#context.scheduleOnce(windowEnd - now, { type: "window-rolled", deployment });
-            this.#context.log.warn(
-              { deployment, window: over },
-              "budget exceeded: concurrency halved until the window rolls",
-            );
-          }
-          break;
-      }
+    if (reservation.granted) return { type: "granted", reservationId: reservation.reservationId };
+    const { totals, window, retryAfterMs } = reservation;
+    const windowStart = window === "hour" ? utcHourStart(now) : utcDayStart(now);
+    switch (budget.onExceeded) {
+      case "reject":
+        return {
+          type: "exceeded",
+          error: errors.budgetExceeded(
+            `deployment ${deployment}: spend ${usd(window === "hour" ? totals.hourUsd : totals.dayUsd)} plus reserved ${usd(
+              totals.reservedUsd,
+            )} plus this request's estimate ${usd(estimateUsd)} would pass its ${
+              window === "hour" ? "hourly" : "daily"
+            } budget of ${usd((window === "hour" ? budget.maxSpendPerHourUsd : budget.maxSpendPerDayUsd) ?? 0)}`,
+            retryAfterMs,
+          ),
+        };
+      case "warn":
+        if (this.#warned.get(deployment) !== windowStart) {
+          this.#warned.set(deployment, windowStart);
+          this.#context.log.warn(
+            { deployment, window, hourUsd: totals.hourUsd, dayUsd: totals.dayUsd },
+            "budget exceeded: serving anyway (on_exceeded = warn)",
+          );
+        }
+        break;
+      case "throttle":
+        if (!this.#throttled.has(deployment)) {
+          this.#throttled.set(deployment, now + retryAfterMs);
+          this.#options.throttle(deployment, 0.5);
+          this.#context.scheduleOnce(retryAfterMs, { type: "window-rolled", deployment });
+          this.#context.log.warn(
+            { deployment, window },
+            "budget exceeded: concurrency halved until the window rolls",
+          );
+        }
+        break;
     }
+    // warn and throttle serve over budget: no limit to hold this reservation to.
     const reservationId = await ledger.reserve(deployment, Math.max(0, estimateUsd), now);
     return { type: "granted", reservationId };
-  }
-
-  #exceeded(budget: BudgetConfig, hourUsd: number, dayUsd: number): Window | undefined {
-    if (budget.maxSpendPerHourUsd !== undefined && hourUsd > budget.maxSpendPerHourUsd) return "hour";
-    if (budget.maxSpendPerDayUsd !== undefined && dayUsd > budget.maxSpendPerDayUsd) return "day";
-    return undefined;
   }
 }
 

@@ -3,10 +3,15 @@
 // (both run spend-ledger.contract.ts).
 
 import {
+  checkSpendLimits,
   DAY_MS,
+  exceededWindow,
   HOUR_MS,
   type SpendLedger,
+  type SpendLimits,
+  type SpendReservation,
   type SpendTotals,
+  untilWindowEnds,
   utcDayStart,
   utcHourStart,
 } from "./spend-ledger.js";
@@ -28,10 +33,23 @@ export class MemorySpendLedger implements SpendLedger {
 
   async reserve(deployment: string, usd: number, _now: number): Promise<string> {
     checkUsd("usd", usd);
-    const id = `reservation-${this.#nextReservation++}`;
-    this.#spend(deployment).reservations.set(id, usd);
-    this.#reservationOwners.set(id, deployment);
-    return id;
+    return this.#reserve(deployment, usd);
+  }
+
+  async reserveWithin(
+    deployment: string,
+    usd: number,
+    limits: SpendLimits,
+    now: number,
+  ): Promise<SpendReservation> {
+    checkUsd("usd", usd);
+    checkSpendLimits(limits);
+    // Check and reserve with no await between them: atomic within the process.
+    const totals = this.#totals(deployment, now);
+    const window = exceededWindow(totals, usd, limits);
+    if (window !== undefined)
+      return { granted: false, totals, window, retryAfterMs: untilWindowEnds(window, now) };
+    return { granted: true, reservationId: this.#reserve(deployment, usd), totals };
   }
 
   async settle(reservationId: string, actualUsd: number, now: number): Promise<boolean> {
@@ -52,6 +70,21 @@ export class MemorySpendLedger implements SpendLedger {
   }
 
   async totals(deployment: string, now: number): Promise<SpendTotals> {
+    return this.#totals(deployment, now);
+  }
+
+  async listDeployments(): Promise<string[]> {
+    return [...this.#deployments.keys()].sort();
+  }
+
+  #reserve(deployment: string, usd: number): string {
+    const id = `reservation-${this.#nextReservation++}`;
+    this.#spend(deployment).reservations.set(id, usd);
+    this.#reservationOwners.set(id, deployment);
+    return id;
+  }
+
+  #totals(deployment: string, now: number): SpendTotals {
     const spend = this.#deployments.get(deployment);
     if (spend === undefined) return { hourUsd: 0, dayUsd: 0, reservedUsd: 0 };
     let reservedUsd = 0;
@@ -61,10 +94,6 @@ export class MemorySpendLedger implements SpendLedger {
       dayUsd: spend.days.get(utcDayStart(now)) ?? 0,
       reservedUsd,
     };
-  }
-
-  async listDeployments(): Promise<string[]> {
-    return [...this.#deployments.keys()].sort();
   }
 
   #spend(deployment: string): DeploymentSpend {

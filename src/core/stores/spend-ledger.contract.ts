@@ -159,6 +159,137 @@ export function spendLedgerContract(name: string, create: () => Promise<SpendLed
       expect(await ledger.totals("chat", at(10))).toEqual({ hourUsd: 10, dayUsd: 10, reservedUsd: 0 });
     });
 
+    it("reserveWithin grants until the next request would pass the hourly limit, then refuses naming the hour", async () => {
+      const ledger = await create();
+      const hour = { maxHourUsd: 10 };
+      for (let i = 0; i < 3; i++)
+        expect((await ledger.reserveWithin("chat", 3, hour, at(10, 30))).granted).toBe(true);
+      expect(await ledger.reserveWithin("chat", 3, hour, at(10, 30))).toEqual({
+        granted: false,
+        totals: { hourUsd: 0, dayUsd: 0, reservedUsd: 9 },
+        window: "hour",
+        retryAfterMs: 30 * 60_000,
+      });
+      expect((await ledger.totals("chat", at(10, 30))).reservedUsd).toBe(9);
+    });
+
+    it("reserveWithin grants a request that reaches the limit exactly", async () => {
+      const ledger = await create();
+      await ledger.record("chat", 2, at(10));
+      await ledger.reserve("chat", 3, at(10));
+      const reservation = await ledger.reserveWithin("chat", 5, { maxHourUsd: 10, maxDayUsd: 10 }, at(10));
+      expect(reservation).toMatchObject({ granted: true, totals: { hourUsd: 2, dayUsd: 2, reservedUsd: 3 } });
+      expect(await ledger.totals("chat", at(10))).toEqual({ hourUsd: 2, dayUsd: 2, reservedUsd: 8 });
+      const refused = await ledger.reserveWithin("chat", 0.01, { maxHourUsd: 10 }, at(10));
+      expect(refused).toMatchObject({ granted: false, window: "hour" });
+      expect((await ledger.reserveWithin("chat", 0, { maxHourUsd: 10 }, at(10))).granted).toBe(true);
+    });
+
+    it("reserveWithin counts spend of the current hour only against the hourly limit", async () => {
+      const ledger = await create();
+      await ledger.record("chat", 8, at(9, 30));
+      expect(await ledger.reserveWithin("chat", 3, { maxHourUsd: 10 }, at(9, 45))).toMatchObject({
+        granted: false,
+        window: "hour",
+        retryAfterMs: 15 * 60_000,
+      });
+      expect((await ledger.reserveWithin("chat", 3, { maxHourUsd: 10 }, at(10))).granted).toBe(true);
+    });
+
+    it("reserveWithin refuses past the daily limit naming the day, with retry-after to UTC midnight", async () => {
+      const ledger = await create();
+      await ledger.record("chat", 8, at(9));
+      const limits = { maxHourUsd: 5, maxDayUsd: 10 };
+      expect((await ledger.reserveWithin("chat", 2, limits, at(23))).granted).toBe(true);
+      expect(await ledger.reserveWithin("chat", 1, limits, at(23, 30))).toEqual({
+        granted: false,
+        totals: { hourUsd: 0, dayUsd: 8, reservedUsd: 2 },
+        window: "day",
+        retryAfterMs: 30 * 60_000,
+      });
+      // the next UTC day starts from nothing spent; the open $2 still counts
+      expect(await ledger.reserveWithin("chat", 1, limits, nextDayAt(0))).toMatchObject({
+        granted: true,
+        totals: { hourUsd: 0, dayUsd: 0, reservedUsd: 2 },
+      });
+    });
+
+    it("reserveWithin names the hour when both limits would be passed", async () => {
+      const ledger = await create();
+      await ledger.record("chat", 5, at(10));
+      expect(await ledger.reserveWithin("chat", 1, { maxHourUsd: 5, maxDayUsd: 5 }, at(10))).toMatchObject({
+        granted: false,
+        window: "hour",
+      });
+    });
+
+    it("reserveWithin without limits always grants", async () => {
+      const ledger = await create();
+      await ledger.record("chat", 100, at(10));
+      expect((await ledger.reserveWithin("chat", 50, {}, at(10))).granted).toBe(true);
+      expect((await ledger.totals("chat", at(10))).reservedUsd).toBe(50);
+    });
+
+    it("reservations from reserve count against reserveWithin's limits, and a refusal reserves nothing", async () => {
+      const ledger = await create();
+      await ledger.reserve("chat", 4, at(10));
+      const refused = await ledger.reserveWithin("chat", 2, { maxDayUsd: 5 }, at(10));
+      expect(refused).toMatchObject({ granted: false, window: "day" });
+      expect(await ledger.totals("chat", at(10))).toEqual({ hourUsd: 0, dayUsd: 0, reservedUsd: 4 });
+      expect(await ledger.listDeployments()).toEqual(["chat"]);
+    });
+
+    it("a refusal for a deployment never seen leaves it unlisted", async () => {
+      const ledger = await create();
+      expect((await ledger.reserveWithin("chat", 2, { maxHourUsd: 1 }, at(10))).granted).toBe(false);
+      expect(await ledger.listDeployments()).toEqual([]);
+    });
+
+    it("releasing a reservation made by reserveWithin frees its room", async () => {
+      const ledger = await create();
+      const first = await ledger.reserveWithin("chat", 6, { maxHourUsd: 10 }, at(10));
+      expect((await ledger.reserveWithin("chat", 6, { maxHourUsd: 10 }, at(10))).granted).toBe(false);
+      if (!first.granted) throw new Error("first reservation refused");
+      expect(await ledger.release(first.reservationId)).toBe(true);
+      expect((await ledger.reserveWithin("chat", 6, { maxHourUsd: 10 }, at(10))).granted).toBe(true);
+    });
+
+    it("settling a reservation made by reserveWithin moves it from reserved to spend", async () => {
+      const ledger = await create();
+      const limits = { maxHourUsd: 10 };
+      const first = await ledger.reserveWithin("chat", 6, limits, at(10));
+      if (!first.granted) throw new Error("first reservation refused");
+      expect(await ledger.settle(first.reservationId, 7, at(10, 1))).toBe(true);
+      expect(await ledger.totals("chat", at(10, 1))).toEqual({ hourUsd: 7, dayUsd: 7, reservedUsd: 0 });
+      expect(await ledger.reserveWithin("chat", 4, limits, at(10, 2))).toMatchObject({
+        granted: false,
+        totals: { hourUsd: 7, dayUsd: 7, reservedUsd: 0 },
+      });
+      expect((await ledger.reserveWithin("chat", 3, limits, at(10, 2))).granted).toBe(true);
+    });
+
+    it("concurrent reserveWithin calls never admit past the limit together", async () => {
+      const ledger = await create();
+      const results = await Promise.all(
+        Array.from({ length: 15 }, () => ledger.reserveWithin("chat", 3, { maxHourUsd: 15 }, at(10))),
+      );
+      expect(results.filter((r) => r.granted)).toHaveLength(5);
+      expect(await ledger.totals("chat", at(10))).toEqual({ hourUsd: 0, dayUsd: 0, reservedUsd: 15 });
+    });
+
+    it("reserveWithin rejects a negative or non-finite amount or limit with a RangeError and reserves nothing", async () => {
+      const ledger = await create();
+      await expect(ledger.reserveWithin("chat", -1, {}, at(10))).rejects.toThrow(RangeError);
+      await expect(ledger.reserveWithin("chat", Number.NaN, { maxHourUsd: 1 }, at(10))).rejects.toThrow(
+        RangeError,
+      );
+      await expect(ledger.reserveWithin("chat", 1, { maxHourUsd: -1 }, at(10))).rejects.toThrow(RangeError);
+      await expect(
+        ledger.reserveWithin("chat", 1, { maxDayUsd: Number.POSITIVE_INFINITY }, at(10)),
+      ).rejects.toThrow(RangeError);
+      expect(await ledger.totals("chat", at(10))).toEqual({ hourUsd: 0, dayUsd: 0, reservedUsd: 0 });
+    });
+
     it("rejects a negative or non-finite amount with a RangeError and records nothing", async () => {
       const ledger = await create();
       await expect(ledger.record("chat", -1, at(10))).rejects.toThrow(RangeError);

@@ -1,7 +1,7 @@
 // The spend ledger: what each deployment has spent in the current UTC hour and day, plus the cost
-// reserved by requests still running. Budgets check it at admission (spend + reservations against
-// maxSpendPerHourUsd / maxSpendPerDayUsd) and settle each request's reservation with its real cost
-// when it ends; in a cluster it lives in Redis so a budget holds across nodes.
+// reserved by requests still running. Budgets admit a request with one atomic reservation against
+// maxSpendPerHourUsd / maxSpendPerDayUsd (spend + open reservations + estimate) and settle it with
+// the real cost when it ends; in a cluster it lives in Redis so a budget is exact across nodes.
 
 /** One UTC hour in ms. */
 export const HOUR_MS = 3_600_000;
@@ -28,6 +28,32 @@ export interface SpendTotals {
   reservedUsd: number;
 }
 
+/** The budget limits `reserveWithin` checks; an absent limit is not checked. Finite USD, at least 0. */
+export interface SpendLimits {
+  /** The most the UTC hour's spend plus open reservations may reach. */
+  readonly maxHourUsd?: number | undefined;
+  /** The most the UTC day's spend plus open reservations may reach. */
+  readonly maxDayUsd?: number | undefined;
+}
+
+/** The budget window a refused reservation would have passed. */
+export type SpendWindow = "hour" | "day";
+
+/**
+ * The answer of `reserveWithin`. `totals` are the deployment's as the decision saw them, before
+ * this reservation (a refusal reserves nothing).
+ */
+export type SpendReservation =
+  | { readonly granted: true; readonly reservationId: string; readonly totals: SpendTotals }
+  | {
+      readonly granted: false;
+      readonly totals: SpendTotals;
+      /** The first limit passed, hour checked before day. */
+      readonly window: SpendWindow;
+      /** Until that window ends (`now` to the next UTC hour or day). */
+      readonly retryAfterMs: number;
+    };
+
 /**
  * Per-deployment spend over fixed UTC hour and day windows, plus open reservations. All methods are
  * async so Redis can implement them. Amounts are USD, finite and at least 0 (a RangeError rejects
@@ -40,6 +66,16 @@ export interface SpendLedger {
    * against the deployment until the request ends. Resolves with an opaque id, unique in the store.
    */
   reserve(deployment: string, usd: number, now: number): Promise<string>;
+
+  /**
+   * The budget check calls this when it admits a request under a budget: as one atomic step, holds
+   * `usd` against the deployment only if, for each limit given, the window's spend plus open
+   * reservations plus `usd` stays at or under it (`hourUsd + reservedUsd + usd <= maxHourUsd`,
+   * likewise for the day). Concurrent calls, from any node sharing the store, never admit past a
+   * limit together; only a settle above its estimate can take spend past one. A RangeError
+   * rejects an amount or limit that is negative or not finite.
+   */
+  reserveWithin(deployment: string, usd: number, limits: SpendLimits, now: number): Promise<SpendReservation>;
 
   /**
    * The budget check calls this when a request that held a reservation finishes (or is cancelled
@@ -68,4 +104,35 @@ export interface SpendLedger {
    * reservation, sorted by name.
    */
   listDeployments(): Promise<string[]>;
+}
+
+/**
+ * The admission rule every SpendLedger applies in `reserveWithin` (the Redis ledger in Lua, in the
+ * same order of additions): the first window whose limit `usd` would pass, or undefined when it fits.
+ */
+export function exceededWindow(
+  totals: SpendTotals,
+  usd: number,
+  limits: SpendLimits,
+): SpendWindow | undefined {
+  if (limits.maxHourUsd !== undefined && totals.hourUsd + totals.reservedUsd + usd > limits.maxHourUsd)
+    return "hour";
+  if (limits.maxDayUsd !== undefined && totals.dayUsd + totals.reservedUsd + usd > limits.maxDayUsd)
+    return "day";
+  return undefined;
+}
+
+/** How long from `now` until the UTC `window` containing it ends: a refusal's retry-after. */
+export function untilWindowEnds(window: SpendWindow, now: number): number {
+  return window === "hour" ? utcHourStart(now) + HOUR_MS - now : utcDayStart(now) + DAY_MS - now;
+}
+
+/** Every SpendLedger checks `reserveWithin`'s limits with this before it touches the store. */
+export function checkSpendLimits(limits: SpendLimits): void {
+  for (const [field, usd] of [
+    ["maxHourUsd", limits.maxHourUsd],
+    ["maxDayUsd", limits.maxDayUsd],
+  ] as const)
+    if (usd !== undefined && (!Number.isFinite(usd) || usd < 0))
+      throw new RangeError(`${field} must be a finite USD amount >= 0, got ${usd}`);
 }
