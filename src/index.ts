@@ -3,6 +3,8 @@
 
 import type { z } from "zod";
 import { ActorSystem, type Clock, type Logger, systemClock } from "./actor/index.js";
+import { type ClusterNode, createClusterNode } from "./cluster/cluster-node.js";
+import type { ClusterConfig } from "./core/config/cluster-schema.js";
 import {
   Deployment as DeploymentValidator,
   type deploymentTableSchema,
@@ -34,8 +36,9 @@ import { type MockConfig, mockConfigSchema, mockRunnerFactory } from "./runtimes
 import { createAdminRoutes } from "./serving/admin-api.js";
 import { createHttpGateway, type ListeningGateway } from "./serving/http-gateway.js";
 import { parseChatRequest } from "./serving/openai-request.js";
-import type { CompletionResult, DeploymentStatus } from "./serving/service-types.js";
+import type { ClusterStatus, CompletionResult, DeploymentStatus } from "./serving/service-types.js";
 import { type Serving, startServing } from "./serving/serving-system.js";
+import { packageVersion } from "./version.js";
 
 export { ActorSystem, type Clock, type Logger } from "./actor/index.js";
 export { type ProjectConfig, parseConfig } from "./core/config/load-config.js";
@@ -138,6 +141,11 @@ export interface InferenceSystemOptions {
   readonly secrets?: SecretEnvironment;
   /** Random numbers in [0, 1) for routing and jitter (injectable for tests). */
   readonly random?: () => number;
+  /**
+   * A [cluster] table: this system becomes one node of a cluster sharing one Redis (rate limits,
+   * circuits and spend live there; docs/cluster.md). Absent: everything is in this process.
+   */
+  readonly cluster?: ClusterConfig;
 }
 
 export interface InferenceSystem {
@@ -161,6 +169,8 @@ export interface InferenceSystem {
   close(options?: { drainTimeoutMs?: number; drainDelayMs?: number }): Promise<void>;
   readonly serving: Serving;
   readonly server: ServerConfig;
+  /** This node's view of its cluster; undefined outside a cluster (or before listen joined it). */
+  cluster(): ClusterStatus | undefined;
 }
 
 /** An OpenAI chat completion body: `{ model, messages, max_tokens?, stream?, ... }`. */
@@ -190,12 +200,38 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
+  const clusterConfig = options.cluster;
+  const node: ClusterNode | undefined = clusterConfig
+    ? createClusterNode({
+        config: clusterConfig,
+        port: server.port,
+        version: packageVersion,
+        clock: system.clock,
+        logger: system.log,
+      })
+    : undefined;
   const serving = startServing({
     system,
     registry,
     requestTimeoutMs: server.requestTimeoutMs,
     ...(options.random ? { random: options.random } : {}),
+    ...(node ? { nodeId: node.nodeId, ...node.stores } : {}),
   });
+  const clusterStatus = (): ClusterStatus | undefined => {
+    const view = node?.view();
+    if (!view || !clusterConfig) return undefined;
+    return { ...view, onStoreUnavailable: clusterConfig.onStoreUnavailable };
+  };
+  /** What each heartbeat reports: this node's replicas with their load, and its requests in flight. */
+  const nodeReport = async () => {
+    const views = await serving.admin([]).deployments();
+    return {
+      replicas: views
+        .filter((view) => view.readyReplicas > 0)
+        .map((view) => ({ deployment: view.name, running: view.running, waiting: view.waiting })),
+      inFlight: serving.service.inFlight,
+    };
+  };
   const gateways: ListeningGateway[] = [];
   let closed: Promise<void> | undefined;
 
@@ -217,6 +253,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
   const inferenceSystem: InferenceSystem = {
     serving,
     server,
+    cluster: clusterStatus,
     async apply(input) {
       const result = await serving.apply(toSpec(input));
       if (result.status) return result.status;
@@ -242,6 +279,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         ? createAdminRoutes({
             adminKey: server.adminKey,
             service: serving.admin(server.adminSecretSources, server.adminAllowedHosts),
+            ...(node ? { cluster: clusterStatus } : {}),
           })
         : undefined;
       const gateway = createHttpGateway({
@@ -250,12 +288,14 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         clock: system.clock,
         logger: system.log,
         ...(admin ? { admin } : {}),
+        ...(node ? { cluster: clusterStatus } : {}),
       });
       const bind = listenOptions.bind ?? `${server.host}:${server.port}`;
       const separator = bind.lastIndexOf(":");
       const host = bind.slice(0, separator).replace(/^\[|\]$/g, "") || "127.0.0.1";
       const listening = await gateway.listen(host, Number(bind.slice(separator + 1)));
       gateways.push(listening);
+      if (node && gateways.length === 1) await node.join(listening.url, nodeReport);
       return listening;
     },
     close(closeOptions = {}) {
@@ -287,6 +327,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         }
         await Promise.all(gateways.map((gateway) => gateway.close()));
         await system.terminate();
+        await node?.close();
       })();
       return closed;
     },

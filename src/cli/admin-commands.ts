@@ -1,4 +1,5 @@
-// `rakka deployments list|apply FILE.toml|remove NAME --url URL` and `rakka cost-report --url URL`:
+// `rakka deployments list|apply FILE.toml|remove NAME --url URL`, `rakka cost-report --url URL` and
+// `rakka cluster status --url URL`:
 // clients of a running server's admin API, authenticated with the key in RAKKA_ADMIN_KEY.
 
 import { readFile } from "node:fs/promises";
@@ -255,6 +256,39 @@ export async function costReportCommand(options: AdminClientOptions, io: Command
       day += row.day_usd;
     }
     rows.push(["TOTAL", usd(hour), usd(day), ""]);
+    for (const line of table(rows)) io.out(line);
+    return 0;
+  });
+}
+
+/** `rakka cluster status`: one row per live node, from the node at --url's last heartbeat round. */
+export async function clusterStatusCommand(options: AdminClientOptions, io: CommandIo): Promise<number> {
+  if (options.adminKey === undefined || options.adminKey === "") {
+    io.err("rakka cluster status: set RAKKA_ADMIN_KEY to the server's [server] admin_key");
+    return 2;
+  }
+  return reported(io, "cluster status", async () => {
+    const reply = await call(options, "GET", "cluster");
+    if (reply.status !== 200) return failure(io, reply);
+    const rows = [["NODE", "URL", "HEARTBEAT AGE", "REPLICAS", "IN FLIGHT", "STORE"]];
+    const self = String(reply.body.node ?? "");
+    const store = String(reply.body.store ?? "");
+    for (const node of arrayField<{
+      node_id: string;
+      url: string;
+      heartbeat_age_ms: number;
+      replicas: Array<{ deployment: string }>;
+      in_flight: number;
+    }>(options, reply, "nodes")) {
+      rows.push([
+        node.node_id === self ? `${node.node_id} (this)` : node.node_id,
+        node.url,
+        `${(node.heartbeat_age_ms / 1000).toFixed(1)} s`,
+        node.replicas.map((replica) => replica.deployment).join(", ") || "-",
+        String(node.in_flight),
+        node.node_id === self ? store : "",
+      ]);
+    }
     for (const line of table(rows)) io.out(line);
     return 0;
   });

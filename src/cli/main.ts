@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { defaultRuntimeRegistry } from "../index.js";
 import type { ModelQuant, ModelSize } from "../runtimes/llama/random-llama-model.js";
-import { costReportCommand, deploymentsCommand } from "./admin-commands.js";
+import { clusterStatusCommand, costReportCommand, deploymentsCommand } from "./admin-commands.js";
 import { makeModelCommand, makeModelDefaults } from "./make-model-command.js";
 import { serveCommand } from "./serve-command.js";
 import { type CommandIo, validateCommand } from "./validate-command.js";
@@ -17,7 +17,8 @@ commands:
                                            write a generated llama GGUF model (random weights)
   deployments list|apply FILE.toml|remove NAME --url URL
                                            manage a running server's deployments (admin key in RAKKA_ADMIN_KEY)
-  cost-report --url URL                    spend per deployment this UTC hour and day (RAKKA_ADMIN_KEY)`;
+  cost-report --url URL                    spend per deployment this UTC hour and day (RAKKA_ADMIN_KEY)
+  cluster status --url URL                 the cluster's live nodes, as the node at URL sees them (RAKKA_ADMIN_KEY)`;
 
 const consoleIo: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -55,7 +56,8 @@ export async function main(argv: readonly string[], io: CommandIo = consoleIo): 
     return 2;
   }
   // `deployments list`, `deployments apply FILE`, `deployments remove NAME`: at most two
-  const allowed = command === "deployments" ? (positionals[0] === "list" ? 1 : 2) : 0;
+  const allowed =
+    command === "deployments" ? (positionals[0] === "list" ? 1 : 2) : command === "cluster" ? 1 : 0;
   if (positionals.length > allowed) {
     io.err(`rakka ${command}: unexpected argument "${positionals[allowed]}"`);
     return 2;
@@ -90,6 +92,18 @@ export async function main(argv: readonly string[], io: CommandIo = consoleIo): 
         io,
       );
     }
+    case "cluster":
+      if (positionals[0] !== "status") {
+        io.err(
+          `rakka cluster: expected "status", got ${positionals[0] === undefined ? "nothing" : `"${positionals[0]}"`}`,
+        );
+        return 2;
+      }
+      if (!values.url) {
+        io.err("rakka cluster status: --url URL (the server's address) is required");
+        return 2;
+      }
+      return clusterStatusCommand({ url: values.url, adminKey: process.env.RAKKA_ADMIN_KEY }, io);
     case "deployments":
     case "cost-report": {
       if (!values.url) {

@@ -82,7 +82,8 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
     process.exit(signal === "SIGINT" ? 130 : 143);
   });
   try {
-    const system = await createInferenceSystem({ server, registry, logger });
+    const cluster = config.value.cluster;
+    const system = await createInferenceSystem({ server, registry, logger, ...(cluster ? { cluster } : {}) });
     let listening: Awaited<ReturnType<typeof system.listen>>;
     try {
       listening = await system.listen();

@@ -1,7 +1,7 @@
 // The admin API under /admin/v1/, authenticated by `Authorization: Bearer <[server] admin_key>`.
 // Routes: GET deployments · POST deployments (apply one [[deployment]] table as JSON) ·
 // DELETE deployments/{name} · POST deployments/{name}/circuit {"state": open|closed|auto} ·
-// POST deployments/{name}/session/rebuild · GET spend. Responses never contain a secret.
+// POST deployments/{name}/session/rebuild · GET spend · GET cluster (a cluster node's view). Responses never contain a secret.
 // Every key is snake_case, like the config file and the POST bodies; every refusal is the
 // OpenAI-style `{"error": {"message", "type", "code"}}` with a stable code, like the rest of the
 // gateway (problems / deployment ride beside "error" where there are some).
@@ -11,7 +11,7 @@ import { errors, type InferenceError } from "../core/inference-error.js";
 import type { Secret } from "../core/secret.js";
 import type { AdminDeploymentView, AdminService } from "./admin-service.js";
 import type { ApplyResult, CommandResult } from "./deployment-manager-actor.js";
-import type { DeploymentStatus } from "./service-types.js";
+import type { ClusterStatus, DeploymentStatus } from "./service-types.js";
 
 /** What the gateway lends the admin routes: its one way to answer JSON and errors. */
 export interface AdminResponder {
@@ -83,9 +83,31 @@ function applyBody(result: ApplyResult): { status: number; body: unknown } {
   };
 }
 
+function clusterJson(cluster: ClusterStatus) {
+  return {
+    node: cluster.nodeId,
+    store: cluster.store,
+    on_store_unavailable: cluster.onStoreUnavailable,
+    nodes: cluster.nodes.map((node) => ({
+      node_id: node.nodeId,
+      url: node.url,
+      version: node.version,
+      heartbeat_age_ms: node.heartbeatAgeMs,
+      replicas: node.replicas.map((replica) => ({
+        deployment: replica.deployment,
+        running: replica.running,
+        waiting: replica.waiting,
+      })),
+      in_flight: node.inFlight,
+    })),
+  };
+}
+
 export function createAdminRoutes(options: {
   readonly adminKey: Secret;
   readonly service: AdminService;
+  /** In a cluster: the node's view of it (GET cluster); absent: that path answers 404. */
+  readonly cluster?: () => ClusterStatus | undefined;
 }): AdminRoutes {
   const { service } = options;
   return async (request, response, path, io) => {
@@ -125,6 +147,17 @@ export function createAdminRoutes(options: {
           reserved_usd: row.reservedUsd,
         })),
       });
+      return;
+    }
+    if (resource === "cluster" && segments.length === 1) {
+      if (method !== "GET") return notAllowed("GET");
+      request.resume();
+      const cluster = options.cluster?.();
+      if (!cluster) {
+        io.sendError(response, errors.notFound("this server is not a cluster node (no [cluster] table)"));
+        return;
+      }
+      io.sendJson(response, 200, clusterJson(cluster));
       return;
     }
     if (resource === "deployments" && segments.length === 1) {

@@ -20,6 +20,7 @@ import {
   textCompletionJson,
 } from "./openai-response.js";
 import type {
+  ClusterStatus,
   CompletionResult,
   DeploymentStatus,
   InferenceServicePort,
@@ -40,6 +41,8 @@ export interface HttpGatewayOptions {
   readonly logger?: Logger;
   /** The admin API under /admin/v1/ (absent: those paths answer 404). */
   readonly admin?: AdminRoutes;
+  /** In a cluster: this node's view of it, shown in /readyz (undefined before it joined). */
+  readonly cluster?: () => ClusterStatus | undefined;
 }
 
 export interface ListeningGateway {
@@ -453,13 +456,26 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
 
   async function readiness(response: ServerResponse): Promise<void> {
     const deployments = await service.deployments();
+    const cluster = options.cluster?.();
+    // with on_store_unavailable = "closed" an unreachable store refuses requests: not ready
+    const storeRefuses = cluster?.store === "unavailable" && cluster.onStoreUnavailable === "closed";
     const ready =
       !draining &&
+      !storeRefuses &&
       deployments.some((deployment) => deployment.state === "serving") &&
       !deployments.some((deployment) => deployment.state === "pending");
     sendJson(response, ready ? 200 : 503, {
       ready,
       ...(draining ? { status: "draining" } : {}),
+      ...(cluster
+        ? {
+            cluster: {
+              node: cluster.nodeId,
+              store: cluster.store,
+              nodes: cluster.nodes.map((node) => node.nodeId),
+            },
+          }
+        : {}),
       deployments: deployments.map((deployment) => ({
         name: deployment.name,
         state: deployment.state,

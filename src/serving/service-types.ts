@@ -56,6 +56,29 @@ export interface DeploymentStatus {
   readonly model: string;
 }
 
+/**
+ * A cluster node's view of its cluster, as /readyz and the admin API show it: read from the last
+ * heartbeat round (no Redis call per probe). The entry builds it from src/cluster/'s membership.
+ */
+export interface ClusterStatus {
+  readonly nodeId: string;
+  /** Whether the node reached Redis at its last heartbeat. */
+  readonly store: "available" | "unavailable";
+  readonly onStoreUnavailable: "open" | "closed";
+  readonly nodes: ReadonlyArray<{
+    readonly nodeId: string;
+    readonly url: string;
+    readonly version: string;
+    readonly heartbeatAgeMs: number;
+    readonly replicas: ReadonlyArray<{
+      readonly deployment: string;
+      readonly running: number;
+      readonly waiting: number;
+    }>;
+    readonly inFlight: number;
+  }>;
+}
+
 export interface InferenceServicePort {
   /** Starts a request; failures before the first chunk surface from the first `next()`. */
   start(request: ServiceRequest, options?: { signal?: AbortSignal }): RequestHandle;

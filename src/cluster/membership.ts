@@ -1,0 +1,190 @@
+// Cluster membership (docs/cluster.md, "Membership"): every node writes a heartbeat record to Redis
+// every `heartbeat_ms`, with an expiry of `node_timeout_ms`, and reads the others' records in the
+// same round trip. Liveness is the record's existence, so it is judged on Redis's clock alone: a
+// node whose heartbeat is older than node_timeout_ms has no record and is dead for every node.
+
+import type { Redis } from "ioredis";
+import type { Clock, Logger } from "../actor/index.js";
+import { registerScript, type ScriptCall } from "./redis-scripts.js";
+
+/** What a node says about itself in each heartbeat. */
+export interface NodeReport {
+  /** Its deployments' replicas on this node, with their load. */
+  readonly replicas: ReadonlyArray<{
+    readonly deployment: string;
+    readonly running: number;
+    readonly waiting: number;
+  }>;
+  /** Requests this node's gateway is handling now. */
+  readonly inFlight: number;
+}
+
+export interface NodeRecord extends NodeReport {
+  readonly nodeId: string;
+  readonly url: string;
+  readonly version: string;
+  /** ms since epoch, the node's own clock. */
+  readonly startedAt: number;
+  /** How long ago (ms, Redis's clock) the node's last heartbeat was written. */
+  readonly heartbeatAgeMs: number;
+}
+
+export type StoreState = "available" | "unavailable";
+
+/** What the last heartbeat round learned; read without a Redis call (readiness, admin API). */
+export interface MembershipView {
+  readonly nodeId: string;
+  readonly store: StoreState;
+  /** Live nodes, this one included when its heartbeat landed, sorted by id. */
+  readonly nodes: readonly NodeRecord[];
+}
+
+export interface MembershipOptions {
+  readonly client: Redis;
+  readonly prefix: string;
+  readonly nodeId: string;
+  readonly url: string;
+  readonly version: string;
+  readonly heartbeatMs: number;
+  readonly nodeTimeoutMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Called before each heartbeat for the node's replicas and in-flight requests. */
+  readonly report: () => Promise<NodeReport> | NodeReport;
+  /** Called when the store becomes reachable or unreachable (logged once per change). */
+  readonly onStoreState?: (state: StoreState) => void;
+}
+
+// KEYS[1] the node-id set, KEYS[2] this node's record key. ARGV: [1] id, [2] json, [3] ttl ms,
+// [4] the record key prefix. Writes this node's record, then returns every live node's record with
+// its remaining ttl, dropping ids whose record expired.
+const HEARTBEAT_LUA = `
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('SADD', KEYS[1], ARGV[1])
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = ARGV[4] .. id
+  local record = redis.call('GET', key)
+  if record then
+    table.insert(out, record)
+    table.insert(out, redis.call('PTTL', key))
+  else
+    redis.call('SREM', KEYS[1], id)
+  end
+end
+return out
+`;
+
+export class Membership {
+  readonly #options: MembershipOptions;
+  readonly #heartbeat: ScriptCall;
+  readonly #startedAt: number;
+  #view: MembershipView;
+  #cancel: () => void = () => {};
+  #stopped = false;
+  /** The heartbeat round in flight, so stop() waits for it. */
+  #round: Promise<void> = Promise.resolve();
+
+  constructor(options: MembershipOptions) {
+    this.#options = options;
+    this.#heartbeat = registerScript(options.client, {
+      name: "rakkaHeartbeat",
+      numberOfKeys: 2,
+      lua: HEARTBEAT_LUA,
+    });
+    this.#startedAt = options.clock.now();
+    this.#view = { nodeId: options.nodeId, store: "available", nodes: [] };
+  }
+
+  /** The cluster wiring calls this once the gateway listens: the first heartbeat, then one per interval. */
+  async start(): Promise<void> {
+    await this.#beat();
+    this.#schedule();
+  }
+
+  /** What the last round saw. */
+  view(): MembershipView {
+    return this.#view;
+  }
+
+  /** At shutdown: no more heartbeats, and this node's record is deleted (others see it leave at once). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#cancel();
+    await this.#round;
+    const { client, prefix, nodeId } = this.#options;
+    await client
+      .multi()
+      .del(`${prefix}node:${nodeId}`)
+      .srem(`${prefix}nodes`, nodeId)
+      .exec()
+      .catch(() => undefined);
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#cancel = this.#options.clock.setTimer(this.#options.heartbeatMs, () => {
+      this.#round = this.#beat().finally(() => this.#schedule());
+    });
+  }
+
+  async #beat(): Promise<void> {
+    const options = this.#options;
+    const { prefix, nodeId } = options;
+    try {
+      const report = await options.report();
+      const own = {
+        nodeId,
+        url: options.url,
+        version: options.version,
+        startedAt: this.#startedAt,
+        replicas: report.replicas,
+        inFlight: report.inFlight,
+      };
+      const reply = (await this.#heartbeat(
+        [`${prefix}nodes`, `${prefix}node:${nodeId}`],
+        [nodeId, JSON.stringify(own), options.nodeTimeoutMs, `${prefix}node:`],
+      )) as Array<string | number>;
+      const nodes: NodeRecord[] = [];
+      for (let index = 0; index + 1 < reply.length; index += 2) {
+        const record = parseRecord(String(reply[index]), Number(reply[index + 1]), options.nodeTimeoutMs);
+        if (record) nodes.push(record);
+      }
+      nodes.sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+      this.#setView({ nodeId, store: "available", nodes });
+    } catch (error) {
+      this.#setView({ nodeId, store: "unavailable", nodes: this.#view.nodes });
+      options.logger.debug({ error: (error as Error).message }, "cluster heartbeat failed");
+    }
+  }
+
+  #setView(view: MembershipView): void {
+    const previous = this.#view.store;
+    this.#view = view;
+    if (view.store !== previous) {
+      const log = this.#options.logger;
+      if (view.store === "unavailable") log.warn({}, "cluster store unavailable: Redis cannot be reached");
+      else log.info({}, "cluster store available again");
+      this.#options.onStoreState?.(view.store);
+    }
+  }
+}
+
+/** A heartbeat record read back; undefined for a record this version cannot read. */
+function parseRecord(json: string, ttlMs: number, nodeTimeoutMs: number): NodeRecord | undefined {
+  try {
+    const value = JSON.parse(json) as Omit<NodeRecord, "heartbeatAgeMs">;
+    if (typeof value.nodeId !== "string" || typeof value.url !== "string") return undefined;
+    return {
+      nodeId: value.nodeId,
+      url: value.url,
+      version: String(value.version),
+      startedAt: Number(value.startedAt),
+      replicas: Array.isArray(value.replicas) ? value.replicas : [],
+      inFlight: Number(value.inFlight) || 0,
+      heartbeatAgeMs: Math.max(0, nodeTimeoutMs - Math.max(0, ttlMs)),
+    };
+  } catch {
+    return undefined;
+  }
+}

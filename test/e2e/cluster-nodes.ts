@@ -1,0 +1,111 @@
+// Multi-process cluster tests' helper: `rakka serve` nodes on loopback sharing one redis-server,
+// each spawned as the leader of its own process group (killed by group, whatever happens), with
+// its log lines kept and waited on by predicate, every wait bounded in time.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface NodeProcess {
+  readonly name: string;
+  readonly url: string;
+  readonly lines: string[];
+  /** Resolves once a log line satisfies `test` (lines already seen included); rejects after `ms`. */
+  waitForLine(test: (line: string) => boolean, ms?: number): Promise<void>;
+  /** SIGKILL to the node's process group (a node that dies). */
+  kill(): void;
+  /** SIGTERM to the group, then SIGKILL if it has not exited within `ms`; resolves with the exit code. */
+  stop(ms?: number): Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Tests call this in afterAll: every node still running is killed by process group. */
+export function killAllNodes(): void {
+  for (const child of running) killGroup(child, "SIGKILL");
+  running.clear();
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Writes `config` to a temporary file and starts `rakka serve` on it; resolves once it listens. */
+export async function startNode(name: string, config: string, startMs = 20_000): Promise<NodeProcess> {
+  const dir = await mkdtemp(join(tmpdir(), `rakka-${name}-`));
+  const path = join(dir, "rakka.toml");
+  await writeFile(path, config);
+  const child = spawn(process.execPath, ["bin/rakka.js", "serve", "--config", path], {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  running.add(child);
+  const lines: string[] = [];
+  const watchers: Array<{ test: (line: string) => boolean; resolve: () => void }> = [];
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => {
+      running.delete(child);
+      void rm(dir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
+  const waitForLine = (test: (line: string) => boolean, ms = 10_000) =>
+    new Promise<void>((resolve, reject) => {
+      if (lines.some(test)) return resolve();
+      const timer = setTimeout(
+        () => reject(new Error(`${name}: no such log line within ${ms} ms:\n${lines.join("\n")}`)),
+        ms,
+      );
+      watchers.push({
+        test,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  let buffer = "";
+  const onText = (data: Buffer) => {
+    buffer += data.toString();
+    const parts = buffer.split("\n");
+    buffer = parts.pop() ?? "";
+    for (const line of parts) {
+      lines.push(line);
+      for (const watcher of watchers.filter((w) => w.test(line))) {
+        watchers.splice(watchers.indexOf(watcher), 1);
+        watcher.resolve();
+      }
+    }
+  };
+  child.stdout?.on("data", onText);
+  child.stderr?.on("data", onText);
+  const listening = (line: string) => line.includes('"msg":"listening"');
+  await Promise.race([
+    waitForLine(listening, startMs),
+    exited.then((code) => {
+      throw new Error(`${name} exited early (${code}):\n${lines.join("\n")}`);
+    }),
+  ]);
+  const line = lines.find(listening) ?? "";
+  const url = (JSON.parse(line) as { url: string }).url;
+  return {
+    name,
+    url,
+    lines,
+    waitForLine,
+    kill: () => killGroup(child, "SIGKILL"),
+    async stop(ms = 10_000) {
+      killGroup(child, "SIGTERM");
+      const timer = setTimeout(() => killGroup(child, "SIGKILL"), ms);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}

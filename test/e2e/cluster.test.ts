@@ -1,0 +1,208 @@
+// Three `rakka serve` processes on one real redis-server act as one gateway: membership, exact
+// rate limits, exact budgets and shared circuits across nodes, driven over real HTTP on loopback
+// with the official openai client (retries off). Bounded in time; every node is killed by group.
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type MockProvider, serverError, startMockProvider } from "../../src/testkit/mock-provider.js";
+import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
+import { killAllNodes, type NodeProcess, startNode } from "./cluster-nodes.js";
+
+const ADMIN_KEY = "admin-key-e2e";
+let redis: RedisServer;
+let upstream: MockProvider;
+let flaky: MockProvider;
+let nodes: NodeProcess[] = [];
+const prefix = uniqueKeyPrefix("e2e-cluster");
+
+function nodeConfig(index: number): string {
+  return `
+[server]
+bind = "127.0.0.1:0"
+admin_key = "${ADMIN_KEY}"
+drain_delay_ms = 0
+drain_timeout_ms = 2000
+
+[cluster]
+redis_url = "${redis.url}"
+node_key = "node-key-e2e"
+node_id = "node-${index}"
+key_prefix = "${prefix}"
+heartbeat_ms = 200
+node_timeout_ms = 1000
+
+[[deployment]]
+name = "limited"
+model = "m-limited"
+runtime = "openai-compatible"
+serving = { on_capacity_exhausted = "reject" }
+[deployment.runtime_config]
+base_url = "${upstream.url}/v1"
+retry = { max_retries = 0 }
+rate_limits = { requests_per_minute = 30 }
+
+[[deployment]]
+name = "budgeted"
+model = "m-budgeted"
+runtime = "openai-compatible"
+budget = { max_spend_per_hour_usd = 15 }
+pricing = { input_per_million_usd = 0, output_per_million_usd = 1500000 }
+[deployment.runtime_config]
+base_url = "${upstream.url}/v1"
+retry = { max_retries = 0 }
+
+[[deployment]]
+name = "flaky"
+model = "m-flaky"
+runtime = "openai-compatible"
+[deployment.runtime_config]
+base_url = "${flaky.url}/v1"
+retry = { max_retries = 0 }
+circuit_breaker = { failure_threshold = 2, open_duration_ms = 60000 }
+`;
+}
+
+const clients = () =>
+  nodes.map((node) => new OpenAI({ baseURL: `${node.url}/v1`, apiKey: "unused", maxRetries: 0 }));
+
+const admin = (node: NodeProcess, path: string) =>
+  fetch(`${node.url}/admin/v1/${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+
+/** Status and error code of one chat request (the upstream answers "Hello world", 2 tokens). */
+async function chat(
+  client: OpenAI,
+  model: string,
+): Promise<{ status: number; code?: string; retryAfter?: string }> {
+  try {
+    await client.chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 2,
+    });
+    return { status: 200 };
+  } catch (error) {
+    const failure = error as { status?: number; code?: string; headers?: Headers };
+    return {
+      status: failure.status ?? 0,
+      ...(failure.code ? { code: failure.code } : {}),
+      ...(failure.headers?.get("retry-after")
+        ? { retryAfter: failure.headers.get("retry-after") ?? "" }
+        : {}),
+    };
+  }
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  upstream = await startMockProvider();
+  flaky = await startMockProvider();
+  nodes = await Promise.all([1, 2, 3].map((index) => startNode(`node-${index}`, nodeConfig(index))));
+  const serving = (line: string) => line.includes('"msg":"deployment serving"');
+  await Promise.all(
+    nodes.map(async (node) => {
+      for (const name of ["limited", "budgeted", "flaky"])
+        await node.waitForLine((line) => serving(line) && line.includes(`"deployment":"${name}"`));
+    }),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(nodes.map((node) => node.stop(5_000)));
+  killAllNodes();
+  await upstream?.close();
+  await flaky?.close();
+  await redis?.stop();
+}, 30_000);
+
+describe("a cluster of three rakka serve processes on one Redis", () => {
+  it("every node sees every node: /readyz's cluster section and GET /admin/v1/cluster", async () => {
+    const deadline = Date.now() + 5_000;
+    for (const node of nodes) {
+      for (;;) {
+        const ready = (await (await fetch(`${node.url}/readyz`)).json()) as {
+          cluster?: { node: string; store: string; nodes: string[] };
+        };
+        if (ready.cluster?.nodes.length === 3 || Date.now() > deadline) {
+          expect(ready.cluster).toEqual({
+            node: `node-${nodes.indexOf(node) + 1}`,
+            store: "available",
+            nodes: ["node-1", "node-2", "node-3"],
+          });
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const view = (await (await admin(nodes[0] as NodeProcess, "cluster")).json()) as {
+      nodes: Array<{ node_id: string; url: string; heartbeat_age_ms: number }>;
+    };
+    expect(view.nodes.map((node) => node.url)).toEqual(nodes.map((node) => node.url));
+    for (const node of view.nodes) expect(node.heartbeat_age_ms).toBeLessThan(1_000);
+  });
+
+  it("requests_per_minute = 30 holds across the three nodes: the rest get 429 rate_limited", async () => {
+    const all = clients();
+    const before = upstream.requests.filter(
+      (request) => (request.body as { model?: string }).model === "m-limited",
+    ).length;
+    const started = Date.now();
+    const results: Array<{ status: number; code?: string; retryAfter?: string }> = [];
+    for (let i = 0; i < 90; i++) results.push(await chat(all[i % 3] as OpenAI, "limited"));
+    const elapsedSeconds = (Date.now() - started) / 1000;
+    const arrived =
+      upstream.requests.filter((request) => (request.body as { model?: string }).model === "m-limited")
+        .length - before;
+    const ok = results.filter((result) => result.status === 200).length;
+    expect(arrived).toBe(ok);
+    expect(arrived).toBeGreaterThanOrEqual(30);
+    expect(arrived).toBeLessThanOrEqual(30 + elapsedSeconds * 0.5 + 1);
+    const refused = results.filter((result) => result.status !== 200);
+    expect(refused.length).toBe(90 - ok);
+    for (const result of refused) {
+      expect(result).toMatchObject({ status: 429, code: "rate_limited" });
+      expect(Number(result.retryAfter)).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it("max_spend_per_hour_usd = 15 at $3 a request admits exactly 5 of 15 spread over the nodes", async () => {
+    const all = clients();
+    const results = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => chat(all[i % 3] as OpenAI, "budgeted")),
+    );
+    expect(results.filter((result) => result.status === 200)).toHaveLength(5);
+    const refused = results.filter((result) => result.status !== 200);
+    expect(refused).toHaveLength(10);
+    for (const result of refused) expect(result).toMatchObject({ status: 429, code: "budget_exceeded" });
+    // any node reports the cluster's spend
+    const spend = (await (await admin(nodes[2] as NodeProcess, "spend")).json()) as {
+      spend: Array<{ deployment: string; hour_usd: number }>;
+    };
+    expect(spend.spend.find((row) => row.deployment === "budgeted")?.hour_usd).toBeCloseTo(15, 9);
+  });
+
+  it("a circuit opened by failures on node 1 fails fast on nodes 2 and 3 without an upstream call", async () => {
+    flaky.setDefault(serverError());
+    const [first, second, third] = clients() as [OpenAI, OpenAI, OpenAI];
+    expect((await chat(first, "flaky")).status).toBe(502);
+    expect((await chat(first, "flaky")).status).toBe(502);
+    expect(flaky.requests).toHaveLength(2);
+    expect(await chat(second, "flaky")).toMatchObject({ status: 503, code: "circuit_open" });
+    expect(await chat(third, "flaky")).toMatchObject({ status: 503, code: "circuit_open" });
+    expect(flaky.requests).toHaveLength(2);
+  });
+
+  it("a node that dies leaves the others' view within node_timeout_ms + a heartbeat", async () => {
+    const dead = nodes[2] as NodeProcess;
+    dead.kill();
+    const deadline = Date.now() + 5_000;
+    let seen: string[] = [];
+    while (Date.now() < deadline) {
+      const ready = (await (await fetch(`${(nodes[0] as NodeProcess).url}/readyz`)).json()) as {
+        cluster: { nodes: string[] };
+      };
+      seen = ready.cluster.nodes;
+      if (seen.length === 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(seen).toEqual(["node-1", "node-2"]);
+  });
+});
