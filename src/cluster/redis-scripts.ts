@@ -32,6 +32,18 @@ export function registerScript(client: Redis, script: LuaScript): ScriptCall {
 }
 
 /**
+ * Like registerScript, for a script whose number of keys varies from call to call (one key or
+ * two per bucket of an atomic multi-bucket acquire): each call passes its key count to Redis.
+ */
+export function registerVariadicScript(client: Redis, script: Omit<LuaScript, "numberOfKeys">): ScriptCall {
+  const definition: { lua: string; readOnly?: boolean } = { lua: script.lua };
+  if (script.readOnly !== undefined) definition.readOnly = script.readOnly;
+  client.defineCommand(script.name, definition);
+  const commands = client as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>;
+  return (keys, args) => commands[script.name]!.call(client, keys.length, ...keys, ...args.map(String));
+}
+
+/**
  * Lua helpers prepended to scripts that do arithmetic: `fmt` writes a double as the shortest
  * exact decimal form ("%.17g", "inf"/"-inf" for infinities), the form `parseLuaNumber` reads.
  * Redis would truncate a Lua number in a reply to an integer, so fractional results go out as text.

@@ -1,10 +1,13 @@
 // RateLimiterActor: token buckets per (provider, key hash, model) in the RateLimitStore: requests
 // per minute (capacity rpm, refilled at rpm/60 per second) and tokens per minute likewise. A
 // request reserves its estimated tokens at admission; the reservation is settled with the real
-// usage. A 429 halves the refill rate for max(Retry-After, 60 s). Shared by every replica.
+// usage. A 429 halves the refill rate for max(Retry-After, 60 s). Admission is one atomic store call
+// over both buckets, and the buckets and the penalty live in the store, so every replica (and, with
+// the Redis store, every node) shares them.
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import type { BucketLimits, RateLimitStore } from "../core/stores/index.js";
+import type { KeyedAcquireRequest } from "../core/stores/rate-limit-store.js";
 import type { RateLimitSettings } from "./remote-config.js";
 
 export type Permit =
@@ -52,7 +55,6 @@ const MINUTE_MS = 60_000;
 export class RateLimiterActor implements Actor<RateLimiterMessage> {
   readonly #context: ActorContext<RateLimiterMessage>;
   readonly #store: RateLimitStore;
-  readonly #penaltyUntil = new Map<string, number>();
 
   constructor(context: ActorContext<RateLimiterMessage>, store: RateLimitStore) {
     this.#context = context;
@@ -66,58 +68,71 @@ export class RateLimiterActor implements Actor<RateLimiterMessage> {
         message.replyTo.tell(await this.#acquire(message.key, message.limits, message.tokens, now));
         return;
       case "settle": {
-        const tpm = this.#limits(message.key, message.limits.tokensPerMinute, now);
+        const tpm = bucketLimits(message.limits.tokensPerMinute, now);
         if (tpm && message.reserved !== message.actual) {
           await this.#store.adjust(`${message.key}|tpm`, message.reserved - message.actual, tpm);
         }
         return;
       }
       case "refund": {
-        const rpm = this.#limits(message.key, message.limits.requestsPerMinute, now);
-        const tpm = this.#limits(message.key, message.limits.tokensPerMinute, now);
-        if (rpm) await this.#store.adjust(`${message.key}|rpm`, 1, rpm);
-        if (tpm && message.reservedTokens > 0)
-          await this.#store.adjust(`${message.key}|tpm`, message.reservedTokens, tpm);
+        const rpm = bucketLimits(message.limits.requestsPerMinute, now);
+        const tpm = bucketLimits(message.limits.tokensPerMinute, now);
+        await Promise.all([
+          rpm && this.#store.adjust(`${message.key}|rpm`, 1, rpm),
+          tpm &&
+            message.reservedTokens > 0 &&
+            this.#store.adjust(`${message.key}|tpm`, message.reservedTokens, tpm),
+        ]);
         return;
       }
-      case "penalize":
-        this.#penaltyUntil.set(message.key, now + Math.max(message.retryAfterMs ?? 0, MINUTE_MS));
+      case "penalize": {
+        // The message carries no limits, so both buckets are penalized; an unused one costs nothing.
+        const penalty = { untilMs: now + Math.max(message.retryAfterMs ?? 0, MINUTE_MS), now };
+        await Promise.all(BUCKETS.map((bucket) => this.#store.penalize(`${message.key}|${bucket}`, penalty)));
         return;
+      }
       case "utilization": {
-        const rpm = this.#limits(message.key, message.limits.requestsPerMinute, now);
+        const rpm = bucketLimits(message.limits.requestsPerMinute, now);
         if (!rpm) {
           message.replyTo.tell(0);
           return;
         }
         const left = await this.#store.peek(`${message.key}|rpm`, rpm);
-        message.replyTo.tell(Math.min(1, Math.max(0, 1 - left / rpm.capacity)));
+        message.replyTo.tell(utilization(left, rpm));
         return;
       }
     }
   }
 
-  /** Bucket limits for a per-minute budget, with the refill halved while a 429 penalty lasts. */
-  #limits(key: string, perMinute: number | undefined, now: number): BucketLimits | undefined {
-    if (perMinute === undefined) return undefined;
-    const penalized = (this.#penaltyUntil.get(key) ?? 0) > now;
-    return { capacity: perMinute, refillPerSecond: (perMinute / 60) * (penalized ? 0.5 : 1), now };
-  }
-
+  /** One atomic store call takes the request slot and the token reservation, or neither. */
   async #acquire(key: string, limits: RateLimitSettings, tokens: number, now: number): Promise<Permit> {
-    const rpm = this.#limits(key, limits.requestsPerMinute, now);
-    const tpm = this.#limits(key, limits.tokensPerMinute, now);
-    let utilization = 0;
-    if (rpm) {
-      const request = await this.#store.tryAcquire(`${key}|rpm`, { ...rpm, amount: 1 });
-      if (!request.granted) return { granted: false, retryAfterMs: request.retryAfterMs };
-      utilization = Math.min(1, Math.max(0, 1 - request.remaining / rpm.capacity));
-    }
-    if (!tpm) return { granted: true, reservedTokens: 0, utilization };
+    const rpm = bucketLimits(limits.requestsPerMinute, now);
+    const tpm = bucketLimits(limits.tokensPerMinute, now);
     // a single request larger than the whole budget waits for a full bucket rather than forever
-    const amount = Math.min(tokens, tpm.capacity);
-    const reserved = await this.#store.tryAcquire(`${key}|tpm`, { ...tpm, amount });
-    if (reserved.granted) return { granted: true, reservedTokens: amount, utilization };
-    if (rpm) await this.#store.adjust(`${key}|rpm`, 1, rpm); // give the request slot back
-    return { granted: false, retryAfterMs: reserved.retryAfterMs };
+    const reservedTokens = tpm ? Math.min(tokens, tpm.capacity) : 0;
+    const requests: KeyedAcquireRequest[] = [];
+    if (rpm) requests.push({ key: `${key}|rpm`, ...rpm, amount: 1 });
+    if (tpm) requests.push({ key: `${key}|tpm`, ...tpm, amount: reservedTokens });
+    if (requests.length === 0) return { granted: true, reservedTokens: 0, utilization: 0 };
+    const answer = await this.#store.tryAcquireAll(requests);
+    if (!answer.granted) return { granted: false, retryAfterMs: answer.retryAfterMs };
+    return {
+      granted: true,
+      reservedTokens,
+      utilization: rpm ? utilization(answer.results[0]!.remaining, rpm) : 0,
+    };
   }
+}
+
+const BUCKETS = ["rpm", "tpm"] as const;
+
+/** Bucket limits for a per-minute budget; the store halves the refill while a 429 penalty lasts. */
+function bucketLimits(perMinute: number | undefined, now: number): BucketLimits | undefined {
+  if (perMinute === undefined) return undefined;
+  return { capacity: perMinute, refillPerSecond: perMinute / 60, now };
+}
+
+/** The share of the request bucket in use, 0 (full) to 1 (empty or in debt). */
+function utilization(left: number, rpm: BucketLimits): number {
+  return Math.min(1, Math.max(0, 1 - left / rpm.capacity));
 }

@@ -1,5 +1,5 @@
 // The behaviour every RateLimitStore must have, as one vitest suite each implementation runs:
-// memory-rate-limit-store.test.ts today, the Redis store with the cluster work.
+// memory-rate-limit-store.test.ts and redis-rate-limit-store.test.ts.
 // Call it with a factory that returns a fresh, empty store for each test.
 
 import { describe, expect, it } from "vitest";
@@ -11,6 +11,12 @@ const rpm = (perMinute: number, now: number): BucketLimits => ({
   refillPerSecond: perMinute / 60,
   now,
 });
+
+/** The two buckets of one admission, as RateLimiterActor asks for them. */
+const admission = (now: number, tokens: number) => [
+  { key: "k|rpm", ...rpm(30, now), amount: 1 },
+  { key: "k|tpm", ...rpm(3_000, now), amount: tokens },
+];
 
 export function rateLimitStoreContract(
   name: string,
@@ -227,6 +233,155 @@ export function rateLimitStoreContract(
       const results = await Promise.all(Array.from({ length: 20 }, () => store.tryAcquire("k", limits)));
       expect(results.filter((r) => r.granted)).toHaveLength(5);
       expect(await store.peek("k", limits)).toBe(0);
+    });
+
+    it("tryAcquireAll takes from every bucket when all have room", async () => {
+      const store = await create();
+      expect(await store.tryAcquireAll(admission(0, 100))).toEqual({
+        granted: true,
+        results: [
+          { granted: true, remaining: 29, retryAfterMs: 0 },
+          { granted: true, remaining: 2_900, retryAfterMs: 0 },
+        ],
+        retryAfterMs: 0,
+      });
+      expect(await store.peek("k|rpm", rpm(30, 0))).toBe(29);
+      expect(await store.peek("k|tpm", rpm(3_000, 0))).toBe(2_900);
+    });
+
+    it("tryAcquireAll refused by the second bucket leaves the first untouched", async () => {
+      const store = await create();
+      await store.tryAcquire("k|tpm", { ...rpm(3_000, 0), amount: 2_950 });
+      expect(await store.tryAcquireAll(admission(0, 100))).toEqual({
+        granted: false,
+        results: [
+          { granted: false, remaining: 30, retryAfterMs: 0 },
+          { granted: false, remaining: 50, retryAfterMs: 1_000 },
+        ],
+        retryAfterMs: 1_000,
+      });
+      expect(await store.peek("k|rpm", rpm(30, 0))).toBe(30);
+      expect(await store.peek("k|tpm", rpm(3_000, 0))).toBe(50);
+    });
+
+    it("tryAcquireAll refused by the first bucket leaves the second untouched", async () => {
+      const store = await create();
+      await store.tryAcquire("k|rpm", { ...rpm(30, 0), amount: 30 });
+      expect(await store.tryAcquireAll(admission(0, 100))).toEqual({
+        granted: false,
+        results: [
+          { granted: false, remaining: 0, retryAfterMs: 2_000 },
+          { granted: false, remaining: 3_000, retryAfterMs: 0 },
+        ],
+        retryAfterMs: 2_000,
+      });
+      expect(await store.peek("k|rpm", rpm(30, 0))).toBe(0);
+      expect(await store.peek("k|tpm", rpm(3_000, 0))).toBe(3_000);
+    });
+
+    it("tryAcquireAll refused by several buckets reports the longest wait", async () => {
+      const store = await create();
+      await store.tryAcquire("k|rpm", { ...rpm(30, 0), amount: 30 });
+      await store.tryAcquire("k|tpm", { ...rpm(3_000, 0), amount: 3_000 });
+      const answer = await store.tryAcquireAll(admission(0, 500));
+      expect(answer.results.map((r) => r.retryAfterMs)).toEqual([2_000, 10_000]);
+      expect(answer.retryAfterMs).toBe(10_000);
+      expect(answer.granted).toBe(false);
+    });
+
+    it("tryAcquireAll of an empty list is granted", async () => {
+      const store = await create();
+      expect(await store.tryAcquireAll([])).toEqual({ granted: true, results: [], retryAfterMs: 0 });
+    });
+
+    it("tryAcquireAll refills like tryAcquire, to the bit", async () => {
+      const store = await create();
+      const limits = (now: number) => ({ capacity: 20, refillPerSecond: 0.7, now, amount: 3 });
+      await store.tryAcquire("single", { ...limits(0), amount: 20 });
+      await store.tryAcquireAll([{ key: "all", ...limits(0), amount: 20 }]);
+      for (const now of [1, 333, 4_289, 4_290, 9_001]) {
+        const single = await store.tryAcquire("single", limits(now));
+        const all = await store.tryAcquireAll([{ key: "all", ...limits(now) }]);
+        expect(all.results[0]!.remaining).toBe(single.remaining);
+        expect(all.retryAfterMs).toBe(single.retryAfterMs);
+        expect(all.granted).toBe(single.granted);
+      }
+    });
+
+    it("concurrent tryAcquireAll calls never grant more than either bucket holds", async () => {
+      const store = await create();
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, () => store.tryAcquireAll(admission(0, 400))),
+      );
+      expect(answers.filter((a) => a.granted)).toHaveLength(7);
+      expect(await store.peek("k|rpm", rpm(30, 0))).toBe(23);
+      expect(await store.peek("k|tpm", rpm(3_000, 0))).toBe(200);
+    });
+
+    it("tryAcquireAll rejects a bad argument or a key named twice with a RangeError, taking nothing", async () => {
+      const store = await create();
+      const [request, tokens] = admission(0, 100);
+      await expect(store.tryAcquireAll([request!, { ...tokens!, amount: -1 }])).rejects.toThrow(RangeError);
+      await expect(store.tryAcquireAll([request!, { ...tokens!, now: Number.NaN }])).rejects.toThrow(
+        RangeError,
+      );
+      await expect(store.tryAcquireAll([request!, request!])).rejects.toThrow(RangeError);
+      expect(await store.peek("k|rpm", rpm(30, 0))).toBe(30);
+    });
+
+    it("a penalized key refills at half rate until the penalty ends, then at full rate", async () => {
+      const store = await create();
+      await store.tryAcquire("k", { ...rpm(60, 0), amount: 60 });
+      expect(await store.penalize("k", { untilMs: 60_000, now: 0 })).toBe(60_000);
+      expect(await store.peek("k", rpm(60, 10_000))).toBe(5);
+      expect(await store.tryAcquire("k", { ...rpm(60, 10_000), amount: 6 })).toEqual({
+        granted: false,
+        remaining: 5,
+        retryAfterMs: 2_000,
+      });
+      expect(await store.peek("k", rpm(60, 59_999))).toBe(5 + 49_999 / 2_000);
+      expect(await store.peek("k", rpm(60, 60_000))).toBe(55);
+    });
+
+    it("the penalty halves the refill of tryAcquireAll and adjust too", async () => {
+      const store = await create();
+      await store.tryAcquireAll([{ key: "k", ...rpm(60, 0), amount: 60 }]);
+      await store.penalize("k", { untilMs: 60_000, now: 0 });
+      expect(await store.tryAcquireAll([{ key: "k", ...rpm(60, 4_000), amount: 3 }])).toEqual({
+        granted: false,
+        results: [{ granted: false, remaining: 2, retryAfterMs: 2_000 }],
+        retryAfterMs: 2_000,
+      });
+      expect(await store.adjust("k", 1, rpm(60, 8_000))).toBe(5);
+    });
+
+    it("a penalty never shortens the one in place and changes no tokens", async () => {
+      const store = await create();
+      await store.tryAcquire("k", { ...rpm(60, 0), amount: 60 });
+      await store.penalize("k", { untilMs: 60_000, now: 0 });
+      expect(await store.penalize("k", { untilMs: 30_000, now: 0 })).toBe(60_000);
+      expect(await store.peek("k", rpm(60, 0))).toBe(0);
+      expect(await store.peek("k", rpm(60, 40_000))).toBe(20);
+      expect(await store.penalize("k", { untilMs: 90_000, now: 40_000 })).toBe(90_000);
+      expect(await store.peek("k", rpm(60, 80_000))).toBe(40);
+    });
+
+    it("a penalty belongs to its key and leaves an unknown bucket full", async () => {
+      const store = await create();
+      await store.penalize("a", { untilMs: 60_000, now: 0 });
+      expect(await store.peek("a", rpm(60, 0))).toBe(60);
+      await store.tryAcquire("b", { ...rpm(60, 0), amount: 60 });
+      expect(await store.peek("b", rpm(60, 10_000))).toBe(10);
+    });
+
+    it("penalize rejects a non-finite argument with a RangeError", async () => {
+      const store = await create();
+      await expect(store.penalize("k", { untilMs: Number.POSITIVE_INFINITY, now: 0 })).rejects.toThrow(
+        RangeError,
+      );
+      await expect(store.penalize("k", { untilMs: 1, now: Number.NaN })).rejects.toThrow(RangeError);
+      await store.tryAcquire("k", { ...rpm(60, 0), amount: 60 });
+      expect(await store.peek("k", rpm(60, 1_000))).toBe(1);
     });
 
     it("rejects a negative or non-finite argument with a RangeError", async () => {
