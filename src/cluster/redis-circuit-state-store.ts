@@ -191,5 +191,6 @@ function copyRecord(record: CircuitRecord): CircuitRecord {
   if (record.openedAt !== undefined) copy.openedAt = record.openedAt;
   if (record.retryAt !== undefined) copy.retryAt = record.retryAt;
   if (record.forced !== undefined) copy.forced = record.forced;
+  if (record.probesExpireAt !== undefined) copy.probesExpireAt = record.probesExpireAt;
   return copy;
 }

@@ -18,6 +18,8 @@ export type CircuitMessage =
       readonly type: "check";
       readonly endpoint: string;
       readonly settings: CircuitSettings;
+      /** How long an admitted probe holds its half-open place (the first-byte timeout). */
+      readonly probeLeaseMs?: number;
       readonly replyTo: ActorRef<CircuitCheck>;
     }
   | {
@@ -61,7 +63,7 @@ export class CircuitBreakerActor implements Actor<CircuitMessage> {
       case "check": {
         let check: CircuitCheck = { allowed: true, probe: false };
         await this.#update(message.endpoint, (current) => {
-          const [next, result] = checkCircuit(current, message.settings, now);
+          const [next, result] = checkCircuit(current, message.settings, now, message.probeLeaseMs);
           check = result;
           return next;
         });

@@ -313,3 +313,41 @@ describe("forced states", () => {
     expect(record).toEqual(closedCircuit());
   });
 });
+
+describe("half-open probes hold their place for a lease only", () => {
+  const opened = (): CircuitRecord => ({
+    state: "open",
+    consecutiveFailures: 3,
+    openedAt: T0,
+    retryAt: T0 + 10_000,
+    halfOpenInFlight: 0,
+  });
+
+  it("a probe whose result never comes (its node died) frees its place after the lease", () => {
+    const lease = 60_000;
+    const [probing, first] = checkCircuit(opened(), settings, T0 + 10_000, lease);
+    expect(first).toEqual({ allowed: true, probe: true });
+    expect(probing.probesExpireAt).toBe(T0 + 70_000);
+    // within the lease the one probe place is taken
+    const [, during] = checkCircuit(probing, settings, T0 + 69_999, lease);
+    expect(during.allowed).toBe(false);
+    // past it a new probe goes, and its success closes the circuit
+    const [again, after] = checkCircuit(probing, settings, T0 + 70_000, lease);
+    expect(after).toEqual({ allowed: true, probe: true });
+    expect(again).toMatchObject({ state: "half-open", halfOpenInFlight: 1, probesExpireAt: T0 + 130_000 });
+    expect(recordAttempt(again, settings, "success", true, T0 + 70_001)).toEqual(closedCircuit());
+  });
+
+  it("a failed probe reopens without a stale lease", () => {
+    const [probing] = checkCircuit(opened(), settings, T0 + 10_000, 5_000);
+    const reopened = recordAttempt(probing, settings, "failure", true, T0 + 10_500);
+    expect(reopened.state).toBe("open");
+    expect(reopened.probesExpireAt).toBeUndefined();
+  });
+
+  it("without a lease a lost probe holds its place (the single-process behaviour before leases)", () => {
+    const [probing] = checkCircuit(opened(), settings, T0 + 10_000);
+    expect(probing.probesExpireAt).toBeUndefined();
+    expect(checkCircuit(probing, settings, T0 + 10_000_000)[1].allowed).toBe(false);
+  });
+});

@@ -1,7 +1,8 @@
 // The circuit breaker's transitions as pure functions over a CircuitRecord (docs/providers.md), so the
 // CircuitBreakerActor only stores and forwards. Closed → open after `failureThreshold` consecutive
 // counted failures; open fails fast; after `openDurationMs` half-open admits up to
-// `halfOpenMaxProbes` probes at once: the first success closes, any failure reopens.
+// `halfOpenMaxProbes` probes at once: the first success closes, any failure reopens; a probe
+// whose result never came within its lease (its node died) no longer holds a place.
 // A forced state (operator) holds until set back to auto.
 
 import type { CircuitRecord } from "../core/stores/index.js";
@@ -14,11 +15,18 @@ export type CircuitCheck =
 /** What an attempt's result means for the circuit: 5xx/timeout/network count; 429/4xx/cancel are neutral. */
 export type AttemptOutcome = "success" | "failure" | "neutral";
 
+/**
+ * Whether an attempt may go upstream now. `probeLeaseMs` (the first-byte timeout) bounds how long
+ * an admitted probe holds its place: past it, its result is presumed lost.
+ */
 export function checkCircuit(
   record: CircuitRecord,
   settings: CircuitSettings,
   now: number,
+  probeLeaseMs = Number.POSITIVE_INFINITY,
 ): [CircuitRecord, CircuitCheck] {
+  const leased = (next: CircuitRecord): CircuitRecord =>
+    Number.isFinite(probeLeaseMs) ? { ...next, probesExpireAt: now + probeLeaseMs } : next;
   if (record.forced === "closed") return [record, { allowed: true, probe: false }];
   if (record.forced === "open") {
     // held until an operator sets it back to auto: Retry-After hints at one open period
@@ -31,17 +39,18 @@ export function checkCircuit(
     case "open": {
       const retryAt = record.retryAt ?? now;
       if (now < retryAt) return [record, { allowed: false, openedAt: record.openedAt ?? now, retryAt }];
-      return [
-        { ...record, state: "half-open", halfOpenInFlight: 1 },
-        { allowed: true, probe: true },
-      ];
+      return [leased({ ...record, state: "half-open", halfOpenInFlight: 1 }), { allowed: true, probe: true }];
     }
     case "half-open":
       if (record.halfOpenInFlight < settings.halfOpenMaxProbes) {
         return [
-          { ...record, halfOpenInFlight: record.halfOpenInFlight + 1 },
+          leased({ ...record, halfOpenInFlight: record.halfOpenInFlight + 1 }),
           { allowed: true, probe: true },
         ];
+      }
+      if (record.probesExpireAt !== undefined && now >= record.probesExpireAt) {
+        // every probe in flight outlived its lease: presumed lost, this attempt probes instead
+        return [leased({ ...record, halfOpenInFlight: 1 }), { allowed: true, probe: true }];
       }
       return [record, { allowed: false, openedAt: record.openedAt ?? now, retryAt: record.retryAt ?? now }];
   }
@@ -62,8 +71,9 @@ export function recordAttempt(
         ? { ...released, consecutiveFailures: 0 }
         : released;
   }
+  const { probesExpireAt: _lease, ...withoutLease } = released;
   const open = (): CircuitRecord => ({
-    ...released,
+    ...withoutLease,
     state: "open",
     consecutiveFailures: released.consecutiveFailures + 1,
     openedAt: now,

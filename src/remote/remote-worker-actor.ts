@@ -101,6 +101,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
           type: "check",
           endpoint: adapter.endpoint,
           settings: resilience.circuitBreaker,
+          probeLeaseMs: resilience.timeouts.firstByteTimeoutMs,
           replyTo,
         }),
         { timeoutMs: ASK_TIMEOUT_MS },

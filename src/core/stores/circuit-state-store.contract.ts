@@ -40,6 +40,16 @@ export function circuitStateStoreContract(
       expect(await store.get("e1")).toEqual(open(1_000, { forced: "open" }));
     });
 
+    it("keeps a half-open record's probe lease through set and update", async () => {
+      const store = await create();
+      const probing = open(1_000, { state: "half-open", halfOpenInFlight: 1, probesExpireAt: 61_000 });
+      await store.set("e1", probing);
+      expect(await store.get("e1")).toEqual(probing);
+      const next = await store.update("e1", (current) => ({ ...current, probesExpireAt: 62_000 }));
+      expect(next.probesExpireAt).toBe(62_000);
+      expect((await store.get("e1")).probesExpireAt).toBe(62_000);
+    });
+
     it("set replaces the whole record, so a field left out is gone", async () => {
       const store = await create();
       await store.set("e1", open(1_000, { forced: "open" }));

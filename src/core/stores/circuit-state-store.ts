@@ -18,6 +18,12 @@ export interface CircuitRecord {
   forced?: "open" | "closed";
   /** Half-open probes currently in flight (at most `halfOpenMaxProbes`). */
   halfOpenInFlight: number;
+  /**
+   * When the probes in flight are presumed lost (ms since epoch): the last probe's admission plus
+   * its lease (the first-byte timeout). Past it a new probe is admitted, so a node that died
+   * holding a probe cannot wedge a shared circuit half-open.
+   */
+  probesExpireAt?: number;
 }
 
 /** The record of an endpoint the store has never seen: closed, with no failures and no probes. */
