@@ -10,13 +10,19 @@ const rakka = fileURLToPath(new URL("../../bin/rakka.js", import.meta.url));
 /**
  * Spawns `node [nodeArgs] script args` (pinned to `cpu` when given) and resolves once it prints a
  * JSON line whose msg is "listening" (pino's line from `rakka serve`, or a child server's) on
- * 127.0.0.1, with its url; fails after `timeoutMs`.
+ * 127.0.0.1, with its url; fails after `timeoutMs`. `spawnOptions` go to spawnTracked (e.g.
+ * process-group.js's `ownGroup`).
  */
-export function startServer(name, script, args, { nodeArgs = [], cpu, timeoutMs = 20_000 } = {}) {
+export function startServer(
+  name,
+  script,
+  args,
+  { nodeArgs = [], cpu, timeoutMs = 20_000, spawnOptions } = {},
+) {
   // `taskset -c CPU node ...` execs node, so child.pid is the server's pid either way.
   const command = [process.execPath, ...nodeArgs, script, ...args];
   const [file, ...argv] = cpu === undefined ? command : ["taskset", "-c", String(cpu), ...command];
-  const server = spawnTracked(name, file, argv);
+  const server = spawnTracked(name, file, argv, spawnOptions);
   server.url = undefined;
   return new Promise((resolve, reject) => {
     let pending = "";

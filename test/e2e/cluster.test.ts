@@ -3,7 +3,12 @@
 // with the official openai client (retries off). Bounded in time; every node is killed by group.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MockProvider, serverError, startMockProvider } from "../../src/testkit/mock-provider.js";
+import {
+  complete,
+  type MockProvider,
+  serverError,
+  startMockProvider,
+} from "../../src/testkit/mock-provider.js";
 import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
 import { killAllNodes, type NodeProcess, startNode } from "./cluster-nodes.js";
 
@@ -188,6 +193,24 @@ describe("a cluster of three rakka serve processes on one Redis", () => {
     expect(await chat(second, "flaky")).toMatchObject({ status: 503, code: "circuit_open" });
     expect(await chat(third, "flaky")).toMatchObject({ status: 503, code: "circuit_open" });
     expect(flaky.requests).toHaveLength(2);
+  });
+
+  it("a circuit state forced through the admin API on one node holds on all", async () => {
+    const force = (node: NodeProcess, state: string) =>
+      fetch(`${node.url}/admin/v1/deployments/flaky/circuit`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ state }),
+      });
+    const [first, , third] = clients() as [OpenAI, OpenAI, OpenAI];
+    expect((await force(nodes[1] as NodeProcess, "closed")).status).toBe(200);
+    // forced closed on node 2: node 1 calls the (still failing) upstream despite the open circuit
+    expect((await chat(first, "flaky")).status).toBe(502);
+    expect(flaky.requests).toHaveLength(3);
+    expect((await force(nodes[0] as NodeProcess, "open")).status).toBe(200);
+    flaky.setDefault(complete());
+    expect(await chat(third, "flaky")).toMatchObject({ status: 503, code: "circuit_open" });
+    expect(flaky.requests).toHaveLength(3);
   });
 
   it("a node that dies leaves the others' view within node_timeout_ms + a heartbeat", async () => {
