@@ -238,7 +238,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
         return { type: "granted", reservedTokens: permit.reservedTokens, limited: true };
       }
       const limited = errors.rateLimited(
-        `rate limit of deployment ${deployment.name} reached (local limiter)`,
+        `rate limit of deployment ${deployment.name} reached (gateway limiter)`,
         Number.isFinite(permit.retryAfterMs) ? permit.retryAfterMs : undefined,
       );
       if (

@@ -1,5 +1,6 @@
 // The admin API under /admin/v1/, authenticated by `Authorization: Bearer <[server] admin_key>`.
-// Routes: GET deployments · POST deployments (apply one [[deployment]] table as JSON) ·
+// Routes: GET deployments · POST deployments (apply one [[deployment]] table as JSON; in a cluster
+// `if_version` beside its keys makes it a compare-and-set on the catalog, 409 when stale) ·
 // DELETE deployments/{name} · POST deployments/{name}/circuit {"state": open|closed|auto} ·
 // POST deployments/{name}/session/rebuild · GET spend · GET cluster (a cluster node's view). Responses never contain a secret.
 // Every key is snake_case, like the config file and the POST bodies; every refusal is the
@@ -176,8 +177,20 @@ export function createAdminRoutes(options: {
         });
         return;
       }
+      if (outcome.type === "conflict") {
+        io.sendJson(response, 409, {
+          ...errorBody(
+            `catalog version is ${outcome.currentVersion}, not ${outcome.expectedVersion}`,
+            "conflict",
+          ),
+          current_version: outcome.currentVersion,
+        });
+        return;
+      }
       const answer = applyBody(outcome.result);
-      io.sendJson(response, answer.status, answer.body);
+      const body =
+        outcome.version === undefined ? answer.body : { ...(answer.body as object), version: outcome.version };
+      io.sendJson(response, answer.status, body);
       return;
     }
     if (resource === "deployments" && name !== undefined && name !== "") {

@@ -15,7 +15,7 @@ import {
 } from "../core/stores/index.js";
 import type { EngineObserver, LoadReported } from "../protocol/engine-messages.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
-import { type AdminService, createAdminService } from "./admin-service.js";
+import { type AdminCatalog, type AdminService, createAdminService } from "./admin-service.js";
 import { BudgetActor, type BudgetMessage } from "./budget-actor.js";
 import { type ApplyResult, DeploymentManagerActor, type ManagerMessage } from "./deployment-manager-actor.js";
 import {
@@ -37,6 +37,12 @@ export interface ServingOptions {
   readonly nodeId?: string;
   /** This node's capacity for local model replicas (default: unlimited). */
   readonly modelSlots?: number;
+  /** Whether this node runs engines for remote deployments (default true; `[cluster] egress`). */
+  readonly egress?: boolean;
+  /**
+   * Where the deployment manager records its deployments' states. A node-local record: a cluster's
+   * shared catalog is written by the admin API through an AdminCatalog, never by each manager.
+   */
   readonly catalog?: DeploymentCatalog;
   /** Shared stores (memory by default; Redis in a cluster). */
   readonly rateLimits?: RateLimitStore;
@@ -57,9 +63,14 @@ export interface Serving {
   deployments(): Promise<readonly DeploymentStatus[]>;
   /**
    * The admin API's operations, with secrets restricted to `allowedSecretSources`; the deployments
-   * it applies may reach link-local / metadata addresses only when `allowedHosts` lists them.
+   * it applies may reach link-local / metadata addresses only when `allowedHosts` lists them. In a
+   * cluster, `catalog` takes its apply and remove (docs/cluster.md, "One catalog").
    */
-  admin(allowedSecretSources: readonly string[], allowedHosts?: readonly string[]): AdminService;
+  admin(
+    allowedSecretSources: readonly string[],
+    allowedHosts?: readonly string[],
+    catalog?: AdminCatalog,
+  ): AdminService;
 }
 
 const APPLY_TIMEOUT_MS = 10 * 60_000;
@@ -74,7 +85,11 @@ export function startServing(options: ServingOptions): Serving {
     "dp-coordinator",
   );
   const nodes: NodeCapacity[] = [
-    { nodeId, modelSlots: options.modelSlots ?? Number.POSITIVE_INFINITY, egress: true },
+    {
+      nodeId,
+      modelSlots: options.modelSlots ?? Number.POSITIVE_INFINITY,
+      egress: options.egress ?? true,
+    },
   ];
   const placement = system.spawn(
     props<PlacementMessage>(() => new DeploymentPlacementActor(nodes)),
@@ -162,7 +177,7 @@ export function startServing(options: ServingOptions): Serving {
     remove: (name, timeoutMs = APPLY_TIMEOUT_MS) =>
       manager.ask<ApplyResult>((replyTo) => ({ type: "remove", name, replyTo }), { timeoutMs }),
     deployments: () => service.deployments(),
-    admin: (allowedSecretSources, allowedHosts = []) =>
+    admin: (allowedSecretSources, allowedHosts = [], catalog) =>
       createAdminService({
         manager,
         metrics,
@@ -170,6 +185,7 @@ export function startServing(options: ServingOptions): Serving {
         registry: options.registry,
         allowedSecretSources,
         allowedHosts,
+        ...(catalog ? { catalog } : {}),
       }),
   };
 }
