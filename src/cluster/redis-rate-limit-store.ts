@@ -13,7 +13,7 @@ import type {
   KeyedAcquireRequest,
   Penalty,
   RateLimitStore,
-} from "../core/stores/rate-limit-store.js";
+} from "../core/stores/index.js";
 import {
   DEFAULT_KEY_PREFIX,
   LUA_NUMBER_HELPERS,

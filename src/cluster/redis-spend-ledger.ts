@@ -6,20 +6,18 @@
 
 import type { Redis } from "ioredis";
 import {
+  checkSpendLimits,
   DAY_MS,
   HOUR_MS,
   type SpendLedger,
+  type SpendLimits,
+  type SpendReservation,
   type SpendTotals,
+  type SpendWindow,
+  untilWindowEnds,
   utcDayStart,
   utcHourStart,
 } from "../core/stores/index.js";
-import {
-  checkSpendLimits,
-  type SpendLimits,
-  type SpendReservation,
-  type SpendWindow,
-  untilWindowEnds,
-} from "../core/stores/spend-ledger.js";
 import {
   compareStrings,
   DEFAULT_KEY_PREFIX,

@@ -6,8 +6,7 @@
 // the Redis store, every node) shares them.
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
-import type { BucketLimits, RateLimitStore } from "../core/stores/index.js";
-import type { KeyedAcquireRequest } from "../core/stores/rate-limit-store.js";
+import type { BucketLimits, KeyedAcquireRequest, RateLimitStore } from "../core/stores/index.js";
 import type { RateLimitSettings } from "./remote-config.js";
 
 export type Permit =

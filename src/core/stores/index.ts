@@ -14,13 +14,26 @@ export { MemoryDeploymentCatalog } from "./memory-deployment-catalog.js";
 export { MemoryRateLimitStore } from "./memory-rate-limit-store.js";
 export { MemoryRoutingTable } from "./memory-routing-table.js";
 export { MemorySpendLedger } from "./memory-spend-ledger.js";
-export type { AcquireRequest, AcquireResult, BucketLimits, RateLimitStore } from "./rate-limit-store.js";
+export type {
+  AcquireAllResult,
+  AcquireRequest,
+  AcquireResult,
+  BucketLimits,
+  KeyedAcquireRequest,
+  Penalty,
+  RateLimitStore,
+} from "./rate-limit-store.js";
 export type { LoadReport, RoutingTable, RoutingTarget } from "./routing-table.js";
 export {
+  checkSpendLimits,
   DAY_MS,
   HOUR_MS,
   type SpendLedger,
+  type SpendLimits,
+  type SpendReservation,
   type SpendTotals,
+  type SpendWindow,
+  untilWindowEnds,
   utcDayStart,
   utcHourStart,
 } from "./spend-ledger.js";
