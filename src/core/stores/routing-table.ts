@@ -1,7 +1,8 @@
-// The routing table: which engine targets serve each deployment, and their last reported load.
-// DpCoordinatorActor reads it on every route (RequestActor → DpCoordinatorActor → engine core) and
-// engine cores keep it fresh with load reports. In a cluster it is shared through Redis, so every
-// node routes over every node's engines.
+// The routing table: which engine targets serve each deployment, on which node, and their last
+// reported load: the shared form of what DpCoordinatorActor keeps for its own node's engines. It
+// exists for routing over other nodes' engines (forwarding to the owning node, the next step of the
+// cluster in docs/cluster.md); today only its memory and Redis implementations and their contract
+// suite use it, and the coordinator routes from its in-process state.
 
 /** One engine replica that can take requests for a deployment. */
 export interface RoutingTarget {
@@ -41,32 +42,32 @@ export interface LoadReport {
  */
 export interface RoutingTable {
   /**
-   * DpCoordinatorActor calls this when an engine core announces itself (replica start, or a node
+   * Called when an engine core announces itself (replica start, or a node
    * joining the cluster). Registering a (deployment, targetId) that is already there replaces its
    * fields and keeps its place in the registration order.
    */
   register(target: RoutingTarget): Promise<void>;
 
   /**
-   * DpCoordinatorActor calls this when an engine core stops or its owner died (death watch).
+   * Called when an engine core stops or its owner died (death watch).
    * Resolves true when the target was there and is now gone, false when it was unknown.
    */
   deregister(deployment: string, targetId: string): Promise<boolean>;
 
   /**
-   * DpCoordinatorActor calls this for each load report an engine core sends. Resolves false and
+   * Called for each load report an engine core sends. Resolves false and
    * changes nothing for an unknown target (a report that raced its deregistration), true otherwise.
    */
   reportLoad(deployment: string, targetId: string, report: LoadReport): Promise<boolean>;
 
   /**
-   * DpCoordinatorActor calls this when DeploymentManagerActor starts or cancels draining a replica
+   * Called when a replica starts or stops draining
    * (rolling update, scale-down, removal). Resolves false for an unknown target.
    */
   setDraining(deployment: string, targetId: string, draining: boolean): Promise<boolean>;
 
   /**
-   * DpCoordinatorActor calls this on every route to pick the least-loaded live target. Targets come
+   * The targets to route over (least-loaded live target first). Targets come
    * in registration order (stable, so ties break the same way on every node); empty when unknown.
    */
   list(deployment: string): Promise<RoutingTarget[]>;
@@ -75,14 +76,14 @@ export interface RoutingTable {
   deployments(): Promise<string[]>;
 
   /**
-   * DpCoordinatorActor calls this on its sweep timer in a cluster: removes every target whose
+   * Removes every target whose
    * `reportedAt` is earlier than `olderThan` (ms since epoch) and resolves with the removed targets,
    * deployments in name order, each deployment's targets in registration order.
    */
   removeStale(olderThan: number): Promise<RoutingTarget[]>;
 
   /**
-   * Cluster membership calls this when a node leaves or its heartbeat expires: removes every target
+   * Called when a node leaves or its heartbeat expires: removes every target
    * owned by `nodeId` and resolves with them (same order as `removeStale`).
    */
   removeNode(nodeId: string): Promise<RoutingTarget[]>;
