@@ -143,6 +143,8 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     let current = await this.#read(key);
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const next = copyRecord(fn(copyRecord(current.record)));
+      // a check of a closed circuit, a success that changes nothing: no write, one round trip
+      if (JSON.stringify(next) === JSON.stringify(current.record)) return next;
       const reply = (await this.#compareAndSet(
         [key, this.#indexKey()],
         [endpoint, JSON.stringify(next), this.#ttl(next), current.version],
