@@ -131,7 +131,10 @@ export function defaultRuntimeRegistry(): RuntimeRegistry {
 }
 
 export interface InferenceSystemOptions {
-  /** Applied before createInferenceSystem resolves (config-file shape, snake_case). */
+  /**
+   * Applied before createInferenceSystem resolves (config-file shape, snake_case). On a cluster
+   * node: tables only, merged into the shared catalog by the startup rule (docs/cluster.md).
+   */
   readonly deployments?: readonly (DeploymentInput | DeploymentSpec)[];
   /** Defaults to the real clock; tests pass a ManualClock. */
   readonly clock?: Clock;
@@ -176,6 +179,15 @@ export interface InferenceSystem {
 /** An OpenAI chat completion body: `{ model, messages, max_tokens?, stream?, ... }`. */
 export type ChatRequestBody = Record<string, unknown> & { model: string; messages: unknown[] };
 
+/** A cluster's catalog stores the table as written, so a cluster node takes deployments only as tables. */
+function tableOf(input: DeploymentInput | DeploymentSpec): Readonly<Record<string, unknown>> {
+  if (isSpec(input))
+    throw errors.badRequest(
+      `deployment ${input.name}: a cluster node takes deployments as tables (the config file's shape)`,
+    );
+  return input as Readonly<Record<string, unknown>>;
+}
+
 function isSpec(input: DeploymentInput | DeploymentSpec): input is DeploymentSpec {
   return "serving" in input && input.serving !== undefined && "maxConcurrent" in (input.serving as object);
 }
@@ -212,10 +224,28 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     : undefined;
   const serving = startServing({
     system,
-    registry,
+    registry: node ? node.runtimes(registry) : registry,
     requestTimeoutMs: server.requestTimeoutMs,
     ...(options.random ? { random: options.random } : {}),
-    ...(node ? { nodeId: node.nodeId, ...node.stores } : {}),
+    ...(node ? { nodeId: node.nodeId, ...node.stores, egress: clusterConfig?.egress ?? true } : {}),
+  });
+  // rakka_store_available follows the node's shared store (lost, back)
+  node?.onStoreState((state) =>
+    serving.metrics.tell({ type: "store-available", available: state === "available" }),
+  );
+  // a cluster node's deployments follow the shared catalog (docs/cluster.md, "One catalog"); its
+  // manager keeps no catalog of its own, so no node overwrites the shared records with local state
+  const catalog = node?.openCatalog<DeploymentStatus>({
+    runtimes: registry,
+    local: {
+      apply: (deployment) => serving.apply(deployment),
+      remove: (name) => serving.remove(name),
+      served: async () =>
+        (await serving.deployments())
+          .filter((status) => status.state !== "draining" && status.state !== "removed")
+          .map((status) => status.name),
+    },
+    ...(options.secrets ? { secrets: options.secrets } : {}),
   });
   const clusterStatus = (): ClusterStatus | undefined => {
     const view = node?.view();
@@ -255,12 +285,20 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     server,
     cluster: clusterStatus,
     async apply(input) {
-      const result = await serving.apply(toSpec(input));
+      let result: Awaited<ReturnType<typeof serving.apply>>;
+      if (catalog) {
+        const written = await catalog.apply(tableOf(input), toSpec(input));
+        if (written.type === "invalid")
+          throw errors.badRequest(`invalid deployment:\n${formatProblems(written.problems)}`);
+        if (written.type === "conflict")
+          throw errors.unavailable(`catalog version ${written.currentVersion} kept changing; try again`);
+        result = written.result;
+      } else result = await serving.apply(toSpec(input));
       if (result.status) return result.status;
       throw errors.unavailable(result.ok ? "apply failed" : result.reason);
     },
     async remove(name) {
-      const result = await serving.remove(name);
+      const result = await (catalog ? catalog.remove(name) : serving.remove(name));
       if (!result.ok) throw errors.notFound(result.reason);
     },
     complete: async (body, requestOptions) => serving.service.complete(parse(body), requestOptions),
@@ -278,7 +316,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
       const admin = server.adminKey
         ? createAdminRoutes({
             adminKey: server.adminKey,
-            service: serving.admin(server.adminSecretSources, server.adminAllowedHosts),
+            service: serving.admin(server.adminSecretSources, server.adminAllowedHosts, catalog),
             ...(node ? { cluster: clusterStatus } : {}),
           })
         : undefined;
@@ -300,6 +338,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     },
     close(closeOptions = {}) {
       closed ??= (async () => {
+        await catalog?.stop();
         const drainTimeoutMs = closeOptions.drainTimeoutMs ?? server.drainTimeoutMs;
         const drainDelayMs = closeOptions.drainDelayMs ?? server.drainDelayMs;
         if (gateways.length > 0 && drainDelayMs > 0) {
@@ -332,6 +371,11 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
       return closed;
     },
   };
-  for (const deployment of options.deployments ?? []) await inferenceSystem.apply(deployment);
+  // in a cluster the startup rule decides: the catalog keeps its version of a deployment it has
+  if (catalog)
+    await catalog.start(
+      (options.deployments ?? []).map((input) => ({ table: tableOf(input), deployment: toSpec(input) })),
+    );
+  else for (const deployment of options.deployments ?? []) await inferenceSystem.apply(deployment);
   return inferenceSystem;
 }

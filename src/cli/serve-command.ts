@@ -1,12 +1,15 @@
 // `rakka serve --config FILE [--bind host:port]`: starts the actor system, listens, applies the
 // file's deployments (one log line each when it serves or fails), and on SIGINT/SIGTERM stops
-// accepting, lets in-flight requests finish (up to drain_timeout_ms) and exits 0.
+// accepting, lets in-flight requests finish (up to drain_timeout_ms) and exits 0. On a cluster
+// node the file's deployments go through the catalog's startup rule instead (docs/cluster.md,
+// "One catalog"): those it lacks are added, and the catalog's version of the others is served.
 
 import { readFile } from "node:fs/promises";
 import pino from "pino";
+import { parse as parseToml } from "smol-toml";
 import { parseConfig } from "../core/config/load-config.js";
 import { parseBind } from "../core/config/server-schema.js";
-import { createInferenceSystem, defaultRuntimeRegistry } from "../index.js";
+import { createInferenceSystem, type DeploymentInput, defaultRuntimeRegistry } from "../index.js";
 import type { CommandIo } from "./validate-command.js";
 
 export interface ServeOptions {
@@ -83,7 +86,14 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
   });
   try {
     const cluster = config.value.cluster;
-    const system = await createInferenceSystem({ server, registry, logger, ...(cluster ? { cluster } : {}) });
+    // the catalog stores tables as written; the file parsed above, so this parse succeeds
+    const tables = cluster ? ((parseToml(text).deployment ?? []) as Record<string, unknown>[]) : [];
+    const system = await createInferenceSystem({
+      server,
+      registry,
+      logger,
+      ...(cluster ? { cluster, deployments: tables as DeploymentInput[] } : {}),
+    });
     let listening: Awaited<ReturnType<typeof system.listen>>;
     try {
       listening = await system.listen();
@@ -96,7 +106,7 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
     }
     logger.info({ url: listening.url }, "listening");
     const applied = Promise.all(
-      config.value.deployments.map((deployment) =>
+      (cluster ? [] : config.value.deployments).map((deployment) =>
         system.apply(deployment).catch((error: unknown) => {
           logger.error({ deployment: deployment.name, error: String(error) }, "deployment failed");
         }),

@@ -2,17 +2,30 @@
 // `[cluster] redis_url`, the Redis stores every engine and the budget share through it, and this
 // node's membership (heartbeats). The package entry builds it when the config has a [cluster]
 // table and hands the stores to the serving layer; nothing else changes between one process and N.
+// Its deployments follow the shared catalog through a CatalogSync (openCatalog).
+// Each store is a failover store: while Redis is unreachable it answers per on_store_unavailable.
 
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import type { Clock, Logger } from "../actor/index.js";
 import type { ClusterConfig } from "../core/config/cluster-schema.js";
+import type { SecretEnvironment } from "../core/secret.js";
 import type { CircuitStateStore, RateLimitStore, SpendLedger } from "../core/stores/index.js";
+import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
+import { createCatalogCipher } from "./catalog-secrets.js";
+import { CatalogSync, type LocalServing, redisCatalogChannel } from "./catalog-sync.js";
+import { FailoverCircuitStateStore } from "./failover-circuit-state-store.js";
+import { FailoverRateLimitStore } from "./failover-rate-limit-store.js";
+import { FailoverSpendLedger } from "./failover-spend-ledger.js";
 import { Membership, type MembershipView, type NodeReport } from "./membership.js";
 import { RedisCircuitStateStore } from "./redis-circuit-state-store.js";
 import { createRedisConnection } from "./redis-connection.js";
+import { RedisDeploymentCatalog } from "./redis-deployment-catalog.js";
 import { RedisRateLimitStore } from "./redis-rate-limit-store.js";
 import { RedisSpendLedger } from "./redis-spend-ledger.js";
+import { StoreAvailability, type StoreState } from "./store-availability.js";
+import { StoreFailover } from "./store-failover.js";
+import { UnresolvedDeployments } from "./unresolved-deployments.js";
 
 export interface ClusterNodeOptions {
   readonly config: ClusterConfig;
@@ -36,10 +49,35 @@ export interface ClusterNode {
    * is written before it resolves, then one every heartbeat_ms. `report` is asked before each.
    */
   join(url: string, report: () => Promise<NodeReport> | NodeReport): Promise<void>;
+  /**
+   * The package entry hands the serving layer this wrapping of its registry: a deployment the
+   * catalog sync could not resolve here fails to start its replicas, with the reason.
+   */
+  runtimes(registry: RuntimeRegistry): RuntimeRegistry;
+  /**
+   * The package entry calls this once, after the serving layer started: the sync of this node's
+   * deployments with the shared catalog (docs/cluster.md, "One catalog"), not yet started.
+   */
+  openCatalog<S>(options: CatalogOptions<S>): CatalogSync<S>;
   /** The last heartbeat round's view; undefined before join. Read by /readyz and the admin API. */
   view(): MembershipView | undefined;
+  /**
+   * The entry calls this for `rakka_store_available`: `listener` gets the store's state now and
+   * after every change (Redis lost, Redis back).
+   */
+  onStoreState(listener: (state: StoreState) => void): void;
   /** At shutdown, after the drain: leaves the membership and closes the connection. */
   close(): Promise<void>;
+}
+
+/** What the catalog sync needs from the package entry. */
+export interface CatalogOptions<S> {
+  /** This node's serving layer: apply, remove, and what it serves. */
+  readonly local: LocalServing<S>;
+  /** The runtime schemas each catalog table is validated with (the unwrapped registry will do). */
+  readonly runtimes: RuntimeRegistry;
+  /** Where secret sources are resolved (default: the process's environment and files). */
+  readonly secrets?: SecretEnvironment;
 }
 
 export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
@@ -58,16 +96,40 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   client.on("ready", () => {
     lastError = "";
   });
+  const availability = new StoreAvailability(logger);
+  availability.watch(client);
+  let membership: Membership | undefined;
+  const failover = new StoreFailover({
+    availability,
+    mode: config.onStoreUnavailable,
+    liveNodes: () => membership?.view().nodes.length ?? 1,
+    clock: options.clock,
+  });
   const prefix = config.keyPrefix;
   const stores = {
-    rateLimits: new RedisRateLimitStore({ client, prefix }),
-    circuits: new RedisCircuitStateStore({ client, prefix }),
-    ledger: new RedisSpendLedger({ client, prefix }),
+    rateLimits: new FailoverRateLimitStore(new RedisRateLimitStore({ client, prefix }), failover),
+    circuits: new FailoverCircuitStateStore(new RedisCircuitStateStore({ client, prefix }), failover),
+    ledger: new FailoverSpendLedger(new RedisSpendLedger({ client, prefix }), failover),
   };
-  let membership: Membership | undefined;
+  const unresolved = new UnresolvedDeployments();
+  let catalogSync: CatalogSync<unknown> | undefined;
   return {
     nodeId,
     stores,
+    runtimes: (registry) => unresolved.guard(registry),
+    openCatalog<S>(catalogOptions: CatalogOptions<S>) {
+      const sync = new CatalogSync<S>({
+        catalog: new RedisDeploymentCatalog({ client, prefix }),
+        channel: redisCatalogChannel(client, prefix, logger),
+        cipher: createCatalogCipher(config.nodeKey.reveal()),
+        unresolved,
+        clock: options.clock,
+        logger,
+        ...catalogOptions,
+      });
+      catalogSync = sync as CatalogSync<unknown>;
+      return sync;
+    },
     async join(url, report) {
       membership = new Membership({
         client,
@@ -80,13 +142,20 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         clock: options.clock,
         logger,
         report,
+        availability,
       });
       await membership.start();
       logger.info({ nodeId, nodes: membership.view().nodes.length }, "joined the cluster");
     },
     view: () => membership?.view(),
+    onStoreState(listener) {
+      listener(availability.state);
+      availability.onChange(listener);
+    },
     async close() {
+      await catalogSync?.stop();
       await membership?.stop();
+      availability.close();
       await client.quit().catch(() => client.disconnect());
     },
   };

@@ -3,6 +3,7 @@ import { useRedis } from "../../test/support/redis-fixture.js";
 import { silentLogger } from "../actor/index.js";
 import { ManualClock } from "../testkit/manual-clock.js";
 import { Membership, type MembershipOptions } from "./membership.js";
+import { StoreAvailability } from "./store-availability.js";
 
 const redis = useRedis();
 
@@ -15,8 +16,11 @@ async function beat(clock: ManualClock): Promise<void> {
 
 function member(prefix: string, nodeId: string, overrides: Partial<MembershipOptions> = {}) {
   const states: string[] = [];
+  const availability = new StoreAvailability(silentLogger);
+  availability.onChange((state) => states.push(state));
+  const client = redis.connect();
   const membership = new Membership({
-    client: redis.connect(),
+    client,
     prefix,
     nodeId,
     url: `http://127.0.0.1:${nodeId.length}`,
@@ -26,10 +30,10 @@ function member(prefix: string, nodeId: string, overrides: Partial<MembershipOpt
     clock: new ManualClock(),
     logger: silentLogger,
     report: () => ({ replicas: [{ deployment: "gpt", running: 1, waiting: 2 }], inFlight: 3 }),
-    onStoreState: (state) => states.push(state),
+    availability,
     ...overrides,
   });
-  return { membership, states };
+  return { membership, states, client };
 }
 
 describe("Membership", () => {
@@ -85,25 +89,61 @@ describe("Membership", () => {
     await b.membership.stop();
   });
 
-  it("a failed heartbeat marks the store unavailable once, and a later one available again", async () => {
+  it("a heartbeat that cannot reach Redis marks the store unavailable once, and a later one available again", async () => {
     const prefix = redis.prefix();
     const clock = new ManualClock();
-    let failing = true;
-    const a = member(prefix, "node-a", {
-      clock,
-      report: () => {
-        if (failing) throw new Error("store down");
-        return { replicas: [], inFlight: 0 };
-      },
-    });
+    const a = member(prefix, "node-a", { clock });
     await a.membership.start();
+    expect(a.membership.view().store).toBe("available");
+    await redis.server.kill();
+    await beat(clock);
     expect(a.membership.view().store).toBe("unavailable");
     await beat(clock);
     expect(a.states).toEqual(["unavailable"]);
-    failing = false;
+    expect(a.membership.view().nodes.map((node) => node.nodeId)).toEqual(["node-a"]); // kept from the last one
+    await redis.server.restart();
+    await a.client.ping(); // its connection is back
     await beat(clock);
     expect(a.membership.view().store).toBe("available");
     expect(a.states).toEqual(["unavailable", "available"]);
+    await a.membership.stop();
+  }, 20_000);
+
+  it("a report that fails still beats, with the last report", async () => {
+    const prefix = redis.prefix();
+    const clock = new ManualClock();
+    let failing = false;
+    const a = member(prefix, "node-a", {
+      clock,
+      report: () => {
+        if (failing) throw new Error("report failed");
+        return { replicas: [], inFlight: 7 };
+      },
+    });
+    await a.membership.start();
+    failing = true;
+    await beat(clock);
+    expect(a.membership.view()).toMatchObject({
+      store: "available",
+      nodes: [{ nodeId: "node-a", inFlight: 7 }],
+    });
+    expect(a.states).toEqual([]);
+    await a.membership.stop();
+  });
+
+  it("re-registers at once when the store comes back, without waiting for the next interval", async () => {
+    const prefix = redis.prefix();
+    const clock = new ManualClock();
+    const availability = new StoreAvailability(silentLogger);
+    const a = member(prefix, "node-a", { clock, availability });
+    await a.membership.start();
+    const client = redis.connect();
+    await client.del(`${prefix}node:node-a`, `${prefix}nodes`); // as a restarted, empty Redis
+    availability.markUnavailable("test");
+    const rearmed = clock.nextTimerScheduled();
+    availability.markAvailable(); // no clock advance: the heartbeat runs now
+    await rearmed;
+    expect(await client.smembers(`${prefix}nodes`)).toEqual(["node-a"]);
     await a.membership.stop();
   });
 });

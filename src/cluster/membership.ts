@@ -6,6 +6,9 @@
 import type { Redis } from "ioredis";
 import type { Clock, Logger } from "../actor/index.js";
 import { registerScript, type ScriptCall } from "./redis-scripts.js";
+import { StoreAvailability, type StoreState } from "./store-availability.js";
+
+export type { StoreState } from "./store-availability.js";
 
 /** What a node says about itself in each heartbeat. */
 export interface NodeReport {
@@ -29,8 +32,6 @@ export interface NodeRecord extends NodeReport {
   readonly heartbeatAgeMs: number;
 }
 
-export type StoreState = "available" | "unavailable";
-
 /** What the last heartbeat round learned; read without a Redis call (readiness, admin API). */
 export interface MembershipView {
   readonly nodeId: string;
@@ -51,8 +52,12 @@ export interface MembershipOptions {
   readonly logger: Logger;
   /** Called before each heartbeat for the node's replicas and in-flight requests. */
   readonly report: () => Promise<NodeReport> | NodeReport;
-  /** Called when the store becomes reachable or unreachable (logged once per change). */
-  readonly onStoreState?: (state: StoreState) => void;
+  /**
+   * The node's one answer to "is Redis reachable" (the failover stores share it): each heartbeat
+   * that lands marks it available, each that fails unavailable; it logs once per change. Default:
+   * one of the membership's own.
+   */
+  readonly availability?: StoreAvailability;
 }
 
 // KEYS[1] the node-id set, KEYS[2] this node's record key. ARGV: [1] id, [2] json, [3] ttl ms,
@@ -79,9 +84,13 @@ export class Membership {
   readonly #options: MembershipOptions;
   readonly #heartbeat: ScriptCall;
   readonly #startedAt: number;
+  readonly #availability: StoreAvailability;
   #view: MembershipView;
   #cancel: () => void = () => {};
+  #started = false;
   #stopped = false;
+  #unsubscribe: () => void = () => {};
+  #lastReport: NodeReport = { replicas: [], inFlight: 0 };
   /** The heartbeat round in flight, so stop() waits for it. */
   #round: Promise<void> = Promise.resolve();
 
@@ -93,23 +102,33 @@ export class Membership {
       lua: HEARTBEAT_LUA,
     });
     this.#startedAt = options.clock.now();
+    this.#availability = options.availability ?? new StoreAvailability(options.logger);
     this.#view = { nodeId: options.nodeId, store: "available", nodes: [] };
   }
 
-  /** The cluster wiring calls this once the gateway listens: the first heartbeat, then one per interval. */
+  /**
+   * The cluster wiring calls this once the gateway listens: the first heartbeat, then one per
+   * interval, and one at once whenever the store comes back (re-registering this node).
+   */
   async start(): Promise<void> {
-    await this.#beat();
+    this.#started = true;
+    this.#unsubscribe = this.#availability.onChange((state) => {
+      if (state === "available") this.#beatNow();
+    });
+    this.#round = this.#beat();
+    await this.#round;
     this.#schedule();
   }
 
-  /** What the last round saw. */
+  /** What the last round saw; `store` is the node's state now. */
   view(): MembershipView {
-    return this.#view;
+    return { ...this.#view, store: this.#availability.state };
   }
 
   /** At shutdown: no more heartbeats, and this node's record is deleted (others see it leave at once). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#unsubscribe();
     this.#cancel();
     await this.#round;
     const { client, prefix, nodeId } = this.#options;
@@ -123,16 +142,33 @@ export class Membership {
 
   #schedule(): void {
     if (this.#stopped) return;
-    this.#cancel = this.#options.clock.setTimer(this.#options.heartbeatMs, () => {
-      this.#round = this.#beat().finally(() => this.#schedule());
-    });
+    this.#cancel();
+    this.#cancel = this.#options.clock.setTimer(this.#options.heartbeatMs, () => this.#nextRound());
+  }
+
+  /** The store is back: beat now rather than at the next interval (after the round in flight, if any). */
+  #beatNow(): void {
+    if (!this.#started || this.#stopped) return;
+    this.#cancel();
+    this.#nextRound();
+  }
+
+  #nextRound(): void {
+    this.#round = this.#round.then(() => this.#beat()).finally(() => this.#schedule());
   }
 
   async #beat(): Promise<void> {
     const options = this.#options;
     const { prefix, nodeId } = options;
+    let report = this.#lastReport;
     try {
-      const report = await options.report();
+      report = await options.report();
+      this.#lastReport = report;
+    } catch (error) {
+      // the node itself failed to say what it serves: it still beats, with what it said last
+      options.logger.debug({ error: (error as Error).message }, "cluster heartbeat report failed");
+    }
+    try {
       const own = {
         nodeId,
         url: options.url,
@@ -151,21 +187,13 @@ export class Membership {
         if (record) nodes.push(record);
       }
       nodes.sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
-      this.#setView({ nodeId, store: "available", nodes });
+      this.#view = { nodeId, store: "available", nodes };
+      this.#availability.markAvailable();
     } catch (error) {
-      this.#setView({ nodeId, store: "unavailable", nodes: this.#view.nodes });
+      // the Redis call failed: the nodes seen at the last heartbeat that landed stay (each node's
+      // share while the store is unavailable is counted from them)
       options.logger.debug({ error: (error as Error).message }, "cluster heartbeat failed");
-    }
-  }
-
-  #setView(view: MembershipView): void {
-    const previous = this.#view.store;
-    this.#view = view;
-    if (view.store !== previous) {
-      const log = this.#options.logger;
-      if (view.store === "unavailable") log.warn({}, "cluster store unavailable: Redis cannot be reached");
-      else log.info({}, "cluster store available again");
-      this.#options.onStoreState?.(view.store);
+      this.#availability.markUnavailable(`heartbeat failed: ${(error as Error).message}`);
     }
   }
 }

@@ -77,7 +77,10 @@ export class RedisDeploymentCatalog implements DeploymentCatalog {
   readonly #remove: ScriptCall;
   readonly #list: ScriptCall;
 
-  /** The cluster wiring builds one per node and hands it to DeploymentManagerActor in place of the memory catalog. */
+  /**
+   * The cluster node builds one for its CatalogSync (the shared catalog, "One catalog" in
+   * docs/cluster.md); no deployment manager writes it.
+   */
   constructor(options: RedisDeploymentCatalogOptions) {
     this.#client = options.client;
     this.#prefix = options.prefix ?? DEFAULT_KEY_PREFIX;

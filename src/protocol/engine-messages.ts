@@ -29,8 +29,15 @@ export type EngineCommand =
   | { readonly type: "drain"; readonly replyTo: ActorRef<EngineDrained> }
   /** Budget throttle: admit at most max_concurrent × factor (at least 1) at once. */
   | { readonly type: "set-concurrency"; readonly factor: number }
-  /** Admin: force the replica's upstream circuit open or closed (held until `auto`). Remote engines only. */
-  | { readonly type: "force-circuit"; readonly state: "open" | "closed" | "auto" }
+  /**
+   * Admin: force the replica's upstream circuit open or closed (held until `auto`). Remote engines
+   * only. `done` is told once the circuit's state is stored (shared by every node in a cluster).
+   */
+  | {
+      readonly type: "force-circuit";
+      readonly state: "open" | "closed" | "auto";
+      readonly done?: ActorRef<unknown>;
+    }
   /** Admin: re-read the credentials and rebuild the HTTP client. Remote engines only. */
   | { readonly type: "rebuild-session" };
 

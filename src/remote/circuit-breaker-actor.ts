@@ -3,6 +3,7 @@
 // the endpoint. Workers `check` before every attempt and `record` every attempt's outcome.
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
+import { InferenceError } from "../core/inference-error.js";
 import type { CircuitRecord, CircuitStateStore } from "../core/stores/index.js";
 import {
   type AttemptOutcome,
@@ -13,6 +14,9 @@ import {
 } from "./circuit-breaker.js";
 import type { CircuitSettings } from "./remote-config.js";
 
+/** The answer to `check`: the circuit's, or the store's refusal to decide (a cluster store that is unavailable). */
+export type CircuitCheckReply = CircuitCheck | { readonly allowed: false; readonly error: InferenceError };
+
 export type CircuitMessage =
   | {
       readonly type: "check";
@@ -20,7 +24,7 @@ export type CircuitMessage =
       readonly settings: CircuitSettings;
       /** How long an admitted probe holds its half-open place (the first-byte timeout). */
       readonly probeLeaseMs?: number;
-      readonly replyTo: ActorRef<CircuitCheck>;
+      readonly replyTo: ActorRef<CircuitCheckReply>;
     }
   | {
       readonly type: "record";
@@ -61,19 +65,34 @@ export class CircuitBreakerActor implements Actor<CircuitMessage> {
     const now = this.#context.clock.now();
     switch (message.type) {
       case "check": {
-        let check: CircuitCheck = { allowed: true, probe: false };
-        await this.#update(message.endpoint, (current) => {
-          const [next, result] = checkCircuit(current, message.settings, now, message.probeLeaseMs);
-          check = result;
-          return next;
-        });
+        let check: CircuitCheckReply = { allowed: true, probe: false };
+        try {
+          await this.#update(message.endpoint, (current) => {
+            const [next, result] = checkCircuit(current, message.settings, now, message.probeLeaseMs);
+            check = result;
+            return next;
+          });
+        } catch (error) {
+          // the worker fails the request with it rather than waiting for an answer that never comes
+          if (!(error instanceof InferenceError)) throw error;
+          check = { allowed: false, error };
+        }
         message.replyTo.tell(check);
         return;
       }
       case "record":
-        await this.#update(message.endpoint, (current) =>
-          recordAttempt(current, message.settings, message.outcome, message.probe, now),
-        );
+        try {
+          await this.#update(message.endpoint, (current) =>
+            recordAttempt(current, message.settings, message.outcome, message.probe, now),
+          );
+        } catch (error) {
+          // a refusing store loses this one result; the circuit is decided by the next ones
+          if (!(error instanceof InferenceError)) throw error;
+          this.#context.log.debug(
+            { endpoint: message.endpoint, error: error.message },
+            "circuit result not recorded",
+          );
+        }
         return;
       case "force": {
         const record = await this.#update(message.endpoint, (current) =>

@@ -6,6 +6,7 @@
 // the Redis store, every node) shares them.
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
+import { InferenceError } from "../core/inference-error.js";
 import type { BucketLimits, KeyedAcquireRequest, RateLimitStore } from "../core/stores/index.js";
 import type { RateLimitSettings } from "./remote-config.js";
 
@@ -15,7 +16,9 @@ export type Permit =
       readonly reservedTokens: number /** share of the rpm bucket in use */;
       readonly utilization: number;
     }
-  | { readonly granted: false; readonly retryAfterMs: number };
+  | { readonly granted: false; readonly retryAfterMs: number }
+  /** The store refused to decide (a cluster store that is unavailable, on_store_unavailable = "closed"). */
+  | { readonly granted: false; readonly error: InferenceError };
 
 export type RateLimiterMessage =
   | {
@@ -63,9 +66,18 @@ export class RateLimiterActor implements Actor<RateLimiterMessage> {
   async receive(message: RateLimiterMessage): Promise<void> {
     const now = this.#context.clock.now();
     switch (message.type) {
-      case "acquire":
-        message.replyTo.tell(await this.#acquire(message.key, message.limits, message.tokens, now));
+      case "acquire": {
+        let permit: Permit;
+        try {
+          permit = await this.#acquire(message.key, message.limits, message.tokens, now);
+        } catch (error) {
+          // the worker fails the request with it rather than waiting for an answer that never comes
+          if (!(error instanceof InferenceError)) throw error;
+          permit = { granted: false, error };
+        }
+        message.replyTo.tell(permit);
         return;
+      }
       case "settle": {
         const tpm = bucketLimits(message.limits.tokensPerMinute, now);
         if (tpm && message.reserved !== message.actual) {

@@ -4,9 +4,18 @@
 // Request path: RequestActor → (add-request) → here → RemoteWorkerActor → upstream.
 
 import { createHash } from "node:crypto";
-import { type Actor, type ActorContext, type ActorRef, oneForOne, props, restart } from "../actor/index.js";
+import {
+  type Actor,
+  type ActorContext,
+  type ActorRef,
+  narrowRef,
+  oneForOne,
+  props,
+  restart,
+} from "../actor/index.js";
 import type { DeploymentSpec } from "../core/deployment.js";
 import { errors } from "../core/inference-error.js";
+import type { CircuitRecord } from "../core/stores/index.js";
 import { EngineAdmission, isAdmissionMessage } from "../protocol/engine-admission.js";
 import type { EngineCommand, EngineDeps } from "../protocol/engine-messages.js";
 import { CircuitBreakerActor, type CircuitMessage } from "./circuit-breaker-actor.js";
@@ -153,6 +162,7 @@ export class RemoteEngineCoreActor implements Actor<RemoteEngineMessage> {
         type: "force",
         endpoint: this.#options.adapter.endpoint,
         state: message.state,
+        ...(message.done ? { replyTo: narrowRef<CircuitRecord, unknown>(message.done) } : {}),
       });
     } else if (message.type === "rebuild-session") this.#session.tell({ type: "rotate" });
     admission.dispatch(true);

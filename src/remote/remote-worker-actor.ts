@@ -9,8 +9,8 @@ import { countsAsCircuitFailure, errors, InferenceError } from "../core/inferenc
 import { sleepOn } from "../core/runner-clock.js";
 import { commitsResponse, type TokenChunk } from "../core/token-chunk.js";
 import type { EngineObserver, EngineRequest } from "../protocol/engine-messages.js";
-import type { AttemptOutcome, CircuitCheck } from "./circuit-breaker.js";
-import type { CircuitMessage } from "./circuit-breaker-actor.js";
+import type { AttemptOutcome } from "./circuit-breaker.js";
+import type { CircuitCheckReply, CircuitMessage } from "./circuit-breaker-actor.js";
 import type { ProviderAdapter } from "./provider.js";
 import type { Permit, RateLimiterMessage } from "./rate-limiter-actor.js";
 import type { SessionLease, SessionMessage } from "./remote-session-actor.js";
@@ -96,7 +96,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       if (permit.type === "cancelled") return;
       // built before the circuit check, so nothing can throw between taking a probe slot and recording
       const upstreamRequest = adapter.buildRequest(batch, lease.apiKey);
-      const check = await this.#options.circuitBreaker.ask<CircuitCheck>(
+      const check = await this.#options.circuitBreaker.ask<CircuitCheckReply>(
         (replyTo) => ({
           type: "check",
           endpoint: adapter.endpoint,
@@ -108,6 +108,10 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       );
       if (!check.allowed) {
         this.#refund(permit);
+        if ("error" in check) {
+          output.fail(check.error);
+          return;
+        }
         output.fail(
           errors.circuitOpen(
             `circuit open for ${adapter.provider} ${adapter.upstreamModel}: failing fast`,
@@ -237,6 +241,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
         observer.rateLimitUtilization(deployment.name, permit.utilization);
         return { type: "granted", reservedTokens: permit.reservedTokens, limited: true };
       }
+      if ("error" in permit) return { type: "failed", error: permit.error };
       const limited = errors.rateLimited(
         `rate limit of deployment ${deployment.name} reached (gateway limiter)`,
         Number.isFinite(permit.retryAfterMs) ? permit.retryAfterMs : undefined,

@@ -188,9 +188,11 @@ export function createAdminRoutes(options: {
         return;
       }
       const answer = applyBody(outcome.result);
-      const body =
-        outcome.version === undefined ? answer.body : { ...(answer.body as object), version: outcome.version };
-      io.sendJson(response, answer.status, body);
+      const versioned =
+        outcome.version === undefined
+          ? answer.body
+          : { ...(answer.body as object), version: outcome.version };
+      io.sendJson(response, answer.status, versioned);
       return;
     }
     if (resource === "deployments" && name !== undefined && name !== "") {

@@ -45,7 +45,11 @@ export interface AdminCatalog {
    * its validated deployment: writes the record (only over version `ifVersion` when given; 0: only
    * if there is none), notifies every node, and resolves once this node applied the new version.
    */
-  apply(table: Readonly<Record<string, unknown>>, deployment: DeploymentSpec, ifVersion?: number): Promise<AdminCatalogApply>;
+  apply(
+    table: Readonly<Record<string, unknown>>,
+    deployment: DeploymentSpec,
+    ifVersion?: number,
+  ): Promise<AdminCatalogApply>;
   /**
    * AdminService.remove calls this: deletes the record, notifies every node, and resolves once this
    * node removed its replicas (ok: false, no status, when there was no record).
@@ -111,7 +115,11 @@ export function createAdminService(options: {
       });
     },
     async apply(body) {
-      const { table, ifVersion, problems: versionProblems } = takeIfVersion(body, options.catalog !== undefined);
+      const {
+        table,
+        ifVersion,
+        problems: versionProblems,
+      } = takeIfVersion(body, options.catalog !== undefined);
       const names = (await list()).map((status) => status.name);
       const validated = Deployment.validate(table, {
         runtimes: options.registry,
@@ -126,7 +134,11 @@ export function createAdminService(options: {
       if (options.catalog) {
         const written = await options.catalog.apply(table as Record<string, unknown>, deployment, ifVersion);
         if (written.type === "conflict")
-          return { type: "conflict", currentVersion: written.currentVersion, expectedVersion: ifVersion ?? 0 };
+          return {
+            type: "conflict",
+            currentVersion: written.currentVersion,
+            expectedVersion: ifVersion ?? 0,
+          };
         if (written.type === "invalid") return written;
         return { type: "applied", result: written.result, version: written.version };
       }
@@ -172,7 +184,10 @@ function takeIfVersion(
     return { table: body, problems: [] };
   const { if_version: ifVersion, ...table } = body as Record<string, unknown>;
   if (!clustered)
-    return { table, problems: [{ path: "if_version", message: "only a cluster node's catalog has versions" }] };
+    return {
+      table,
+      problems: [{ path: "if_version", message: "only a cluster node's catalog has versions" }],
+    };
   if (typeof ifVersion !== "number" || !Number.isSafeInteger(ifVersion) || ifVersion < 0)
     return { table, problems: [{ path: "if_version", message: "must be a non-negative integer" }] };
   return { table, ifVersion, problems: [] };

@@ -5,7 +5,7 @@
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import type { BudgetConfig } from "../core/deployment.js";
-import { errors, type InferenceError } from "../core/inference-error.js";
+import { errors, InferenceError } from "../core/inference-error.js";
 import { type SpendLedger, utcDayStart, utcHourStart } from "../core/stores/index.js";
 
 export type BudgetDecision =
@@ -55,11 +55,19 @@ export class BudgetActor implements Actor<BudgetMessage> {
     const ledger = this.#options.ledger;
     const now = this.#context.clock.now();
     switch (message.type) {
-      case "reserve":
-        message.replyTo.tell(
-          await this.#reserve(message.deployment, message.budget, message.estimateUsd, now),
-        );
+      case "reserve": {
+        let decision: BudgetDecision;
+        try {
+          decision = await this.#reserve(message.deployment, message.budget, message.estimateUsd, now);
+        } catch (error) {
+          // a ledger that refuses to decide (a cluster store that is unavailable, on_store_unavailable
+          // = "closed"): the request fails with its error rather than waiting for an answer
+          if (!(error instanceof InferenceError)) throw error;
+          decision = { type: "exceeded", error };
+        }
+        message.replyTo.tell(decision);
         return;
+      }
       case "settle":
         await ledger.settle(message.reservationId, Math.max(0, message.actualUsd), now);
         return;

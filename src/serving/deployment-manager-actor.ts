@@ -3,7 +3,7 @@
 // `remove` answers 404 at once and drains, `list`/`get` report states:
 // pending → serving → draining → removed, or failed with a reason.
 
-import type { Actor, ActorContext, ActorRef, Signal } from "../actor/index.js";
+import { type Actor, type ActorContext, type ActorRef, callbackRef, type Signal } from "../actor/index.js";
 import type { DeploymentSpec } from "../core/deployment.js";
 import { Secret } from "../core/secret.js";
 import type { DeploymentCatalog } from "../core/stores/index.js";
@@ -143,14 +143,23 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
           });
           return;
         }
-        let replicas = 0;
-        for (const replica of entry.replicas.values()) {
-          if (replica.ref && (replica.status === "ready" || replica.status === "draining")) {
-            replica.ref.tell(message.command);
-            replicas++;
-          }
+        const live = [...entry.replicas.values()].filter(
+          (replica) => replica.ref && (replica.status === "ready" || replica.status === "draining"),
+        );
+        const replicas = live.length;
+        if (message.command.type !== "force-circuit" || replicas === 0) {
+          for (const replica of live) replica.ref?.tell(message.command);
+          message.replyTo.tell({ ok: true, replicas });
+          return;
         }
-        message.replyTo.tell({ ok: true, replicas });
+        // a forced circuit is answered once every replica's breaker stored it, so a request sent
+        // after the answer (to any node of a cluster) meets the forced state
+        let pending = replicas;
+        const done = callbackRef<unknown>(`${this.#context.self.path}/force-circuit`, () => {
+          pending--;
+          if (pending === 0) message.replyTo.tell({ ok: true, replicas });
+        });
+        for (const replica of live) replica.ref?.tell({ ...message.command, done });
         return;
       }
       case "throttle": {

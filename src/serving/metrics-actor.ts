@@ -80,6 +80,7 @@ export interface RakkaMetrics {
   readonly rateLimitUtilization: Gauge<"deployment">;
   readonly remoteQueueDepth: Gauge<"deployment">;
   readonly batchSize: FastHistogram;
+  readonly storeAvailable: Gauge;
 }
 
 /**
@@ -216,7 +217,19 @@ export function createMetrics(registry: Registry, buckets: MetricsBuckets = {}):
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     }),
+    storeAvailable: storeAvailableGauge(registers),
   };
+}
+
+/** 1 while the shared store is reachable; a process outside a cluster has only memory stores: always 1. */
+function storeAvailableGauge(registers: Registry[]): Gauge {
+  const gauge = new Gauge({
+    name: "rakka_store_available",
+    help: "1 while this node reaches the cluster's shared store (Redis), 0 while it cannot (always 1 outside a cluster).",
+    registers,
+  });
+  gauge.set(1);
+  return gauge;
 }
 
 export interface MetricsActorOptions {
@@ -366,6 +379,10 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
           return;
         }
         metrics.fallbacksTotal.inc({ from: message.from, to: message.to, reason: message.reason });
+        return;
+      }
+      if (message.type === "store-available") {
+        metrics.storeAvailable.set(message.available === true ? 1 : 0);
         return;
       }
       if (message.type === "circuit-state") {

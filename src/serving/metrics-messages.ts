@@ -76,6 +76,8 @@ export type MetricsMessage =
       readonly sequences: number;
       readonly tokens: number;
     }
+  /** In a cluster, the node's shared store became reachable or unreachable (and its state at start). */
+  | { readonly type: "store-available"; readonly available: boolean }
   | { readonly type: "scrape"; readonly replyTo: ActorRef<string> }
   /** The live numbers per deployment, for the admin API. */
   | { readonly type: "snapshot"; readonly replyTo: ActorRef<ReadonlyMap<string, DeploymentSnapshot>> };

@@ -1,6 +1,8 @@
 // Three `rakka serve` processes on one real redis-server act as one gateway: membership, exact
 // rate limits, exact budgets and shared circuits across nodes, driven over real HTTP on loopback
 // with the official openai client (retries off). Bounded in time; every node is killed by group.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -12,6 +14,7 @@ import {
 import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
 import { killAllNodes, type NodeProcess, startNode } from "./cluster-nodes.js";
 
+const run = promisify(execFile);
 const ADMIN_KEY = "admin-key-e2e";
 let redis: RedisServer;
 let upstream: MockProvider;
@@ -142,6 +145,21 @@ describe("a cluster of three rakka serve processes on one Redis", () => {
     };
     expect(view.nodes.map((node) => node.url)).toEqual(nodes.map((node) => node.url));
     for (const node of view.nodes) expect(node.heartbeat_age_ms).toBeLessThan(1_000);
+    // the CLI prints one row per node, this one marked
+    const { stdout } = await run(
+      process.execPath,
+      ["bin/rakka.js", "cluster", "status", "--url", nodes[1]?.url ?? ""],
+      {
+        env: { ...process.env, RAKKA_ADMIN_KEY: ADMIN_KEY },
+        timeout: 10_000,
+      },
+    );
+    const rows = stdout.trim().split("\n");
+    expect(rows[0]).toMatch(/^NODE\s+URL\s+HEARTBEAT AGE\s+REPLICAS\s+IN FLIGHT\s+STORE$/);
+    expect(rows.slice(1).map((row) => row.split(/\s+/)[0])).toEqual(["node-1", "node-2", "node-3"]);
+    expect(rows[2]).toMatch(
+      /^node-2 \(this\)\s+http:\/\/127\.0\.0\.1:\d+\s+\d+\.\d s\s+limited, budgeted, flaky\s+\d+\s+available$/,
+    );
   });
 
   it("requests_per_minute = 30 holds across the three nodes: the rest get 429 rate_limited", async () => {
