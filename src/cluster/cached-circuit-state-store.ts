@@ -27,8 +27,8 @@ export class CachedCircuitStateStore implements CircuitStateStore {
   constructor(options: CachedCircuitStateStoreOptions) {
     this.#options = options;
     this.#channel = `${options.prefix}circuits:changed`;
-    options.subscriber.on("message", (channel: string, endpoint: string) => {
-      if (channel === this.#channel) void this.#reload(endpoint);
+    options.subscriber.on("message", (channel: string, notice: string) => {
+      if (channel === this.#channel) this.#noticed(notice);
     });
   }
 
@@ -60,7 +60,7 @@ export class CachedCircuitStateStore implements CircuitStateStore {
   async set(endpoint: string, record: CircuitRecord): Promise<void> {
     await this.#options.inner.set(endpoint, record);
     this.#cache.set(endpoint, copy(record));
-    await this.#announce(endpoint);
+    await this.#announce(endpoint, record);
   }
 
   async update(endpoint: string, fn: (current: CircuitRecord) => CircuitRecord): Promise<CircuitRecord> {
@@ -77,7 +77,7 @@ export class CachedCircuitStateStore implements CircuitStateStore {
       cached && decided && same(current, cached) ? decided : fn(current),
     );
     this.#cache.set(endpoint, copy(result));
-    if (JSON.stringify(result) !== before) await this.#announce(endpoint);
+    if (JSON.stringify(result) !== before) await this.#announce(endpoint, result);
     return copy(result);
   }
 
@@ -91,13 +91,27 @@ export class CachedCircuitStateStore implements CircuitStateStore {
     await subscriber.quit().catch(() => subscriber.disconnect());
   }
 
-  async #announce(endpoint: string): Promise<void> {
+  /** A notice is `<record JSON>\n<endpoint>`: receivers apply it at once, then confirm by a read. */
+  async #announce(endpoint: string, record: CircuitRecord): Promise<void> {
     try {
-      await this.#options.client.publish(this.#channel, endpoint);
+      await this.#options.client.publish(this.#channel, `${JSON.stringify(record)}\n${endpoint}`);
     } catch (error) {
       // the others heal at their next refresh
       this.#options.onError?.(error as Error);
     }
+  }
+
+  #noticed(notice: string): void {
+    const split = notice.indexOf("\n");
+    if (split < 0) return;
+    const endpoint = notice.slice(split + 1);
+    try {
+      this.#cache.set(endpoint, JSON.parse(notice.slice(0, split)) as CircuitRecord);
+    } catch {
+      this.#cache.delete(endpoint);
+    }
+    // notices from different nodes may arrive out of order: the stored record decides
+    void this.#reload(endpoint);
   }
 
   async #reload(endpoint: string): Promise<void> {

@@ -61,7 +61,21 @@ export class CircuitBreakerActor implements Actor<CircuitMessage> {
     this.#observer = observer;
   }
 
-  async receive(message: CircuitMessage): Promise<void> {
+  /**
+   * Each message's store call runs concurrently with the others: every update is an atomic
+   * read-modify-write of its endpoint's record (and a store orders one node's updates per
+   * endpoint), so the actor never holds its mailbox while a (Redis) round trip is in flight.
+   */
+  receive(message: CircuitMessage): void {
+    this.#handle(message).catch((error: unknown) =>
+      this.#context.log.error(
+        { type: message.type, endpoint: message.endpoint, error: (error as Error).message },
+        "circuit store call failed",
+      ),
+    );
+  }
+
+  async #handle(message: CircuitMessage): Promise<void> {
     const now = this.#context.clock.now();
     switch (message.type) {
       case "check": {

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { ActorContext } from "../actor/index.js";
 import { callbackRef } from "../actor/index.js";
 import { MemoryRateLimitStore, type RateLimitStore } from "../core/stores/index.js";
-import { ManualClock } from "../testkit/manual-clock.js";
+import { flushMicrotasks, ManualClock } from "../testkit/manual-clock.js";
 import { type Permit, RateLimiterActor, type RateLimiterMessage } from "./rate-limiter-actor.js";
 
 const limits = { requestsPerMinute: 60, tokensPerMinute: 1_000 };
@@ -13,14 +13,21 @@ const limits = { requestsPerMinute: 60, tokensPerMinute: 1_000 };
 function node(store: RateLimitStore, clock: ManualClock) {
   const actor = new RateLimiterActor({ clock } as unknown as ActorContext<RateLimiterMessage>, store);
   return {
-    send: (message: RateLimiterMessage) => actor.receive(message),
-    async acquire(tokens: number): Promise<Permit> {
-      let permit: Permit | undefined;
-      const replyTo = callbackRef<Permit>("test", (p) => {
-        permit = p;
+    /** Hands the actor a message and lets its store call finish (the memory store takes microtasks). */
+    async send(message: RateLimiterMessage): Promise<void> {
+      actor.receive(message);
+      await flushMicrotasks();
+    },
+    acquire(tokens: number): Promise<Permit> {
+      return new Promise<Permit>((resolve) => {
+        actor.receive({
+          type: "acquire",
+          key: "k",
+          limits,
+          tokens,
+          replyTo: callbackRef<Permit>("test", resolve),
+        });
       });
-      await actor.receive({ type: "acquire", key: "k", limits, tokens, replyTo });
-      return permit!;
     },
   };
 }

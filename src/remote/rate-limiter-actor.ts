@@ -63,7 +63,20 @@ export class RateLimiterActor implements Actor<RateLimiterMessage> {
     this.#store = store;
   }
 
-  async receive(message: RateLimiterMessage): Promise<void> {
+  /**
+   * Each message's store call runs concurrently with the others: every store operation is atomic
+   * by itself, so the actor never holds its mailbox while a (Redis) round trip is in flight.
+   */
+  receive(message: RateLimiterMessage): void {
+    this.#handle(message).catch((error: unknown) =>
+      this.#context.log.error(
+        { type: message.type, key: message.key, error: (error as Error).message },
+        "rate limiter store call failed",
+      ),
+    );
+  }
+
+  async #handle(message: RateLimiterMessage): Promise<void> {
     const now = this.#context.clock.now();
     switch (message.type) {
       case "acquire": {
