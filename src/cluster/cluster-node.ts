@@ -12,7 +12,6 @@ import type { ClusterConfig } from "../core/config/cluster-schema.js";
 import type { SecretEnvironment } from "../core/secret.js";
 import type { CircuitStateStore, RateLimitStore, SpendLedger } from "../core/stores/index.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
-import { CachedCircuitStateStore } from "./cached-circuit-state-store.js";
 import { createCatalogCipher } from "./catalog-secrets.js";
 import { CatalogSync, type LocalServing, redisCatalogChannel } from "./catalog-sync.js";
 import { FailoverCircuitStateStore } from "./failover-circuit-state-store.js";
@@ -107,29 +106,9 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
     clock: options.clock,
   });
   const prefix = config.keyPrefix;
-  // circuit checks and results that change nothing are answered from this node's copy (no round
-  // trip); a change goes through Redis and is announced to the other nodes' copies
-  const subscriber = client.duplicate();
-  subscriber.on("error", () => {});
-  const circuitCopy = new CachedCircuitStateStore({
-    inner: new RedisCircuitStateStore({ client, prefix }),
-    client,
-    subscriber,
-    prefix,
-    onError: (error) => logger.debug({ error: error.message }, "circuit copy refresh failed"),
-  });
-  void circuitCopy.start().catch(() => {});
-  let cancelRefresh = () => {};
-  let closing = false;
-  const refreshCircuits = () => {
-    if (closing) return;
-    cancelRefresh = options.clock.setTimer(config.heartbeatMs, () => {
-      void circuitCopy.refresh().finally(refreshCircuits);
-    });
-  };
   const stores = {
     rateLimits: new FailoverRateLimitStore(new RedisRateLimitStore({ client, prefix }), failover),
-    circuits: new FailoverCircuitStateStore(circuitCopy, failover),
+    circuits: new FailoverCircuitStateStore(new RedisCircuitStateStore({ client, prefix }), failover),
     ledger: new FailoverSpendLedger(new RedisSpendLedger({ client, prefix }), failover),
   };
   const unresolved = new UnresolvedDeployments();
@@ -166,7 +145,6 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         availability,
       });
       await membership.start();
-      refreshCircuits();
       logger.info({ nodeId, nodes: membership.view().nodes.length }, "joined the cluster");
     },
     view: () => membership?.view(),
@@ -178,9 +156,6 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
       await catalogSync?.stop();
       await membership?.stop();
       availability.close();
-      closing = true;
-      cancelRefresh();
-      await circuitCopy.close();
       await client.quit().catch(() => client.disconnect());
     },
   };

@@ -32,6 +32,8 @@ export type CircuitMessage =
       readonly settings: CircuitSettings;
       readonly outcome: AttemptOutcome;
       readonly probe: boolean;
+      /** Told once the result is stored (or could not be). */
+      readonly recorded?: ActorRef<true>;
     }
   | {
       readonly type: "force";
@@ -106,6 +108,8 @@ export class CircuitBreakerActor implements Actor<CircuitMessage> {
             { endpoint: message.endpoint, error: error.message },
             "circuit result not recorded",
           );
+        } finally {
+          message.recorded?.tell(true);
         }
         return;
       case "force": {

@@ -140,13 +140,20 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
           : String(result.status),
         (clock.now() - startedAt) / 1000,
       );
-      this.#options.circuitBreaker.tell({
+      const record = {
         type: "record",
         endpoint: adapter.endpoint,
         settings: resilience.circuitBreaker,
         outcome: outcomeOf(result),
         probe: check.probe,
-      });
+      } as const;
+      if (record.outcome === "failure") {
+        // a counted failure is stored before the request ends: a client that tries again, on any
+        // node, meets the circuit this failure may have opened
+        await this.#options.circuitBreaker
+          .ask<true>((recorded) => ({ ...record, recorded }), { timeoutMs: ASK_TIMEOUT_MS })
+          .catch(() => undefined);
+      } else this.#options.circuitBreaker.tell(record);
       if (result.type === "completed") {
         const usage = result.final.usage;
         this.#settle(
