@@ -213,6 +213,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     ...(options.logger ? { logger: options.logger } : {}),
   });
   const clusterConfig = options.cluster;
+  let storeLatency: (op: string, seconds: number) => void = () => {};
   const node: ClusterNode | undefined = clusterConfig
     ? createClusterNode({
         config: clusterConfig,
@@ -220,6 +221,8 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         version: packageVersion,
         clock: system.clock,
         logger: system.log,
+        // the metrics actor starts with the serving layer, after the node's stores exist
+        storeLatency: (op, seconds) => storeLatency(op, seconds),
       })
     : undefined;
   const serving = startServing({
@@ -229,6 +232,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     ...(options.random ? { random: options.random } : {}),
     ...(node ? { nodeId: node.nodeId, ...node.stores, egress: clusterConfig?.egress ?? true } : {}),
   });
+  storeLatency = (op, seconds) => serving.metrics.tell({ type: "store-latency", op, seconds });
   // rakka_store_available follows the node's shared store (lost, back)
   node?.onStoreState((state) =>
     serving.metrics.tell({ type: "store-available", available: state === "available" }),

@@ -34,6 +34,8 @@ export interface ClusterNodeOptions {
   readonly version: string;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Told each shared-store round trip's duration, for `rakka_store_latency_seconds{op}`. */
+  readonly storeLatency?: (op: string, seconds: number) => void;
 }
 
 export interface ClusterNode {
@@ -104,6 +106,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
     mode: config.onStoreUnavailable,
     liveNodes: () => membership?.view().nodes.length ?? 1,
     clock: options.clock,
+    ...(options.storeLatency ? { latency: options.storeLatency } : {}),
   });
   const prefix = config.keyPrefix;
   const stores = {

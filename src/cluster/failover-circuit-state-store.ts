@@ -26,6 +26,7 @@ export class FailoverCircuitStateStore implements CircuitStateStore {
 
   get(endpoint: string): Promise<CircuitRecord> {
     return this.#failover.serve(
+      "circuit.get",
       async () => this.#remember(endpoint, await this.#shared.get(endpoint)),
       async () => (await this.#seed(endpoint)).get(endpoint),
     );
@@ -33,6 +34,7 @@ export class FailoverCircuitStateStore implements CircuitStateStore {
 
   set(endpoint: string, record: CircuitRecord): Promise<void> {
     return this.#failover.serve(
+      "circuit.set",
       async () => {
         await this.#shared.set(endpoint, record);
         this.#remember(endpoint, record);
@@ -47,6 +49,7 @@ export class FailoverCircuitStateStore implements CircuitStateStore {
   /** Every transition, the check before each attempt included: an admission, refused in "closed" mode. */
   update(endpoint: string, fn: (current: CircuitRecord) => CircuitRecord): Promise<CircuitRecord> {
     return this.#failover.admit(
+      "circuit.update",
       async () => this.#remember(endpoint, await this.#shared.update(endpoint, fn)),
       async () => (await this.#seed(endpoint)).update(endpoint, fn),
     );
@@ -54,6 +57,7 @@ export class FailoverCircuitStateStore implements CircuitStateStore {
 
   list(): Promise<Array<[string, CircuitRecord]>> {
     return this.#failover.serve(
+      "circuit.list",
       async () => {
         const records = await this.#shared.list();
         for (const [endpoint, record] of records) this.#remember(endpoint, record);

@@ -56,6 +56,7 @@ export class FailoverRateLimitStore implements RateLimitStore {
 
   tryAcquire(key: string, request: AcquireRequest): Promise<AcquireResult> {
     return this.#failover.admit(
+      "rate_limit.try_acquire",
       async () => {
         const result = await this.#shared.tryAcquire(key, request);
         this.#known.set(key, { tokens: result.remaining, at: request.now });
@@ -67,6 +68,7 @@ export class FailoverRateLimitStore implements RateLimitStore {
 
   tryAcquireAll(requests: ReadonlyArray<KeyedAcquireRequest>): Promise<AcquireAllResult> {
     return this.#failover.admit(
+      "rate_limit.try_acquire_all",
       async () => {
         const answer = await this.#shared.tryAcquireAll(requests);
         requests.forEach((request, i) => {
@@ -89,6 +91,7 @@ export class FailoverRateLimitStore implements RateLimitStore {
 
   adjust(key: string, delta: number, limits: BucketLimits): Promise<number> {
     return this.#failover.serve(
+      "rate_limit.adjust",
       async () => {
         const tokens = await this.#shared.adjust(key, delta, limits);
         this.#known.set(key, { tokens, at: limits.now });
@@ -104,6 +107,7 @@ export class FailoverRateLimitStore implements RateLimitStore {
   penalize(key: string, penalty: Penalty): Promise<number> {
     // a penalty during the outage stays on this node: the Redis one may be gone after a restart
     return this.#failover.serve(
+      "rate_limit.penalize",
       () => this.#shared.penalize(key, penalty),
       () => this.#local.penalize(key, penalty),
     );
@@ -111,6 +115,7 @@ export class FailoverRateLimitStore implements RateLimitStore {
 
   peek(key: string, limits: BucketLimits): Promise<number> {
     return this.#failover.serve(
+      "rate_limit.peek",
       async () => {
         const tokens = await this.#shared.peek(key, limits);
         this.#known.set(key, { tokens, at: limits.now });

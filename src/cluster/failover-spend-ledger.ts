@@ -79,6 +79,7 @@ export class FailoverSpendLedger implements SpendLedger {
 
   reserve(deployment: string, usd: number, now: number): Promise<string> {
     return this.#failover.admit(
+      "spend.reserve",
       async () => {
         const id = await this.#shared.reserve(deployment, usd, now);
         this.#open.set(id, { deployment, usd });
@@ -100,6 +101,7 @@ export class FailoverSpendLedger implements SpendLedger {
     now: number,
   ): Promise<SpendReservation> {
     return this.#failover.admit(
+      "spend.reserve_within",
       async () => {
         const reservation = await this.#shared.reserveWithin(deployment, usd, limits, now);
         this.#setKnown(deployment, reservation.totals, now);
@@ -123,6 +125,7 @@ export class FailoverSpendLedger implements SpendLedger {
       return true;
     }
     return this.#failover.serve(
+      "spend.settle",
       async () => {
         const settled = await this.#shared.settle(reservationId, actualUsd, now);
         if (open !== undefined) {
@@ -155,6 +158,7 @@ export class FailoverSpendLedger implements SpendLedger {
     this.#open.delete(reservationId);
     if (open?.local !== undefined) return open.local.ledger.release(open.local.id);
     return this.#failover.serve(
+      "spend.release",
       async () => {
         if (open !== undefined) this.#addKnown(open.deployment, this.#failover.clock.now(), 0, -open.usd);
         return this.#shared.release(reservationId);
@@ -169,6 +173,7 @@ export class FailoverSpendLedger implements SpendLedger {
 
   record(deployment: string, usd: number, now: number): Promise<void> {
     return this.#failover.serve(
+      "spend.record",
       async () => {
         await this.#shared.record(deployment, usd, now);
         this.#addKnown(deployment, now, usd, 0);
@@ -182,6 +187,7 @@ export class FailoverSpendLedger implements SpendLedger {
 
   totals(deployment: string, now: number): Promise<SpendTotals> {
     return this.#failover.serve(
+      "spend.totals",
       async () => {
         const totals = await this.#shared.totals(deployment, now);
         this.#setKnown(deployment, totals, now);
@@ -194,6 +200,7 @@ export class FailoverSpendLedger implements SpendLedger {
 
   listDeployments(): Promise<string[]> {
     return this.#failover.serve(
+      "spend.list_deployments",
       () => this.#shared.listDeployments(),
       async () => [...new Set([...this.#known.keys(), ...(await this.#outage.listDeployments())])].sort(),
     );

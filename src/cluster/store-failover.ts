@@ -21,6 +21,12 @@ export interface StoreFailoverOptions {
   readonly liveNodes: () => number;
   /** For the write-back on reconnect, which has no caller's `now`. */
   readonly clock: Pick<Clock, "now">;
+  /**
+   * Told the duration of every call that reached Redis (`op` like "rate_limit.try_acquire_all"),
+   * for `rakka_store_latency_seconds{op}`; `elapsedMs` measures it (default: performance.now).
+   */
+  readonly latency?: (op: string, seconds: number) => void;
+  readonly elapsedMs?: () => number;
 }
 
 export class StoreFailover {
@@ -28,6 +34,8 @@ export class StoreFailover {
   readonly mode: OnStoreUnavailable;
   readonly clock: Pick<Clock, "now">;
   readonly #liveNodes: () => number;
+  readonly #latency: ((op: string, seconds: number) => void) | undefined;
+  readonly #elapsedMs: () => number;
 
   /** The cluster node builds one and hands it to each failover store. */
   constructor(options: StoreFailoverOptions) {
@@ -35,6 +43,8 @@ export class StoreFailover {
     this.mode = options.mode;
     this.clock = options.clock;
     this.#liveNodes = options.liveNodes;
+    this.#latency = options.latency;
+    this.#elapsedMs = options.elapsedMs ?? (() => performance.now());
   }
 
   /** This node's share of every limit while the store is unavailable: 1 / live nodes at the last heartbeat. */
@@ -47,8 +57,8 @@ export class StoreFailover {
    * An admission (a rate-limit permit, a budget reservation, a circuit transition): Redis when
    * available, else memory in "open" mode; "closed" rejects with `unavailable`.
    */
-  admit<T>(shared: () => Promise<T>, local: () => Promise<T>): Promise<T> {
-    return this.#run(shared, () => {
+  admit<T>(op: string, shared: () => Promise<T>, local: () => Promise<T>): Promise<T> {
+    return this.#run(op, shared, () => {
       if (this.mode === "closed") throw errors.unavailable("cluster store unavailable");
       return local();
     });
@@ -59,8 +69,8 @@ export class StoreFailover {
    * when available, else memory (or the write-back buffer) whatever the mode, so it never rejects
    * because Redis is down.
    */
-  serve<T>(shared: () => Promise<T>, local: () => Promise<T> | T): Promise<T> {
-    return this.#run(shared, local);
+  serve<T>(op: string, shared: () => Promise<T>, local: () => Promise<T> | T): Promise<T> {
+    return this.#run(op, shared, local);
   }
 
   /**
@@ -79,10 +89,13 @@ export class StoreFailover {
     }
   }
 
-  async #run<T>(shared: () => Promise<T>, fallback: () => Promise<T> | T): Promise<T> {
+  async #run<T>(op: string, shared: () => Promise<T>, fallback: () => Promise<T> | T): Promise<T> {
     if (this.availability.available) {
+      const startedAt = this.#latency ? this.#elapsedMs() : 0;
       try {
-        return await shared();
+        const result = await shared();
+        this.#latency?.(op, (this.#elapsedMs() - startedAt) / 1000);
+        return result;
       } catch (error) {
         if (!this.availability.isConnectionFailure(error)) throw error;
         this.availability.markUnavailable((error as Error).message);

@@ -15,7 +15,14 @@ import {
 import type { CircuitSettings } from "./remote-config.js";
 
 /** The answer to `check`: the circuit's, or the store's refusal to decide (a cluster store that is unavailable). */
-export type CircuitCheckReply = CircuitCheck | { readonly allowed: false; readonly error: InferenceError };
+/**
+ * The check's answer. `successChangesNothing`: the record as this check left it would not change
+ * for a success that is no probe, so the worker need not report one (no store call for a healthy
+ * endpoint's results).
+ */
+export type CircuitCheckReply =
+  | (CircuitCheck & { readonly successChangesNothing?: boolean })
+  | { readonly allowed: false; readonly error: InferenceError };
 
 export type CircuitMessage =
   | {
@@ -46,6 +53,10 @@ export type CircuitMessage =
 export interface CircuitObserver {
   /** Called when an endpoint's effective state changes (for `rakka_circuit_state`). */
   stateChanged(endpoint: string, state: "closed" | "open" | "half-open"): void;
+}
+
+function sameRecord(a: CircuitRecord, b: CircuitRecord): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function effectiveState(record: CircuitRecord): "closed" | "open" | "half-open" {
@@ -85,7 +96,8 @@ export class CircuitBreakerActor implements Actor<CircuitMessage> {
         try {
           await this.#update(message.endpoint, (current) => {
             const [next, result] = checkCircuit(current, message.settings, now, message.probeLeaseMs);
-            check = result;
+            const afterSuccess = recordAttempt(next, message.settings, "success", false, now);
+            check = { ...result, successChangesNothing: sameRecord(afterSuccess, next) };
             return next;
           });
         } catch (error) {

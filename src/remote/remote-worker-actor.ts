@@ -147,13 +147,18 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
         outcome: outcomeOf(result),
         probe: check.probe,
       } as const;
+      // a healthy endpoint's success (or a 429 / 4xx) leaves the circuit as it is: no store call
+      const changesCircuit =
+        check.probe ||
+        record.outcome === "failure" ||
+        (record.outcome === "success" && check.successChangesNothing !== true);
       if (record.outcome === "failure") {
         // a counted failure is stored before the request ends: a client that tries again, on any
         // node, meets the circuit this failure may have opened
         await this.#options.circuitBreaker
           .ask<true>((recorded) => ({ ...record, recorded }), { timeoutMs: ASK_TIMEOUT_MS })
           .catch(() => undefined);
-      } else this.#options.circuitBreaker.tell(record);
+      } else if (changesCircuit) this.#options.circuitBreaker.tell(record);
       if (result.type === "completed") {
         const usage = result.final.usage;
         this.#settle(

@@ -1,4 +1,4 @@
-// A histogram labelled by deployment, for the hot path: `observe` is a bucket search and two
+// A histogram with one label (the deployment, unless told otherwise), for the hot path: `observe` is a bucket search and two
 // additions (no label hashing, no validation, no allocation); prom-client reads it at scrape time
 // through the Metric interface, so the exposition is the same as a prom-client Histogram's.
 
@@ -17,14 +17,19 @@ export class FastHistogram {
   readonly aggregator = "sum" as const;
   readonly #bounds: readonly number[];
   readonly #series = new Map<string, Series>();
+  /** The one label's name. */
+  readonly #label: string;
 
   constructor(options: {
     name: string;
     help: string;
     buckets: readonly number[];
     registers: readonly Registry[];
+    /** Default "deployment". */
+    label?: string;
   }) {
     this.name = options.name;
+    this.#label = options.label ?? "deployment";
     this.help = options.help;
     this.#bounds = [...options.buckets].sort((a, b) => a - b);
     for (const registry of options.registers) {
@@ -59,18 +64,26 @@ export class FastHistogram {
       this.#bounds.forEach((bound, index) => {
         cumulative += series.counts[index] as number;
         values.push({
-          labels: { deployment, le: bound },
+          labels: { [this.#label]: deployment, le: bound },
           value: cumulative,
           metricName: `${this.name}_bucket`,
         });
       });
       values.push({
-        labels: { deployment, le: "+Inf" },
+        labels: { [this.#label]: deployment, le: "+Inf" },
         value: series.count,
         metricName: `${this.name}_bucket`,
       });
-      values.push({ labels: { deployment }, value: series.sum, metricName: `${this.name}_sum` });
-      values.push({ labels: { deployment }, value: series.count, metricName: `${this.name}_count` });
+      values.push({
+        labels: { [this.#label]: deployment },
+        value: series.sum,
+        metricName: `${this.name}_sum`,
+      });
+      values.push({
+        labels: { [this.#label]: deployment },
+        value: series.count,
+        metricName: `${this.name}_count`,
+      });
     }
     const metric = { name: this.name, help: this.help, type: "histogram", values, aggregator: "sum" };
     return metric as unknown as MetricObjectWithValues<MetricValueWithName<string>>;

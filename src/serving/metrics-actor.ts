@@ -81,6 +81,7 @@ export interface RakkaMetrics {
   readonly remoteQueueDepth: Gauge<"deployment">;
   readonly batchSize: FastHistogram;
   readonly storeAvailable: Gauge;
+  readonly storeLatency: FastHistogram;
 }
 
 /**
@@ -218,6 +219,13 @@ export function createMetrics(registry: Registry, buckets: MetricsBuckets = {}):
       registers,
     }),
     storeAvailable: storeAvailableGauge(registers),
+    storeLatency: new FastHistogram({
+      name: "rakka_store_latency_seconds",
+      help: "Round trips of a cluster node to its shared store (Redis), by store operation.",
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+      label: "op",
+    }),
   };
 }
 
@@ -286,6 +294,8 @@ interface MetricsState {
 
 const circuitValue = { closed: 0, "half-open": 1, open: 2 } as const;
 const endpointPattern = /^[\x21-\x7e]{1,300}$/;
+/** A store operation's name: "<store>.<operation>" in snake_case. */
+const storeOpPattern = /^[a-z_]{1,32}\.[a-z_]{1,32}$/;
 
 const knownOutcomes: ReadonlySet<string> = new Set<RequestOutcome>([
   "success",
@@ -379,6 +389,14 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
           return;
         }
         metrics.fallbacksTotal.inc({ from: message.from, to: message.to, reason: message.reason });
+        return;
+      }
+      if (message.type === "store-latency") {
+        if (!matches(storeOpPattern, message.op) || !(message.seconds >= 0)) {
+          refuse(message, "invalid store latency report");
+          return;
+        }
+        metrics.storeLatency.observe(message.op, message.seconds);
         return;
       }
       if (message.type === "store-available") {

@@ -78,6 +78,8 @@ export type MetricsMessage =
     }
   /** In a cluster, the node's shared store became reachable or unreachable (and its state at start). */
   | { readonly type: "store-available"; readonly available: boolean }
+  /** A cluster node's call to its shared store (Redis) took `seconds`; `op` like "spend.reserve_within". */
+  | { readonly type: "store-latency"; readonly op: string; readonly seconds: number }
   | { readonly type: "scrape"; readonly replyTo: ActorRef<string> }
   /** The live numbers per deployment, for the admin API. */
   | { readonly type: "snapshot"; readonly replyTo: ActorRef<ReadonlyMap<string, DeploymentSnapshot>> };

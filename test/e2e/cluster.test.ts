@@ -59,6 +59,16 @@ base_url = "${upstream.url}/v1"
 retry = { max_retries = 0 }
 
 [[deployment]]
+name = "plain"
+model = "m-plain"
+runtime = "openai-compatible"
+budget = { max_spend_per_hour_usd = 1000000 }
+pricing = { input_per_million_usd = 1, output_per_million_usd = 1 }
+[deployment.runtime_config]
+base_url = "${upstream.url}/v1"
+rate_limits = { requests_per_minute = 1000000 }
+
+[[deployment]]
 name = "flaky"
 model = "m-flaky"
 runtime = "openai-compatible"
@@ -107,7 +117,7 @@ beforeAll(async () => {
   const serving = (line: string) => line.includes('"msg":"deployment serving"');
   await Promise.all(
     nodes.map(async (node) => {
-      for (const name of ["limited", "budgeted", "flaky"])
+      for (const name of ["limited", "budgeted", "plain", "flaky"])
         await node.waitForLine((line) => serving(line) && line.includes(`"deployment":"${name}"`));
     }),
   );
@@ -158,7 +168,7 @@ describe("a cluster of three rakka serve processes on one Redis", () => {
     expect(rows[0]).toMatch(/^NODE\s+URL\s+HEARTBEAT AGE\s+REPLICAS\s+IN FLIGHT\s+STORE$/);
     expect(rows.slice(1).map((row) => row.split(/\s+/)[0])).toEqual(["node-1", "node-2", "node-3"]);
     expect(rows[2]).toMatch(
-      /^node-2 \(this\)\s+http:\/\/127\.0\.0\.1:\d+\s+\d+\.\d s\s+limited, budgeted, flaky\s+\d+\s+available$/,
+      /^node-2 \(this\)\s+http:\/\/127\.0\.0\.1:\d+\s+\d+\.\d s\s+limited, budgeted, plain, flaky\s+\d+\s+available$/,
     );
   });
 
@@ -229,6 +239,38 @@ describe("a cluster of three rakka serve processes on one Redis", () => {
     flaky.setDefault(complete());
     expect(await chat(third, "flaky")).toMatchObject({ status: 503, code: "circuit_open" });
     expect(flaky.requests).toHaveLength(3);
+  });
+
+  it("a remote request's Redis round trips: one budget reservation, one permit, one circuit check, one settlement; none per token", async () => {
+    const node = nodes[0] as NodeProcess;
+    const counts = async (): Promise<Map<string, number>> => {
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      const found = new Map<string, number>();
+      for (const match of text.matchAll(/^rakka_store_latency_seconds_count\{op="([a-z_.]+)"\} (\d+)$/gm))
+        found.set(match[1] ?? "", Number(match[2]));
+      return found;
+    };
+    const client = new OpenAI({ baseURL: `${node.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const before = await counts();
+    for (let i = 0; i < 10; i++) {
+      const stream = await client.chat.completions.create({
+        model: "plain",
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 2,
+        stream: true,
+      });
+      let events = 0;
+      for await (const _chunk of stream) events++;
+      expect(events).toBeGreaterThan(1);
+    }
+    const after = await counts();
+    const delta = (op: string) => (after.get(op) ?? 0) - (before.get(op) ?? 0);
+    expect(delta("spend.reserve_within")).toBe(10);
+    expect(delta("rate_limit.try_acquire_all")).toBe(10);
+    expect(delta("circuit.update")).toBe(10);
+    expect(delta("spend.settle")).toBe(10);
+    // nothing else: no call per token, and a healthy endpoint's results write no circuit
+    expect([...after.keys()].reduce((sum, op) => sum + delta(op), 0)).toBe(40);
   });
 
   it("a node that dies leaves the others' view within node_timeout_ms + a heartbeat", async () => {
