@@ -3,7 +3,7 @@
 // `ask`s for a `scrape` and serves the text. Each actor owns its own prom-client Registry (never the
 // global default), so several actor systems in one process never share series.
 
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { ActorContext, ActorRef, Props } from "../actor/index.js";
 import { props } from "../actor/index.js";
 import { inferenceErrorKinds } from "../core/inference-error.js";
@@ -254,13 +254,20 @@ export interface MetricsActorOptions {
  * one instance: they survive a supervisor restart, so counters do not reset and a registry passed in
  * is not registered twice.
  */
+/** A registry with prom-client's process and Node.js series (CPU, RSS, heap, event-loop lag, GC). */
+function processRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
 export function metricsActorProps(options: MetricsActorOptions = {}): Props<MetricsMessage> {
   const stateByActor = new WeakMap<ActorRef<MetricsMessage>, MetricsState>();
   return props<MetricsMessage>((context) => {
     let state = stateByActor.get(context.self);
     if (!state) {
       state = {
-        metrics: createMetrics(options.registry ?? new Registry(), options.buckets),
+        metrics: createMetrics(options.registry ?? processRegistry(), options.buckets),
         loads: new Map(),
         endpoints: new Map(),
         circuits: new Map(),

@@ -256,5 +256,8 @@ describe("HTTP API with the openai client", () => {
     expect(sample(after, "rakka_deployment_state", { deployment: "echo", state: "serving" })).toBe(1);
     expect(after).toContain("rakka_worker_rebuilds_total");
     expect(after).toContain("rakka_num_requests_waiting");
+    // the process's own series, for a soak's memory over time
+    expect(sample(after, "process_resident_memory_bytes")).toBeGreaterThan(0);
+    expect(sample(after, "nodejs_heap_size_used_bytes")).toBeGreaterThan(0);
   });
 });
