@@ -2,7 +2,7 @@
 // its /metrics exposition (rakka_requests_total by deployment and outcome, and a heap gauge when
 // the server exports one).
 
-import { readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { exchange } from "../lib/http.js";
 import { vmKib } from "../lib/measure.js";
 
@@ -33,6 +33,43 @@ export function fdKinds(pid) {
     // the process is gone
   }
   return kinds;
+}
+
+/**
+ * How many of `pid`'s sockets are TCP connections to `port` on loopback (the gateway's pooled
+ * connections to the soak's upstream): their inodes matched against /proc/<pid>/net/tcp{,6}.
+ */
+export function socketsToPort(pid, port) {
+  const inodes = new Set();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (match) inodes.add(match[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    return 0;
+  }
+  let count = 0;
+  for (const table of ["tcp", "tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const remote = fields[2];
+      const inode = fields[9];
+      if (remote === undefined || inode === undefined) continue;
+      if (Number.parseInt(remote.slice(remote.indexOf(":") + 1), 16) === port && inodes.has(inode)) count++;
+    }
+  }
+  return count;
 }
 
 /** VmRSS of `pid` in KiB; NaN once it is gone. */

@@ -6,7 +6,6 @@
 import { type Actor, type ActorContext, type ActorRef, callbackRef, type Signal } from "../actor/index.js";
 import type { DeploymentSpec } from "../core/deployment.js";
 import { Secret } from "../core/secret.js";
-import type { DeploymentCatalog } from "../core/stores/index.js";
 import type { EngineCommand, EngineDeps, EngineDrained, ReplicaEvent } from "../protocol/engine-messages.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
 import type { PlacementMessage, PlacementResult } from "./deployment-placement-actor.js";
@@ -78,7 +77,6 @@ export interface DeploymentManagerOptions {
   readonly placement: ActorRef<PlacementMessage>;
   readonly metrics: ActorRef<MetricsMessage>;
   readonly engineDeps: Omit<EngineDeps, "lifecycle">;
-  readonly catalog?: DeploymentCatalog;
 }
 
 const PLACEMENT_TIMEOUT_MS = 5_000;
@@ -514,23 +512,6 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
       // a failed deployment is an error an operator alerts on; serving is news
       if (entry.state === "serving") this.#context.log.info(fields, "deployment serving");
       else this.#context.log.error(fields, "deployment failed");
-    }
-    const catalog = this.#options.catalog;
-    if (catalog) {
-      const write =
-        entry.state === "removed"
-          ? catalog.remove(name)
-          : catalog.put({
-              name,
-              spec: JSON.parse(JSON.stringify(entry.spec)) as unknown,
-              state: entry.state,
-              ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
-              version: entry.generation + 1,
-              updatedAt: this.#context.clock.now(),
-            });
-      write.catch((error: unknown) =>
-        this.#context.log.warn({ deployment: name, error: String(error) }, "catalog write failed"),
-      );
     }
   }
 

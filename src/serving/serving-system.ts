@@ -6,7 +6,6 @@ import { type ActorRef, type ActorSystem, narrowRef, type Props, props } from ".
 import type { DeploymentSpec } from "../core/deployment.js";
 import {
   type CircuitStateStore,
-  type DeploymentCatalog,
   MemoryCircuitStateStore,
   MemoryRateLimitStore,
   MemorySpendLedger,
@@ -39,11 +38,6 @@ export interface ServingOptions {
   readonly modelSlots?: number;
   /** Whether this node runs engines for remote deployments (default true; `[cluster] egress`). */
   readonly egress?: boolean;
-  /**
-   * Where the deployment manager records its deployments' states. A node-local record: a cluster's
-   * shared catalog is written by the admin API through an AdminCatalog, never by each manager.
-   */
-  readonly catalog?: DeploymentCatalog;
   /** Shared stores (memory by default; Redis in a cluster). */
   readonly rateLimits?: RateLimitStore;
   readonly circuits?: CircuitStateStore;
@@ -142,7 +136,6 @@ export function startServing(options: ServingOptions): Serving {
             stores,
             singleton,
           },
-          ...(options.catalog ? { catalog: options.catalog } : {}),
         }),
     ),
     "deployment-manager",

@@ -1,6 +1,7 @@
-// The deployment catalog: every deployment's validated spec and lifecycle state, the state behind
-// DeploymentManagerActor (apply / remove / list / get). The gateway's /v1/models and /readyz and the
-// 404 for unknown models read through it; in a cluster it lives in Redis so every node agrees.
+// The deployment catalog: a cluster's deployments, one versioned record each, in Redis so every node
+// agrees (docs/cluster.md, "One catalog"). The admin API writes it and every node's catalog sync
+// (src/cluster/catalog-sync.ts) reconciles its own deployment manager with it. A single process has
+// no catalog: its deployment manager's own state is the list of deployments.
 
 export type DeploymentState = "pending" | "serving" | "draining" | "removed" | "failed";
 
@@ -8,7 +9,10 @@ export type DeploymentState = "pending" | "serving" | "draining" | "removed" | "
 export interface DeploymentRecord {
   /** The deployment name, i.e. the `model` clients ask for; the catalog key. */
   name: string;
-  /** The validated deployment; must be JSON-serialisable (it is stored as JSON). */
+  /**
+   * The deployment as applied (the catalog sync stores the table as written, each secret as its
+   * source or encrypted); must be JSON-serialisable (it is stored as JSON).
+   */
   spec: unknown;
   /** pending → serving → draining → removed, or failed (with `reason`). */
   state: DeploymentState;
@@ -26,33 +30,32 @@ export interface DeploymentRecord {
  */
 export interface DeploymentCatalog {
   /**
-   * DeploymentManagerActor calls this to record a change it alone owns (on a single node, or while
-   * it holds the placement lease): creates or replaces the record, whatever version is stored.
+   * Creates or replaces the record, whatever version is stored.
    * Rejects when the record cannot be serialised as JSON.
    */
   put(record: DeploymentRecord): Promise<void>;
 
   /**
-   * DeploymentManagerActor calls this for `get` and when a request names a deployment it has not
-   * cached. Resolves undefined for an unknown name.
+   * The catalog sync (src/cluster/catalog-sync.ts) calls this for one deployment's record, after a
+   * change notice or before a write. Resolves undefined for an unknown name.
    */
   get(name: string): Promise<DeploymentRecord | undefined>;
 
   /**
-   * DeploymentManagerActor calls this once a removed deployment has finished draining. Resolves
+   * The admin API's remove (through the catalog sync) calls this. Resolves
    * true when the record was there.
    */
   remove(name: string): Promise<boolean>;
 
   /**
-   * DeploymentManagerActor calls this for `list` (/v1/models, /readyz, admin API): every record,
+   * The catalog sync calls this on every reconciliation (each node, once a second): every record,
    * sorted by name in plain string (UTF-16 code unit) order.
    */
   list(): Promise<DeploymentRecord[]>;
 
   /**
-   * DeploymentManagerActor calls this for `apply` and every state transition when other nodes may
-   * write too: stores `record` only if the stored version equals `expectedVersion` (0: only if no
+   * The admin API's apply (through the catalog sync, with the POST's `if_version` or the version it
+   * read) and a node's startup rule call this: stores `record` only if the stored version equals `expectedVersion` (0: only if no
    * record with that name exists) and resolves whether it did. The caller writes
    * `version: expectedVersion + 1`; on false it re-reads and decides again.
    */
