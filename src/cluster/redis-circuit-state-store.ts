@@ -4,7 +4,12 @@
 // the version, retrying on conflict (the interface allows `fn` to run again). Same contract as the memory twin.
 
 import type { Redis } from "ioredis";
-import { type CircuitRecord, type CircuitStateStore, closedCircuit } from "../core/stores/index.js";
+import {
+  type CircuitRecord,
+  type CircuitStateStore,
+  closedCircuit,
+  copyCircuitRecord,
+} from "../core/stores/index.js";
 import { StoreConflictError } from "./errors.js";
 import { compareStrings, DEFAULT_KEY_PREFIX, registerScript, type ScriptCall } from "./redis-scripts.js";
 
@@ -110,7 +115,7 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   }
 
   async set(endpoint: string, record: CircuitRecord): Promise<void> {
-    const stored = copyRecord(record);
+    const stored = copyCircuitRecord(record);
     await this.#set(
       [this.#key(endpoint), this.#indexKey()],
       [endpoint, JSON.stringify(stored), this.#ttl(stored)],
@@ -142,7 +147,7 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     const key = this.#key(endpoint);
     let current = await this.#read(key);
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      const next = copyRecord(fn(copyRecord(current.record)));
+      const next = copyCircuitRecord(fn(copyCircuitRecord(current.record)));
       // a check of a closed circuit, a success that changes nothing: no write, one round trip
       if (JSON.stringify(next) === JSON.stringify(current.record)) return next;
       const reply = (await this.#compareAndSet(
@@ -180,19 +185,5 @@ export class RedisCircuitStateStore implements CircuitStateStore {
 }
 
 function parseRecord(json: string): CircuitRecord {
-  return copyRecord(JSON.parse(json) as CircuitRecord);
-}
-
-/** The known fields only, optional ones left out when undefined: what the memory twin stores. */
-function copyRecord(record: CircuitRecord): CircuitRecord {
-  const copy: CircuitRecord = {
-    state: record.state,
-    consecutiveFailures: record.consecutiveFailures,
-    halfOpenInFlight: record.halfOpenInFlight,
-  };
-  if (record.openedAt !== undefined) copy.openedAt = record.openedAt;
-  if (record.retryAt !== undefined) copy.retryAt = record.retryAt;
-  if (record.forced !== undefined) copy.forced = record.forced;
-  if (record.probesExpireAt !== undefined) copy.probesExpireAt = record.probesExpireAt;
-  return copy;
+  return copyCircuitRecord(JSON.parse(json) as CircuitRecord);
 }

@@ -26,6 +26,23 @@ export interface CircuitRecord {
   probesExpireAt?: number;
 }
 
+/**
+ * A copy of the record's known fields, optional ones left out when undefined: what a serialised
+ * record reads back as. Every store copies records in and out through it.
+ */
+export function copyCircuitRecord(record: CircuitRecord): CircuitRecord {
+  const copy: CircuitRecord = {
+    state: record.state,
+    consecutiveFailures: record.consecutiveFailures,
+    halfOpenInFlight: record.halfOpenInFlight,
+  };
+  if (record.openedAt !== undefined) copy.openedAt = record.openedAt;
+  if (record.retryAt !== undefined) copy.retryAt = record.retryAt;
+  if (record.forced !== undefined) copy.forced = record.forced;
+  if (record.probesExpireAt !== undefined) copy.probesExpireAt = record.probesExpireAt;
+  return copy;
+}
+
 /** The record of an endpoint the store has never seen: closed, with no failures and no probes. */
 export function closedCircuit(): CircuitRecord {
   return { state: "closed", consecutiveFailures: 0, halfOpenInFlight: 0 };

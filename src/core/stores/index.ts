@@ -7,6 +7,7 @@ export {
   type CircuitState,
   type CircuitStateStore,
   closedCircuit,
+  copyCircuitRecord,
 } from "./circuit-state-store.js";
 export type { DeploymentCatalog, DeploymentRecord, DeploymentState } from "./deployment-catalog.js";
 export { MemoryCircuitStateStore } from "./memory-circuit-state-store.js";
