@@ -35,6 +35,7 @@ import { LlamaRunner } from "./runtimes/llama/llama-runner.js";
 import { type MockConfig, mockConfigSchema, mockRunnerFactory } from "./runtimes/mock/index.js";
 import { createAdminRoutes } from "./serving/admin-api.js";
 import { createHttpGateway, type ListeningGateway } from "./serving/http-gateway.js";
+import type { DeploymentSnapshot } from "./serving/metrics-messages.js";
 import { parseChatRequest } from "./serving/openai-request.js";
 import type { ClusterStatus, CompletionResult, DeploymentStatus } from "./serving/service-types.js";
 import { type Serving, startServing } from "./serving/serving-system.js";
@@ -256,13 +257,25 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     if (!view || !clusterConfig) return undefined;
     return { ...view, onStoreUnavailable: clusterConfig.onStoreUnavailable };
   };
-  /** What each heartbeat reports: this node's replicas with their load, and its requests in flight. */
+  /** What each heartbeat reports: in-process state only (no store call: no spend, no circuits). */
   const nodeReport = async () => {
-    const views = await serving.admin([]).deployments();
+    const [statuses, live] = await Promise.all([
+      serving.deployments(),
+      serving.metrics.ask<ReadonlyMap<string, DeploymentSnapshot>>(
+        (replyTo) => ({ type: "snapshot", replyTo }),
+        {
+          timeoutMs: 10_000,
+        },
+      ),
+    ]);
     return {
-      replicas: views
-        .filter((view) => view.readyReplicas > 0)
-        .map((view) => ({ deployment: view.name, running: view.running, waiting: view.waiting })),
+      replicas: statuses
+        .filter((status) => status.readyReplicas > 0)
+        .map((status) => ({
+          deployment: status.name,
+          running: live.get(status.name)?.running ?? 0,
+          waiting: live.get(status.name)?.waiting ?? 0,
+        })),
       inFlight: serving.service.inFlight,
     };
   };

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisConnection } from "../../src/cluster/redis-connection.js";
 import { type MockProvider, startMockProvider } from "../../src/testkit/mock-provider.js";
 import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
-import { killAllNodes, type NodeProcess, startNode } from "./cluster-nodes.js";
+import { killAllNodes, type NodeProcess, nodeTables, startNode } from "./cluster-nodes.js";
 
 const ADMIN_KEY = "admin-key-catalog-e2e";
 const INLINE_KEY = "sk-inline-catalog-e2e-0123456789";
@@ -19,21 +19,14 @@ const nodes: NodeProcess[] = [];
 const prefix = uniqueKeyPrefix("e2e-catalog");
 
 function nodeConfig(id: string, deployments = ""): string {
-  return `
-[server]
-bind = "127.0.0.1:0"
-admin_key = "${ADMIN_KEY}"
-drain_delay_ms = 0
-drain_timeout_ms = 2000
-
-[cluster]
-redis_url = "${redis.url}"
-node_key = "node-key-catalog-e2e"
-node_id = "${id}"
-key_prefix = "${prefix}"
-heartbeat_ms = 200
-node_timeout_ms = 1000
-${deployments}`;
+  const tables = nodeTables({
+    redisUrl: redis.url,
+    nodeId: id,
+    keyPrefix: prefix,
+    adminKey: ADMIN_KEY,
+    nodeKey: "node-key-catalog-e2e",
+  });
+  return `${tables}${deployments}`;
 }
 
 const table = (name: string, baseUrl: string, extra: Record<string, unknown> = {}) => ({

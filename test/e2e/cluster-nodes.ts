@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import OpenAI from "openai";
 
 export interface NodeProcess {
   readonly name: string;
@@ -108,4 +109,56 @@ export async function startNode(name: string, config: string, startMs = 20_000):
       return code;
     },
   };
+}
+
+/** The [server] and [cluster] tables every cluster test node shares; `cluster` adds keys to [cluster]. */
+export function nodeTables(options: {
+  readonly redisUrl: string;
+  readonly nodeId: string;
+  readonly keyPrefix: string;
+  readonly adminKey: string;
+  readonly nodeKey: string;
+  readonly cluster?: string;
+}): string {
+  return `
+[server]
+bind = "127.0.0.1:0"
+admin_key = "${options.adminKey}"
+drain_delay_ms = 0
+drain_timeout_ms = 2000
+
+[cluster]
+redis_url = "${options.redisUrl}"
+node_key = "${options.nodeKey}"
+node_id = "${options.nodeId}"
+key_prefix = "${options.keyPrefix}"
+heartbeat_ms = 200
+node_timeout_ms = 1000
+${options.cluster ?? ""}
+`;
+}
+
+/** One chat request through the openai client (retries off): its status, error code and message. */
+export async function chatOutcome(
+  url: string,
+  model: string,
+): Promise<{ status: number; code?: string; message?: string; retryAfter?: string }> {
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused", maxRetries: 0 });
+  try {
+    await client.chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 2,
+    });
+    return { status: 200 };
+  } catch (error) {
+    const failure = error as { status?: number; code?: string; message?: string; headers?: Headers };
+    const retryAfter = failure.headers?.get("retry-after");
+    return {
+      status: failure.status ?? 0,
+      ...(failure.code ? { code: failure.code } : {}),
+      ...(failure.message ? { message: failure.message } : {}),
+      ...(retryAfter ? { retryAfter } : {}),
+    };
+  }
 }

@@ -2,11 +2,10 @@
 // unavailable"): node 1 (on_store_unavailable = "open") keeps serving within its share of the
 // budget and buffers its spend; node 2 ("closed") answers 503 `unavailable`. After the restart both
 // re-register, and node 1's buffered spend is in Redis, within 5 s. Bounded in time.
-import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MockProvider, startMockProvider } from "../../src/testkit/mock-provider.js";
 import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
-import { killAllNodes, type NodeProcess, startNode } from "./cluster-nodes.js";
+import { chatOutcome, killAllNodes, type NodeProcess, nodeTables, startNode } from "./cluster-nodes.js";
 
 const ADMIN_KEY = "admin-key-e2e";
 let redis: RedisServer;
@@ -15,22 +14,15 @@ let nodes: NodeProcess[] = [];
 const prefix = uniqueKeyPrefix("e2e-store-failure");
 
 function nodeConfig(index: number, mode: "open" | "closed"): string {
-  return `
-[server]
-bind = "127.0.0.1:0"
-admin_key = "${ADMIN_KEY}"
-drain_delay_ms = 0
-drain_timeout_ms = 2000
-
-[cluster]
-redis_url = "${redis.url}"
-node_key = "node-key-e2e"
-node_id = "node-${index}"
-key_prefix = "${prefix}"
-heartbeat_ms = 200
-node_timeout_ms = 1000
-on_store_unavailable = "${mode}"
-
+  const tables = nodeTables({
+    redisUrl: redis.url,
+    nodeId: `node-${index}`,
+    keyPrefix: prefix,
+    adminKey: ADMIN_KEY,
+    nodeKey: "node-key-e2e",
+    cluster: `on_store_unavailable = "${mode}"`,
+  });
+  return `${tables}
 [[deployment]]
 name = "budgeted"
 model = "m-budgeted"
@@ -46,25 +38,8 @@ retry = { max_retries = 0 }
 const admin = (node: NodeProcess, path: string) =>
   fetch(`${node.url}/admin/v1/${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
 
-/** Status, code and message of one $3 chat request (the upstream answers "Hello world", 2 tokens). */
-async function chat(node: NodeProcess): Promise<{ status: number; code?: string; message?: string }> {
-  const client = new OpenAI({ baseURL: `${node.url}/v1`, apiKey: "unused", maxRetries: 0 });
-  try {
-    await client.chat.completions.create({
-      model: "budgeted",
-      messages: [{ role: "user", content: "hi" }],
-      max_tokens: 2,
-    });
-    return { status: 200 };
-  } catch (error) {
-    const failure = error as { status?: number; code?: string; message?: string };
-    return {
-      status: failure.status ?? 0,
-      ...(failure.code ? { code: failure.code } : {}),
-      ...(failure.message ? { message: failure.message } : {}),
-    };
-  }
-}
+/** One $3 chat request (the upstream answers "Hello world", 2 tokens). */
+const chat = (node: NodeProcess) => chatOutcome(node.url, "budgeted");
 
 interface Ready {
   ready: boolean;

@@ -12,7 +12,7 @@ import {
   startMockProvider,
 } from "../../src/testkit/mock-provider.js";
 import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
-import { killAllNodes, type NodeProcess, startNode } from "./cluster-nodes.js";
+import { chatOutcome, killAllNodes, type NodeProcess, nodeTables, startNode } from "./cluster-nodes.js";
 
 const run = promisify(execFile);
 const ADMIN_KEY = "admin-key-e2e";
@@ -23,21 +23,14 @@ let nodes: NodeProcess[] = [];
 const prefix = uniqueKeyPrefix("e2e-cluster");
 
 function nodeConfig(index: number): string {
-  return `
-[server]
-bind = "127.0.0.1:0"
-admin_key = "${ADMIN_KEY}"
-drain_delay_ms = 0
-drain_timeout_ms = 2000
-
-[cluster]
-redis_url = "${redis.url}"
-node_key = "node-key-e2e"
-node_id = "node-${index}"
-key_prefix = "${prefix}"
-heartbeat_ms = 200
-node_timeout_ms = 1000
-
+  const tables = nodeTables({
+    redisUrl: redis.url,
+    nodeId: `node-${index}`,
+    keyPrefix: prefix,
+    adminKey: ADMIN_KEY,
+    nodeKey: "node-key-e2e",
+  });
+  return `${tables}
 [[deployment]]
 name = "limited"
 model = "m-limited"
@@ -79,35 +72,13 @@ circuit_breaker = { failure_threshold = 2, open_duration_ms = 60000 }
 `;
 }
 
-const clients = () =>
-  nodes.map((node) => new OpenAI({ baseURL: `${node.url}/v1`, apiKey: "unused", maxRetries: 0 }));
+const clients = () => nodes;
 
 const admin = (node: NodeProcess, path: string) =>
   fetch(`${node.url}/admin/v1/${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
 
-/** Status and error code of one chat request (the upstream answers "Hello world", 2 tokens). */
-async function chat(
-  client: OpenAI,
-  model: string,
-): Promise<{ status: number; code?: string; retryAfter?: string }> {
-  try {
-    await client.chat.completions.create({
-      model,
-      messages: [{ role: "user", content: "hi" }],
-      max_tokens: 2,
-    });
-    return { status: 200 };
-  } catch (error) {
-    const failure = error as { status?: number; code?: string; headers?: Headers };
-    return {
-      status: failure.status ?? 0,
-      ...(failure.code ? { code: failure.code } : {}),
-      ...(failure.headers?.get("retry-after")
-        ? { retryAfter: failure.headers.get("retry-after") ?? "" }
-        : {}),
-    };
-  }
-}
+/** One chat request to a node (the upstream answers "Hello world", 2 tokens). */
+const chat = (node: NodeProcess, model: string) => chatOutcome(node.url, model);
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -179,7 +150,7 @@ describe("a cluster of three rakka serve processes on one Redis", () => {
     ).length;
     const started = Date.now();
     const results: Array<{ status: number; code?: string; retryAfter?: string }> = [];
-    for (let i = 0; i < 90; i++) results.push(await chat(all[i % 3] as OpenAI, "limited"));
+    for (let i = 0; i < 90; i++) results.push(await chat(all[i % 3] as NodeProcess, "limited"));
     const elapsedSeconds = (Date.now() - started) / 1000;
     const arrived =
       upstream.requests.filter((request) => (request.body as { model?: string }).model === "m-limited")
@@ -199,7 +170,7 @@ describe("a cluster of three rakka serve processes on one Redis", () => {
   it("max_spend_per_hour_usd = 15 at $3 a request admits exactly 5 of 15 spread over the nodes", async () => {
     const all = clients();
     const results = await Promise.all(
-      Array.from({ length: 15 }, (_, i) => chat(all[i % 3] as OpenAI, "budgeted")),
+      Array.from({ length: 15 }, (_, i) => chat(all[i % 3] as NodeProcess, "budgeted")),
     );
     expect(results.filter((result) => result.status === 200)).toHaveLength(5);
     const refused = results.filter((result) => result.status !== 200);
@@ -214,7 +185,7 @@ describe("a cluster of three rakka serve processes on one Redis", () => {
 
   it("a circuit opened by failures on node 1 fails fast on nodes 2 and 3 without an upstream call", async () => {
     flaky.setDefault(serverError());
-    const [first, second, third] = clients() as [OpenAI, OpenAI, OpenAI];
+    const [first, second, third] = clients() as [NodeProcess, NodeProcess, NodeProcess];
     expect((await chat(first, "flaky")).status).toBe(502);
     expect((await chat(first, "flaky")).status).toBe(502);
     expect(flaky.requests).toHaveLength(2);
@@ -230,7 +201,7 @@ describe("a cluster of three rakka serve processes on one Redis", () => {
         headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
         body: JSON.stringify({ state }),
       });
-    const [first, , third] = clients() as [OpenAI, OpenAI, OpenAI];
+    const [first, , third] = clients() as [NodeProcess, NodeProcess, NodeProcess];
     expect((await force(nodes[1] as NodeProcess, "closed")).status).toBe(200);
     // forced closed on node 2: node 1 calls the (still failing) upstream despite the open circuit
     expect((await chat(first, "flaky")).status).toBe(502);
@@ -263,8 +234,13 @@ describe("a cluster of three rakka serve processes on one Redis", () => {
       for await (const _chunk of stream) events++;
       expect(events).toBeGreaterThan(1);
     }
-    const after = await counts();
+    // settlements are sent when a request ends: wait (bounded) for the last one to land
+    let after = await counts();
     const delta = (op: string) => (after.get(op) ?? 0) - (before.get(op) ?? 0);
+    for (const until = Date.now() + 2_000; delta("spend.settle") < 10 && Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      after = await counts();
+    }
     expect(delta("spend.reserve_within")).toBe(10);
     expect(delta("rate_limit.try_acquire_all")).toBe(10);
     expect(delta("circuit.update")).toBe(10);
