@@ -42,6 +42,16 @@ retry = { max_retries = 0 }
 rate_limits = { requests_per_minute = 30 }
 
 [[deployment]]
+name = "token-limited"
+model = "m-token-limited"
+runtime = "openai-compatible"
+serving = { on_capacity_exhausted = "reject" }
+[deployment.runtime_config]
+base_url = "${upstream.url}/v1"
+retry = { max_retries = 0 }
+rate_limits = { tokens_per_minute = 90 }
+
+[[deployment]]
 name = "budgeted"
 model = "m-budgeted"
 runtime = "openai-compatible"
@@ -88,7 +98,7 @@ beforeAll(async () => {
   const serving = (line: string) => line.includes('"msg":"deployment serving"');
   await Promise.all(
     nodes.map(async (node) => {
-      for (const name of ["limited", "budgeted", "plain", "flaky"])
+      for (const name of ["limited", "token-limited", "budgeted", "plain", "flaky"])
         await node.waitForLine((line) => serving(line) && line.includes(`"deployment":"${name}"`));
     }),
   );
@@ -139,7 +149,7 @@ describe("a cluster of three rakka serve processes on one Redis", () => {
     expect(rows[0]).toMatch(/^NODE\s+URL\s+HEARTBEAT AGE\s+REPLICAS\s+IN FLIGHT\s+STORE$/);
     expect(rows.slice(1).map((row) => row.split(/\s+/)[0])).toEqual(["node-1", "node-2", "node-3"]);
     expect(rows[2]).toMatch(
-      /^node-2 \(this\)\s+http:\/\/127\.0\.0\.1:\d+\s+\d+\.\d s\s+limited, budgeted, plain, flaky\s+\d+\s+available$/,
+      /^node-2 \(this\)\s+http:\/\/127\.0\.0\.1:\d+\s+\d+\.\d s\s+limited, token-limited, budgeted, plain, flaky\s+\d+\s+available$/,
     );
   });
 
@@ -162,6 +172,27 @@ describe("a cluster of three rakka serve processes on one Redis", () => {
     const refused = results.filter((result) => result.status !== 200);
     expect(refused.length).toBe(90 - ok);
     for (const result of refused) {
+      expect(result).toMatchObject({ status: 429, code: "rate_limited" });
+      expect(Number(result.retryAfter)).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it("tokens_per_minute = 90 at 3 tokens a request holds across the three nodes the same way", async () => {
+    // each request reserves ceil(2 / 4) + max_tokens 2 = 3 tokens and uses 1 + 2 = 3 (the settlement
+    // changes nothing), so the bucket admits 30 plus its refill of 1.5 tokens (0.5 requests) a second
+    const upstreamCount = () =>
+      upstream.requests.filter((request) => (request.body as { model?: string }).model === "m-token-limited")
+        .length;
+    const before = upstreamCount();
+    const started = Date.now();
+    const results: Array<{ status: number; code?: string; retryAfter?: string }> = [];
+    for (let i = 0; i < 90; i++) results.push(await chat(nodes[i % 3] as NodeProcess, "token-limited"));
+    const elapsedSeconds = (Date.now() - started) / 1000;
+    const arrived = upstreamCount() - before;
+    expect(arrived).toBe(results.filter((result) => result.status === 200).length);
+    expect(arrived).toBeGreaterThanOrEqual(30);
+    expect(arrived).toBeLessThanOrEqual(30 + elapsedSeconds * 0.5 + 1);
+    for (const result of results.filter((r) => r.status !== 200)) {
       expect(result).toMatchObject({ status: 429, code: "rate_limited" });
       expect(Number(result.retryAfter)).toBeGreaterThanOrEqual(1);
     }
