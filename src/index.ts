@@ -232,6 +232,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     requestTimeoutMs: server.requestTimeoutMs,
     ...(options.random ? { random: options.random } : {}),
     ...(node ? { nodeId: node.nodeId, ...node.stores, egress: clusterConfig?.egress ?? true } : {}),
+    ...(clusterConfig?.modelSlots === undefined ? {} : { modelSlots: clusterConfig.modelSlots }),
   });
   storeLatency = (op, seconds) => serving.metrics.tell({ type: "store-latency", op, seconds });
   // rakka_store_available follows the node's shared store (lost, back)
@@ -382,8 +383,9 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
           else await settledWithin(systemClock, FLUSH_GRACE_MS, idle);
         }
         await Promise.all(gateways.map((gateway) => gateway.close()));
-        await system.terminate();
+        // leave the cluster before the actors stop: a heartbeat in flight asks them for its report
         await node?.close();
+        await system.terminate();
       })();
       return closed;
     },

@@ -147,9 +147,10 @@ export class FailoverRateLimitStore implements RateLimitStore {
               known.tokens + (Math.max(0, limits.now - known.at) * limits.refillPerSecond) / 1000,
             );
       const seededDeficit = Math.max(0, (limits.capacity - knownTokens) * share);
-      if (seededDeficit > 0) await this.#local.adjust(key, -seededDeficit, scaled);
+      // recorded before the await: a concurrent first use of the key must not seed it again
       bucket = { limits, share, seededDeficit, seededAt: limits.now };
       this.#localBuckets.set(key, bucket);
+      if (seededDeficit > 0) await this.#local.adjust(key, -seededDeficit, scaled);
     }
     bucket.limits = { capacity: limits.capacity, refillPerSecond: limits.refillPerSecond, now: limits.now };
     return { ...limits, ...scale(limits, bucket.share), share: bucket.share };

@@ -14,7 +14,7 @@ export interface RedisRoutingTableOptions {
   prefix?: string;
   /**
    * A target neither registered nor reported for this long (Redis time) disappears on its own: a
-   * safety net for a whole cluster gone quiet, well behind DpCoordinatorActor's removeStale sweep.
+   * safety net for a whole cluster gone quiet, well behind any removeStale sweep.
    * Default one hour.
    */
   targetTtlMs?: number;
@@ -161,7 +161,7 @@ export class RedisRoutingTable implements RoutingTable {
   readonly #deployments: ScriptCall;
   readonly #removeWhere: ScriptCall;
 
-  /** The cluster wiring builds one per node and hands it to DpCoordinatorActor in place of the memory table. */
+  /** One per node, once routing over other nodes' engines uses the table (see routing-table.ts). */
   constructor(options: RedisRoutingTableOptions) {
     const client = options.client;
     this.#prefix = options.prefix ?? DEFAULT_KEY_PREFIX;

@@ -139,3 +139,15 @@ export const errors = {
   internal: (message: string, cause?: unknown) =>
     new InferenceError({ kind: "internal" }, message, { cause }),
 };
+
+/**
+ * What a request meets when a shared store failed to decide for it: the store's own typed error
+ * (e.g. `unavailable` "cluster store unavailable"), or any other failure (a Redis error reply, a
+ * lost compare-and-set) as `unavailable` naming it. The actors that ask stores answer with it, so
+ * no request waits on an answer that never comes.
+ */
+export function storeFailure(error: unknown): InferenceError {
+  if (error instanceof InferenceError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return errors.unavailable(`shared store failed: ${reason.slice(0, 200)}`);
+}

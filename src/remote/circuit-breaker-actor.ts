@@ -3,7 +3,7 @@
 // the endpoint. Workers `check` before every attempt and `record` every attempt's outcome.
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
-import { InferenceError } from "../core/inference-error.js";
+import { type InferenceError, storeFailure } from "../core/inference-error.js";
 import type { CircuitRecord, CircuitStateStore } from "../core/stores/index.js";
 import {
   type AttemptOutcome,
@@ -14,7 +14,6 @@ import {
 } from "./circuit-breaker.js";
 import type { CircuitSettings } from "./remote-config.js";
 
-/** The answer to `check`: the circuit's, or the store's refusal to decide (a cluster store that is unavailable). */
 /**
  * The check's answer. `successChangesNothing`: the record as this check left it would not change
  * for a success that is no probe, so the worker need not report one (no store call for a healthy
@@ -102,8 +101,7 @@ export class CircuitBreakerActor implements Actor<CircuitMessage> {
           });
         } catch (error) {
           // the worker fails the request with it rather than waiting for an answer that never comes
-          if (!(error instanceof InferenceError)) throw error;
-          check = { allowed: false, error };
+          check = { allowed: false, error: storeFailure(error) };
         }
         message.replyTo.tell(check);
         return;
@@ -115,9 +113,8 @@ export class CircuitBreakerActor implements Actor<CircuitMessage> {
           );
         } catch (error) {
           // a refusing store loses this one result; the circuit is decided by the next ones
-          if (!(error instanceof InferenceError)) throw error;
           this.#context.log.debug(
-            { endpoint: message.endpoint, error: error.message },
+            { endpoint: message.endpoint, error: (error as Error).message },
             "circuit result not recorded",
           );
         } finally {

@@ -6,7 +6,7 @@
 // the Redis store, every node) shares them.
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
-import { InferenceError } from "../core/inference-error.js";
+import { type InferenceError, storeFailure } from "../core/inference-error.js";
 import type { BucketLimits, KeyedAcquireRequest, RateLimitStore } from "../core/stores/index.js";
 import type { RateLimitSettings } from "./remote-config.js";
 
@@ -85,8 +85,7 @@ export class RateLimiterActor implements Actor<RateLimiterMessage> {
           permit = await this.#acquire(message.key, message.limits, message.tokens, now);
         } catch (error) {
           // the worker fails the request with it rather than waiting for an answer that never comes
-          if (!(error instanceof InferenceError)) throw error;
-          permit = { granted: false, error };
+          permit = { granted: false, error: storeFailure(error) };
         }
         message.replyTo.tell(permit);
         return;

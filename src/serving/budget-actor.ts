@@ -5,7 +5,7 @@
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import type { BudgetConfig } from "../core/deployment.js";
-import { errors, InferenceError } from "../core/inference-error.js";
+import { errors, type InferenceError, storeFailure } from "../core/inference-error.js";
 import { type SpendLedger, utcDayStart, utcHourStart } from "../core/stores/index.js";
 
 export type BudgetDecision =
@@ -51,7 +51,21 @@ export class BudgetActor implements Actor<BudgetMessage> {
     this.#options = options;
   }
 
-  async receive(message: BudgetMessage): Promise<void> {
+  /**
+   * Each message's ledger call runs concurrently with the others (each ledger operation is atomic
+   * by itself), so admission never queues behind another request's (Redis) round trip; a failed
+   * settle, release or record is logged, never a crash.
+   */
+  receive(message: BudgetMessage): void {
+    this.#handle(message).catch((error: unknown) =>
+      this.#context.log.error(
+        { type: message.type, error: (error as Error).message },
+        "spend ledger call failed",
+      ),
+    );
+  }
+
+  async #handle(message: BudgetMessage): Promise<void> {
     const ledger = this.#options.ledger;
     const now = this.#context.clock.now();
     switch (message.type) {
@@ -61,9 +75,9 @@ export class BudgetActor implements Actor<BudgetMessage> {
           decision = await this.#reserve(message.deployment, message.budget, message.estimateUsd, now);
         } catch (error) {
           // a ledger that refuses to decide (a cluster store that is unavailable, on_store_unavailable
-          // = "closed"): the request fails with its error rather than waiting for an answer
-          if (!(error instanceof InferenceError)) throw error;
-          decision = { type: "exceeded", error };
+          // = "closed", or any store failure): the request fails with its error rather than waiting
+          // for an answer, and the actor lives on
+          decision = { type: "exceeded", error: storeFailure(error) };
         }
         message.replyTo.tell(decision);
         return;

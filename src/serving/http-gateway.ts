@@ -563,7 +563,10 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
  * headers did not arrive within body_timeout_ms, 431 for oversize headers, else 400.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === "ECONNRESET" || !socket.writable) {
+  // a response already under way on this connection (a pipelined request after it was malformed)
+  // must not get an answer written into its middle: the connection just closes, as node's own does
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (error.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent === true) {
     socket.destroy();
     return;
   }

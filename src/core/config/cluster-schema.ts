@@ -10,11 +10,11 @@ import { secretSchema } from "./secret-schema.js";
 export interface ClusterConfig {
   /** The Redis server's URL: a secret (its password may be in it); never printed. */
   readonly redisUrl: Secret;
-  /** This node's id in membership, metrics and `x-rakka-node`; default `<hostname>-<port>`. */
+  /** This node's id in membership, request ids and the admin API; default `<hostname>-<port>`. */
   readonly nodeId?: string;
   /** How other nodes reach this one; default `http://<bind>`. */
   readonly advertiseUrl?: string;
-  /** Authenticates node-to-node calls (and keys the catalog's encryption of inline secrets). */
+  /** The same on every node: keys the catalog's encryption of inline secrets (docs/cluster.md). */
   readonly nodeKey: Secret;
   readonly keyPrefix: string;
   readonly heartbeatMs: number;
@@ -22,9 +22,9 @@ export interface ClusterConfig {
   readonly nodeTimeoutMs: number;
   /** While Redis is unreachable: serve from per-node memory ("open") or refuse with 503 ("closed"). */
   readonly onStoreUnavailable: "open" | "closed";
-  /** How many local model replicas this node may run (placement; the next step of the cluster). */
+  /** How many local model replicas this node may run (placement refuses one more). */
   readonly modelSlots?: number;
-  /** Whether this node runs engines for remote deployments (it has egress). */
+  /** Whether this node can reach remote providers (its remote replicas fail without it). */
   readonly egress: boolean;
 }
 
