@@ -3,15 +3,16 @@
 
 import { describe, expect, it } from "vitest";
 import type { ActorContext } from "../actor/index.js";
-import { callbackRef } from "../actor/index.js";
+import { callbackRef, silentLogger } from "../actor/index.js";
 import { MemoryRateLimitStore, type RateLimitStore } from "../core/stores/index.js";
 import { flushMicrotasks, ManualClock } from "../testkit/manual-clock.js";
 import { type Permit, RateLimiterActor, type RateLimiterMessage } from "./rate-limiter-actor.js";
 
 const limits = { requestsPerMinute: 60, tokensPerMinute: 1_000 };
 
-function node(store: RateLimitStore, clock: ManualClock) {
-  const actor = new RateLimiterActor({ clock } as unknown as ActorContext<RateLimiterMessage>, store);
+function node(store: RateLimitStore, clock: ManualClock, errorsLogged: string[] = []) {
+  const log = { ...silentLogger, error: (_fields: object, message: string) => errorsLogged.push(message) };
+  const actor = new RateLimiterActor({ clock, log } as unknown as ActorContext<RateLimiterMessage>, store);
   return {
     /** Hands the actor a message and lets its store call finish (the memory store takes microtasks). */
     async send(message: RateLimiterMessage): Promise<void> {
@@ -78,6 +79,22 @@ describe("RateLimiterActor", () => {
     expect(await nodeB.acquire(100)).toEqual({ granted: false, retryAfterMs: 6_000 });
     await clock.advance(54_000);
     expect((await nodeB.acquire(100)).granted).toBe(true);
+  });
+
+  it("a store that fails in any way answers the request with unavailable, and a failed settle is only logged", async () => {
+    const failing = new MemoryRateLimitStore();
+    const readOnly = new Error("READONLY You can't write against a read only replica.");
+    failing.tryAcquireAll = () => Promise.reject(readOnly);
+    failing.adjust = () => Promise.reject(readOnly);
+    const logged: string[] = [];
+    const limiter = node(failing, new ManualClock(0), logged);
+    const permit = await limiter.acquire(100);
+    expect(permit.granted).toBe(false);
+    const error = (permit as { error?: { kind: string; message: string } }).error;
+    expect(error?.kind).toBe("unavailable");
+    expect(error?.message).toBe(`shared store failed: ${readOnly.message}`);
+    await limiter.send({ type: "settle", key: "k", limits, reserved: 500, actual: 200 });
+    expect(logged).toEqual(["rate limiter store call failed"]);
   });
 
   it("settles with the real usage and refunds both buckets of an attempt that never ran", async () => {
