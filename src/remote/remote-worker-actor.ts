@@ -88,24 +88,23 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
     }
     for (;;) {
       if (batch.signal.aborted) return;
-      const permit = await this.#permit(request);
-      if (permit.type === "failed") {
-        output.fail(permit.error);
-        return;
-      }
-      if (permit.type === "cancelled") return;
       // built before the circuit check, so nothing can throw between taking a probe slot and recording
       const upstreamRequest = adapter.buildRequest(batch, lease.apiKey);
-      const check = await this.#options.circuitBreaker.ask<CircuitCheckReply>(
-        (replyTo) => ({
-          type: "check",
-          endpoint: adapter.endpoint,
-          settings: resilience.circuitBreaker,
-          probeLeaseMs: resilience.timeouts.firstByteTimeoutMs,
-          replyTo,
-        }),
-        { timeoutMs: ASK_TIMEOUT_MS },
-      );
+      // the permit and the circuit check go out together: one round trip of waiting, not two (in a
+      // cluster both are Redis calls); whichever refuses, the other is given back
+      const checking = this.#checkCircuit();
+      const permit = await this.#permit(request);
+      if (permit.type !== "granted") {
+        void checking.then((early) => this.#releaseProbe(early));
+        if (permit.type === "failed") output.fail(permit.error);
+        return;
+      }
+      let check = await checking;
+      if (permit.waited) {
+        // the permit waited for its bucket: decide the circuit for now, not for then
+        this.#releaseProbe(check);
+        check = await this.#checkCircuit();
+      }
       if (!check.allowed) {
         this.#refund(permit);
         if ("error" in check) {
@@ -222,14 +221,14 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
   async #permit(
     request: EngineRequest,
   ): Promise<
-    | { type: "granted"; reservedTokens: number; limited: boolean }
+    | { type: "granted"; reservedTokens: number; limited: boolean; waited: boolean }
     | { type: "failed"; error: InferenceError }
     | { type: "cancelled" }
   > {
     const { adapter, deployment } = this.#options;
     const limits = adapter.resilience.rateLimits;
     if (!limits || (limits.requestsPerMinute === undefined && limits.tokensPerMinute === undefined)) {
-      return { type: "granted", reservedTokens: 0, limited: false };
+      return { type: "granted", reservedTokens: 0, limited: false, waited: false };
     }
     const observer = this.#options.observer;
     const clock = this.#context.clock;
@@ -238,6 +237,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       clock.now() + deployment.serving.queueTimeoutMs,
       batch.deadline ?? Number.POSITIVE_INFINITY,
     );
+    let waited = false;
     for (;;) {
       const permit = await this.#options.rateLimiter.ask<Permit>(
         (replyTo) => ({
@@ -251,7 +251,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       );
       if (permit.granted) {
         observer.rateLimitUtilization(deployment.name, permit.utilization);
-        return { type: "granted", reservedTokens: permit.reservedTokens, limited: true };
+        return { type: "granted", reservedTokens: permit.reservedTokens, limited: true, waited };
       }
       if ("error" in permit) return { type: "failed", error: permit.error };
       const limited = errors.rateLimited(
@@ -264,8 +264,38 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       ) {
         return { type: "failed", error: limited };
       }
+      waited = true;
       if (!(await sleepOn(clock, permit.retryAfterMs, batch.signal))) return { type: "cancelled" };
     }
+  }
+
+  /** Asks the circuit whether an attempt may go upstream now. */
+  #checkCircuit(): Promise<CircuitCheckReply> {
+    const { adapter } = this.#options;
+    const resilience = adapter.resilience;
+    return this.#options.circuitBreaker.ask<CircuitCheckReply>(
+      (replyTo) => ({
+        type: "check",
+        endpoint: adapter.endpoint,
+        settings: resilience.circuitBreaker,
+        probeLeaseMs: resilience.timeouts.firstByteTimeoutMs,
+        replyTo,
+      }),
+      { timeoutMs: ASK_TIMEOUT_MS },
+    );
+  }
+
+  /** A check whose attempt is not made: a probe slot it took goes back (the result counts neither way). */
+  #releaseProbe(check: CircuitCheckReply): void {
+    if (!check.allowed || !check.probe) return;
+    const { adapter } = this.#options;
+    this.#options.circuitBreaker.tell({
+      type: "record",
+      endpoint: adapter.endpoint,
+      settings: adapter.resilience.circuitBreaker,
+      outcome: "neutral",
+      probe: true,
+    });
   }
 
   /** A fail-fast never reached the upstream: it spends neither a request slot nor tokens. */
