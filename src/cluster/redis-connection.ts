@@ -41,7 +41,6 @@ export function reconnectDelayMs(attempt: number, baseDelayMs = 50, maxDelayMs =
  *   instead of failing at once, which covers startup and a brief blip; `maxRetriesPerRequest`
  *   bounds that wait to a few reconnect attempts, after which they reject.
  * - `commandTimeout`: a command on a connection that is up but unanswered still rejects.
- * - `enableAutoPipelining`: commands issued in the same event-loop turn share one socket write.
  */
 export function createRedisConnection(url: string, options: RedisConnectionOptions = {}): Redis {
   const baseDelayMs = options.baseDelayMs ?? 50;
@@ -54,9 +53,6 @@ export function createRedisConnection(url: string, options: RedisConnectionOptio
     commandTimeout: options.commandTimeoutMs ?? 2_000,
     connectTimeout: options.connectTimeoutMs ?? 2_000,
     retryStrategy: (attempt) => reconnectDelayMs(attempt, baseDelayMs, maxDelayMs),
-    // the commands of one event-loop turn (concurrent requests' permits and checks) leave in one
-    // write: fewer syscalls per request, and the same round trip for all of them
-    enableAutoPipelining: true,
   };
   if (options.connectionName !== undefined) redisOptions.connectionName = options.connectionName;
   const client = new Redis(url, redisOptions);
