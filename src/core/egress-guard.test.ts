@@ -13,7 +13,16 @@ const guard = createEgressGuard({ allowedHosts: [] });
 
 describe("egress guard", () => {
   it("refuses every metadata range by default", () => {
-    expect(metadataRanges).toEqual(["169.254.0.0/16", "100.100.100.200", "fe80::/10", "fd00:ec2::254"]);
+    expect(metadataRanges).toEqual([
+      "169.254.0.0/16",
+      "100.100.100.200",
+      "fe80::/10",
+      "fd00:ec2::254",
+      "64:ff9b::a9fe:0/112",
+      "64:ff9b::6464:64c8",
+      "2002:a9fe::/32",
+      "2002:6464:64c8::/48",
+    ]);
     for (const address of ["169.254.169.254", "169.254.0.0", "169.254.255.255", "169.254.170.2"])
       expect(guard.blocks(address), address).toBe(true);
     expect(guard.blocks("100.100.100.200")).toBe(true);
@@ -21,6 +30,19 @@ describe("egress guard", () => {
       expect(guard.blocks(address), address).toBe(true);
     for (const address of ["fd00:ec2::254", "fd00:0ec2:0:0:0:0:0:254", "[fd00:ec2::254]"])
       expect(guard.blocks(address), address).toBe(true);
+  });
+
+  it("refuses the NAT64 and 6to4 forms of the IPv4 metadata addresses, and nothing next to them", () => {
+    for (const address of [
+      "64:ff9b::a9fe:a9fe",
+      "64:ff9b::169.254.169.254",
+      "64:ff9b::6464:64c8",
+      "2002:a9fe:a9fe::1",
+      "2002:6464:64c8::",
+    ])
+      expect(guard.blocks(address), address).toBe(true);
+    for (const address of ["64:ff9b::a9ff:1", "64:ff9b::808:808", "2002:a9ff::1", "2002:6464:64c9::1"])
+      expect(guard.blocks(address), address).toBe(false);
   });
 
   it("refuses the IPv4-mapped IPv6 forms, however they are written", () => {

@@ -7,14 +7,20 @@ import { BlockList, isIP } from "node:net";
 
 /**
  * What the guard refuses by default: IPv4 and IPv6 link-local (AWS, GCP and Azure metadata live
- * at 169.254.169.254), AWS's IPv6 metadata address and Alibaba Cloud's metadata address. Their
- * IPv4-mapped IPv6 forms (::ffff:169.254.x.y, ::ffff:100.100.100.200) are refused too.
+ * at 169.254.169.254), AWS's IPv6 metadata address and Alibaba Cloud's metadata address, and the
+ * translated IPv6 forms of the IPv4 ones that reach them through a gateway: NAT64
+ * (64:ff9b::a9fe:x, the well-known prefix) and 6to4 (2002:a9fe::/32). Their IPv4-mapped IPv6 forms
+ * (::ffff:169.254.x.y, ::ffff:100.100.100.200) are refused too.
  */
 export const metadataRanges: readonly string[] = [
   "169.254.0.0/16",
   "100.100.100.200",
   "fe80::/10",
   "fd00:ec2::254",
+  "64:ff9b::a9fe:0/112",
+  "64:ff9b::6464:64c8",
+  "2002:a9fe::/32",
+  "2002:6464:64c8::/48",
 ];
 
 type Family = "ipv4" | "ipv6";
