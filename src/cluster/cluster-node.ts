@@ -107,6 +107,11 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
     liveNodes: () => membership?.view().nodes.length ?? 1,
     clock: options.clock,
     ...(options.storeLatency ? { latency: options.storeLatency } : {}),
+    onWriteBackDropped: (error) =>
+      logger.warn(
+        { error: error.message },
+        "a write buffered during the Redis outage was refused and dropped",
+      ),
   });
   const prefix = config.keyPrefix;
   const stores = {

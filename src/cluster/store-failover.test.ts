@@ -164,3 +164,25 @@ describe.skipIf(Boolean(process.env.REDIS_URL))("failover stores while Redis is 
     expect(await b.rateLimits.adjust("k|rpm", 1, rpm)).toBeGreaterThan(0);
   }, 20_000);
 });
+
+describe("StoreFailover write-back", () => {
+  it("a buffered write Redis refuses for good is reported as dropped; a lost connection keeps it", async () => {
+    const dropped: string[] = [];
+    const availability = new StoreAvailability(silentLogger);
+    const failover = new StoreFailover({
+      availability,
+      mode: "open",
+      liveNodes: () => 1,
+      clock: { now: () => NOW },
+      onWriteBackDropped: (error) => dropped.push(error.message),
+    });
+    const refused = Object.assign(new Error("OOM command not allowed when used memory > 'maxmemory'."), {
+      name: "ReplyError",
+    });
+    expect(await failover.writeBack(() => Promise.reject(refused))).toBe(true);
+    expect(dropped).toEqual([refused.message]);
+    const lost = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+    expect(await failover.writeBack(() => Promise.reject(lost))).toBe(false);
+    expect(dropped).toHaveLength(1);
+  });
+});

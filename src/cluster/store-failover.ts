@@ -27,6 +27,8 @@ export interface StoreFailoverOptions {
    */
   readonly latency?: (op: string, seconds: number) => void;
   readonly elapsedMs?: () => number;
+  /** Told a buffered write that Redis refused for good (an error reply, not a lost connection). */
+  readonly onWriteBackDropped?: (error: Error) => void;
 }
 
 export class StoreFailover {
@@ -36,6 +38,7 @@ export class StoreFailover {
   readonly #liveNodes: () => number;
   readonly #latency: ((op: string, seconds: number) => void) | undefined;
   readonly #elapsedMs: () => number;
+  readonly #onWriteBackDropped: ((error: Error) => void) | undefined;
 
   /** The cluster node builds one and hands it to each failover store. */
   constructor(options: StoreFailoverOptions) {
@@ -45,6 +48,7 @@ export class StoreFailover {
     this.#liveNodes = options.liveNodes;
     this.#latency = options.latency;
     this.#elapsedMs = options.elapsedMs ?? (() => performance.now());
+    this.#onWriteBackDropped = options.onWriteBackDropped;
   }
 
   /** This node's share of every limit while the store is unavailable: 1 / live nodes at the last heartbeat. */
@@ -83,7 +87,10 @@ export class StoreFailover {
       await write();
       return true;
     } catch (error) {
-      if (!this.availability.isConnectionFailure(error)) return true;
+      if (!this.availability.isConnectionFailure(error)) {
+        this.#onWriteBackDropped?.(error as Error);
+        return true;
+      }
       this.availability.markUnavailable((error as Error).message);
       return false;
     }
