@@ -390,11 +390,17 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
       return closed;
     },
   };
-  // in a cluster the startup rule decides: the catalog keeps its version of a deployment it has
-  if (catalog)
-    await catalog.start(
-      (options.deployments ?? []).map((input) => ({ table: tableOf(input), deployment: toSpec(input) })),
-    );
-  else for (const deployment of options.deployments ?? []) await inferenceSystem.apply(deployment);
+  try {
+    // in a cluster the startup rule decides: the catalog keeps its version of a deployment it has
+    if (catalog)
+      await catalog.start(
+        (options.deployments ?? []).map((input) => ({ table: tableOf(input), deployment: toSpec(input) })),
+      );
+    else for (const deployment of options.deployments ?? []) await inferenceSystem.apply(deployment);
+  } catch (error) {
+    // nothing started here outlives a failed start: actors, the Redis connections, their timers
+    await inferenceSystem.close({ drainTimeoutMs: 0, drainDelayMs: 0 }).catch(() => {});
+    throw error;
+  }
   return inferenceSystem;
 }
