@@ -91,3 +91,34 @@ runtime = "mock"
     expect((await run(["frobnicate"])).code).toBe(2);
   });
 });
+
+describe("examples/cluster/node.toml", () => {
+  it("validates with its secrets from the environment, and names each one when missing", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { parseConfig } = await import("../core/config/load-config.js");
+    const { defaultRuntimeRegistry } = await import("../index.js");
+    const text = await readFile("examples/cluster/node.toml", "utf8");
+    const env = {
+      REDIS_URL: "redis://:pw@127.0.0.1:6379",
+      RAKKA_NODE_KEY: "k",
+      RAKKA_ADMIN_KEY: "a",
+      OPENAI_API_KEY: "sk-x",
+    };
+    const ok = parseConfig(text, {
+      runtimes: defaultRuntimeRegistry(),
+      secrets: { env, readFile: () => "" },
+    });
+    if (!ok.ok) throw new Error(JSON.stringify(ok.problems));
+    expect(ok.value.cluster?.nodeId).toBe("node-a");
+    expect(ok.warnings).toEqual([]);
+    const missing = parseConfig(text, {
+      runtimes: defaultRuntimeRegistry(),
+      secrets: { env: {}, readFile: () => "" },
+    });
+    expect(missing.ok).toBe(false);
+    if (!missing.ok)
+      expect(missing.problems.map((problem) => problem.path)).toEqual(
+        expect.arrayContaining(["cluster.redis_url", "cluster.node_key"]),
+      );
+  });
+});
