@@ -80,8 +80,12 @@ export interface CatalogSyncOptions<S> {
   readonly waitMs?: number;
 }
 
-/** Validates with every secret "resolved" to a placeholder: is the table valid apart from its secrets? */
-const placeholderSecrets: SecretEnvironment = {
+/**
+ * A secret environment where every source reads as the same stand-in value, so a table can be
+ * checked apart from its secrets. A deployment validated with it is marked unresolved and its
+ * engines never start: the stand-in never reaches an upstream.
+ */
+const standInSecrets: SecretEnvironment = {
   env: new Proxy({}, { get: () => "unresolved" }),
   readFile: () => "unresolved",
 };
@@ -371,10 +375,10 @@ export class CatalogSync<S> {
       ? { egressGuard: { allowedHosts: [...stored.egress_guard.allowed_hosts] } }
       : {};
     if (validated.ok && unresolved.length === 0) return { ...validated.value, ...egress };
-    const placeholder = Deployment.validate(table, { ...options, secrets: placeholderSecrets });
-    if (!placeholder.ok) return (validated.ok ? placeholder : validated).problems.map(problemText).join("; ");
+    const structural = Deployment.validate(table, { ...options, secrets: standInSecrets });
+    if (!structural.ok) return (validated.ok ? structural : validated).problems.map(problemText).join("; ");
     const reasons = [...unresolved, ...(validated.ok ? [] : validated.problems.map(problemText))];
-    const deployment = { ...placeholder.value, ...egress };
+    const deployment = { ...structural.value, ...egress };
     this.#options.unresolved.mark(deployment, `secret not resolved on this node: ${reasons.join("; ")}`);
     return deployment;
   }

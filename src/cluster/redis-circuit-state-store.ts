@@ -9,6 +9,7 @@ import {
   type CircuitStateStore,
   closedCircuit,
   copyCircuitRecord,
+  sameCircuitRecord,
 } from "../core/stores/index.js";
 import { StoreConflictError } from "./errors.js";
 import { compareStrings, DEFAULT_KEY_PREFIX, registerScript, type ScriptCall } from "./redis-scripts.js";
@@ -149,7 +150,7 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const next = copyCircuitRecord(fn(copyCircuitRecord(current.record)));
       // a check of a closed circuit, a success that changes nothing: no write, one round trip
-      if (JSON.stringify(next) === JSON.stringify(current.record)) return next;
+      if (sameCircuitRecord(next, current.record)) return next;
       const reply = (await this.#compareAndSet(
         [key, this.#indexKey()],
         [endpoint, JSON.stringify(next), this.#ttl(next), current.version],

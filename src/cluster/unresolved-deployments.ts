@@ -9,7 +9,7 @@ import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
 export class UnresolvedDeployments {
   readonly #reasons = new WeakMap<DeploymentSpec, string>();
 
-  /** CatalogSync calls this before it applies `deployment` (a validated copy with placeholders). */
+  /** CatalogSync calls this before it applies `deployment` (validated with stand-in secrets). */
   mark(deployment: DeploymentSpec, reason: string): void {
     this.#reasons.set(deployment, reason);
   }

@@ -4,7 +4,7 @@
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import { type InferenceError, storeFailure } from "../core/inference-error.js";
-import type { CircuitRecord, CircuitStateStore } from "../core/stores/index.js";
+import { type CircuitRecord, type CircuitStateStore, sameCircuitRecord } from "../core/stores/index.js";
 import {
   type AttemptOutcome,
   type CircuitCheck,
@@ -54,10 +54,6 @@ export interface CircuitObserver {
   stateChanged(endpoint: string, state: "closed" | "open" | "half-open"): void;
 }
 
-function sameRecord(a: CircuitRecord, b: CircuitRecord): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 function effectiveState(record: CircuitRecord): "closed" | "open" | "half-open" {
   return record.forced ?? record.state;
 }
@@ -96,7 +92,7 @@ export class CircuitBreakerActor implements Actor<CircuitMessage> {
           await this.#update(message.endpoint, (current) => {
             const [next, result] = checkCircuit(current, message.settings, now, message.probeLeaseMs);
             const afterSuccess = recordAttempt(next, message.settings, "success", false, now);
-            check = { ...result, successChangesNothing: sameRecord(afterSuccess, next) };
+            check = { ...result, successChangesNothing: sameCircuitRecord(afterSuccess, next) };
             return next;
           });
         } catch (error) {

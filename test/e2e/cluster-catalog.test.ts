@@ -6,8 +6,8 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisConnection } from "../../src/cluster/redis-connection.js";
 import { type MockProvider, startMockProvider } from "../../src/testkit/mock-provider.js";
+import { killAllNodes, type NodeProcess, nodeTables, startNode } from "../support/cluster-nodes.js";
 import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
-import { killAllNodes, type NodeProcess, nodeTables, startNode } from "./cluster-nodes.js";
 
 const ADMIN_KEY = "admin-key-catalog-e2e";
 const INLINE_KEY = "sk-inline-catalog-e2e-0123456789";

@@ -4,8 +4,14 @@
 // re-register, and node 1's buffered spend is in Redis, within 5 s. Bounded in time.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MockProvider, startMockProvider } from "../../src/testkit/mock-provider.js";
+import {
+  chatOutcome,
+  killAllNodes,
+  type NodeProcess,
+  nodeTables,
+  startNode,
+} from "../support/cluster-nodes.js";
 import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
-import { chatOutcome, killAllNodes, type NodeProcess, nodeTables, startNode } from "./cluster-nodes.js";
 
 const ADMIN_KEY = "admin-key-e2e";
 let redis: RedisServer;

@@ -11,8 +11,14 @@ import {
   serverError,
   startMockProvider,
 } from "../../src/testkit/mock-provider.js";
+import {
+  chatOutcome,
+  killAllNodes,
+  type NodeProcess,
+  nodeTables,
+  startNode,
+} from "../support/cluster-nodes.js";
 import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
-import { chatOutcome, killAllNodes, type NodeProcess, nodeTables, startNode } from "./cluster-nodes.js";
 
 const run = promisify(execFile);
 const ADMIN_KEY = "admin-key-e2e";

@@ -3,7 +3,7 @@
 import OpenAI from "openai";
 import { createInferenceSystem, type InferenceSystem } from "../../src/index.js";
 import type { ListeningGateway } from "../../src/serving/http-gateway.js";
-import { ManualClock } from "../../src/testkit/manual-clock.js";
+import { ManualClock, until } from "../../src/testkit/manual-clock.js";
 import { type MockProvider, startMockProvider } from "../../src/testkit/mock-provider.js";
 
 export interface RemoteSetup {
@@ -85,4 +85,14 @@ export function settle<T>(promise: Promise<T>): {
     },
   );
   return state;
+}
+
+/** The HTTP status and the error code an openai client error carries. */
+export const statusOf = (error: unknown) => (error as { status?: number }).status;
+export const codeOf = (error: unknown) => (error as { code?: string }).code;
+
+/** Waits until the code under test armed a timer at `at`, then advances the clock to it. */
+export async function advanceTo(setup: { readonly clock: ManualClock }, at: number): Promise<void> {
+  await until(() => setup.clock.hasTimerAt(at));
+  await setup.clock.advance(at - setup.clock.now());
 }

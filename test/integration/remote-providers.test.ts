@@ -35,6 +35,7 @@ import {
   unauthorizedUnlessKey,
 } from "../../src/testkit/mock-provider.js";
 import { sample } from "./helpers.js";
+import { advanceTo, codeOf, statusOf } from "./remote-helpers.js";
 
 // ── setup (the pattern of remote-helpers.ts, with several deployments and captured logs) ────────
 
@@ -214,8 +215,6 @@ async function get(s: Setup, path: string): Promise<string> {
   return (await fetch(`${s.gateway.url}${path}`)).text();
 }
 
-const statusOf = (error: unknown) => (error as { status?: number }).status;
-const codeOf = (error: unknown) => (error as { code?: string }).code;
 const retryAfterOf = (error: unknown) =>
   (error as InstanceType<typeof OpenAI.APIError>).headers?.get("retry-after");
 
@@ -226,12 +225,6 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
     },
     (error: unknown) => error,
   );
-}
-
-/** Waits until the code under test armed a timer at `at`, then advances the clock to it. */
-async function advanceTo(s: Setup, at: number): Promise<void> {
-  await until(() => s.clock.hasTimerAt(at));
-  await s.clock.advance(at - s.clock.now());
 }
 
 /** Scrapes /metrics (through the service) until `accept` holds. */

@@ -20,22 +20,13 @@ import {
   unauthorizedUnlessKey,
 } from "../../src/testkit/mock-provider.js";
 import { sample } from "./helpers.js";
-import { ask, type RemoteSetup, settle, startRemote } from "./remote-helpers.js";
+import { advanceTo, ask, codeOf, type RemoteSetup, settle, startRemote, statusOf } from "./remote-helpers.js";
 
 let setup: RemoteSetup | undefined;
 afterEach(async () => {
   await setup?.close();
   setup = undefined;
 });
-
-const statusOf = (error: unknown) => (error as { status?: number }).status;
-const codeOf = (error: unknown) => (error as { code?: string }).code;
-
-/** Waits until the code under test armed a timer at `at`, then advances the clock to it. */
-async function advanceTo(s: RemoteSetup, at: number): Promise<void> {
-  await until(() => s.clock.hasTimerAt(at));
-  await s.clock.advance(at - s.clock.now());
-}
 
 describe("429 and Retry-After", () => {
   it("retries no sooner than Retry-After: 1 s, then succeeds", async () => {

@@ -4,7 +4,6 @@
 // official openai client (retries off) against the testkit's mock provider, on the manual clock.
 import OpenAI from "openai";
 import { afterEach, describe, expect, it } from "vitest";
-import { until } from "../../src/testkit/manual-clock.js";
 import {
   complete,
   errorResponse,
@@ -13,7 +12,18 @@ import {
   notAnEventStream,
   openAiErrorBody,
 } from "../../src/testkit/mock-provider.js";
-import { ask, type RemoteSetup, settle, startRemote } from "./remote-helpers.js";
+import { advanceTo, ask, codeOf, type RemoteSetup, settle, startRemote, statusOf } from "./remote-helpers.js";
+
+/** Reads a stream's chunks until one carries text; returns that text ("" when the stream ended). */
+async function firstText(
+  iterator: AsyncIterator<{ choices: Array<{ delta: { content?: string | null } }> }>,
+): Promise<string> {
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    const text = next.value.choices[0]?.delta.content ?? "";
+    if (text !== "") return text;
+  }
+  return "";
+}
 
 let setup: RemoteSetup | undefined;
 afterEach(async () => {
@@ -21,15 +31,7 @@ afterEach(async () => {
   setup = undefined;
 });
 
-const statusOf = (error: unknown) => (error as { status?: number }).status;
-const codeOf = (error: unknown) => (error as { code?: string }).code;
 const messageOf = (error: unknown) => (error as Error).message;
-
-/** Waits until the code under test armed a timer at `at`, then advances the clock to it. */
-async function advanceTo(s: RemoteSetup, at: number): Promise<void> {
-  await until(() => s.clock.hasTimerAt(at));
-  await s.clock.advance(at - s.clock.now());
-}
 
 /**
  * Settles a request whose every upstream attempt fails, stepping the clock over the retry backoffs:
@@ -140,12 +142,7 @@ describe("content-encoding", () => {
       stream: true,
     });
     const iterator = stream[Symbol.asyncIterator]();
-    let text = "";
-    while (text === "") {
-      const next = await iterator.next();
-      if (next.done) break;
-      text += next.value.choices[0]?.delta.content ?? "";
-    }
+    let text = await firstText(iterator);
     expect(text).toBe("first");
     resume();
     for (let next = await iterator.next(); !next.done; next = await iterator.next())
@@ -165,12 +162,7 @@ describe("content-encoding", () => {
       stream: true,
     });
     const iterator = stream[Symbol.asyncIterator]();
-    let text = "";
-    while (text === "") {
-      const next = await iterator.next();
-      if (next.done) break;
-      text += next.value.choices[0]?.delta.content ?? "";
-    }
+    let text = await firstText(iterator);
     expect(text).toBe("first");
     const rest = settle(
       (async () => {

@@ -43,6 +43,19 @@ export function copyCircuitRecord(record: CircuitRecord): CircuitRecord {
   return copy;
 }
 
+/** Whether two records hold the same state (every field, the optional ones included). */
+export function sameCircuitRecord(a: CircuitRecord, b: CircuitRecord): boolean {
+  return (
+    a.state === b.state &&
+    a.consecutiveFailures === b.consecutiveFailures &&
+    a.halfOpenInFlight === b.halfOpenInFlight &&
+    a.openedAt === b.openedAt &&
+    a.retryAt === b.retryAt &&
+    a.forced === b.forced &&
+    a.probesExpireAt === b.probesExpireAt
+  );
+}
+
 /** The record of an endpoint the store has never seen: closed, with no failures and no probes. */
 export function closedCircuit(): CircuitRecord {
   return { state: "closed", consecutiveFailures: 0, halfOpenInFlight: 0 };

@@ -8,6 +8,7 @@ export {
   type CircuitStateStore,
   closedCircuit,
   copyCircuitRecord,
+  sameCircuitRecord,
 } from "./circuit-state-store.js";
 export type { DeploymentCatalog, DeploymentRecord, DeploymentState } from "./deployment-catalog.js";
 export { MemoryCircuitStateStore } from "./memory-circuit-state-store.js";
