@@ -4,7 +4,6 @@
 // `${prefix}catalog`, and reconciles on each notification and every second, so a missed message
 // heals: it applies each record's version this node has not applied and removes what left the catalog.
 
-import type { Redis } from "ioredis";
 import type { Clock, Logger } from "../actor/index.js";
 import { Deployment, type RuntimeSchemas } from "../core/config/deployment-schema.js";
 import type { Problem } from "../core/config/problem.js";
@@ -406,31 +405,6 @@ export class CatalogSync<S> {
         ),
       );
   }
-}
-
-/** The catalog channel on Redis pub/sub: publishes on the shared client, listens on a duplicate. */
-export function redisCatalogChannel(client: Redis, prefix: string, logger: Logger): CatalogChannel {
-  const channel = `${prefix}catalog`;
-  let subscriber: Redis | undefined;
-  return {
-    async publish(name) {
-      await client.publish(channel, name);
-    },
-    async subscribe(onChange) {
-      const listener = client.duplicate();
-      subscriber = listener;
-      listener.on("error", (error: Error) =>
-        logger.debug({ error: error.message }, "catalog subscriber error"),
-      );
-      listener.on("message", (from: string) => {
-        if (from === channel) onChange();
-      });
-      await listener.subscribe(channel);
-    },
-    async close() {
-      await subscriber?.quit().catch(() => subscriber?.disconnect());
-    },
-  };
 }
 
 function storedOf(record: DeploymentRecord): StoredDeployment {
