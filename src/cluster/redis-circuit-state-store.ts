@@ -64,6 +64,14 @@ return {1}
 `,
 };
 
+const readScript = {
+  name: "rakkaCircuitRead",
+  numberOfKeys: 1,
+  // KEYS: record hash → {JSON or false, version or false}. A script, not a bare HMGET, so a
+  // breaker's check shares its batch with the rate-limit permit (docs/cluster.md, "Round trips").
+  lua: "return redis.call('HMGET', KEYS[1], 'record', 'version')",
+};
+
 const listScript = {
   name: "rakkaCircuitList",
   numberOfKeys: 1,
@@ -89,30 +97,29 @@ interface Versioned {
 }
 
 export class RedisCircuitStateStore implements CircuitStateStore {
-  readonly #client: Redis;
   readonly #prefix: string;
   readonly #idleTtlMs: number;
   readonly #maxAttempts: number;
   readonly #set: ScriptCall;
   readonly #compareAndSet: ScriptCall;
+  readonly #read: ScriptCall;
   readonly #list: ScriptCall;
   /** endpoint → the tail of this node's updates to it: one node never races itself. */
   readonly #queues = new Map<string, Promise<void>>();
 
   /** The cluster wiring builds one per node and hands it to CircuitBreakerActor in place of the memory store. */
   constructor(options: RedisCircuitStateStoreOptions) {
-    this.#client = options.client;
     this.#prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.#idleTtlMs = Math.ceil(options.idleTtlMs ?? 86_400_000);
     this.#maxAttempts = options.maxAttempts ?? 100;
     this.#set = registerScript(options.client, setScript);
     this.#compareAndSet = registerScript(options.client, compareAndSetScript);
+    this.#read = registerScript(options.client, readScript);
     this.#list = registerScript(options.client, listScript);
   }
 
   async get(endpoint: string): Promise<CircuitRecord> {
-    const json = await this.#client.hget(this.#key(endpoint), "record");
-    return json === null ? closedCircuit() : parseRecord(json);
+    return (await this.#readVersioned(this.#key(endpoint))).record;
   }
 
   async set(endpoint: string, record: CircuitRecord): Promise<void> {
@@ -146,7 +153,7 @@ export class RedisCircuitStateStore implements CircuitStateStore {
 
   async #updateNow(endpoint: string, fn: (current: CircuitRecord) => CircuitRecord): Promise<CircuitRecord> {
     const key = this.#key(endpoint);
-    let current = await this.#read(key);
+    let current = await this.#readVersioned(key);
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const next = copyCircuitRecord(fn(copyCircuitRecord(current.record)));
       // a check of a closed circuit, a success that changes nothing: no write, one round trip
@@ -165,8 +172,8 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     );
   }
 
-  async #read(key: string): Promise<Versioned> {
-    const [json, version] = await this.#client.hmget(key, "record", "version");
+  async #readVersioned(key: string): Promise<Versioned> {
+    const [json, version] = (await this.#read([key], [])) as [string | null, string | null];
     if (json === null || json === undefined)
       return { record: closedCircuit(), version: Number(version ?? 0) };
     return { record: parseRecord(json), version: Number(version) };

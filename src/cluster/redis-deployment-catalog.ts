@@ -57,7 +57,6 @@ return redis.call('DEL', KEYS[1])
 const listScript = {
   name: "rakkaCatalogList",
   numberOfKeys: 1,
-  readOnly: true,
   // KEYS: name index. ARGV: key prefix of records. → every record's JSON (one snapshot).
   lua: `
 local out = {}

@@ -19,7 +19,6 @@ import {
   LUA_NUMBER_HELPERS,
   parseLuaNumber,
   registerScript,
-  registerVariadicScript,
   type ScriptCall,
 } from "./redis-scripts.js";
 
@@ -161,7 +160,6 @@ return fmt(untilMs)
 const peekScript = {
   name: "rakkaBucketPeek",
   numberOfKeys: 2,
-  readOnly: true,
   // KEYS: bucket, penalty. ARGV: capacity, refillPerSecond, now → tokens at now
   lua: `${BUCKET_LUA}
 local now = tonumber(ARGV[3])
@@ -184,7 +182,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.#prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.#idleTtlMs = Math.ceil(options.idleTtlMs ?? 86_400_000);
     this.#acquire = registerScript(options.client, acquireScript);
-    this.#acquireAll = registerVariadicScript(options.client, acquireAllScript);
+    this.#acquireAll = registerScript(options.client, acquireAllScript);
     this.#adjust = registerScript(options.client, adjustScript);
     this.#penalize = registerScript(options.client, penalizeScript);
     this.#peek = registerScript(options.client, peekScript);

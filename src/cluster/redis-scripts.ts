@@ -1,16 +1,18 @@
 // Lua plumbing shared by the Redis stores (docs/cluster.md): every read-modify-write of a store is
-// one script, registered once per client and called by SHA (EVALSHA, falling back to EVAL when the
-// server has forgotten it), and numbers cross the Lua boundary as exact decimal strings.
+// one script, registered once per connection; the connection's ScriptBatcher sends the calls of one
+// event-loop turn (or those made while a batch is in flight) as one EVALSHA of a script that holds
+// them all, falling back to EVAL when the server has forgotten it. Numbers cross the Lua boundary
+// as exact decimal strings.
 
 import type { Redis } from "ioredis";
+import { scriptBatcherFor } from "./redis-script-batch.js";
 
-/** One store operation as a Lua script; `name` must be unique per client across all stores. */
+/** One store operation as a Lua script; `name` must be unique per connection across all stores. */
 export interface LuaScript {
   readonly name: string;
   readonly lua: string;
-  readonly numberOfKeys: number;
-  /** True for scripts that write nothing (allowed on replicas, and documents intent). */
-  readonly readOnly?: boolean;
+  /** Checked on every call; absent for a script whose key count varies (one pair per bucket). */
+  readonly numberOfKeys?: number;
 }
 
 /** A registered script: call with its keys and arguments, resolves with the script's raw reply. */
@@ -18,29 +20,16 @@ export type ScriptCall = (keys: readonly string[], args: readonly (string | numb
 
 /**
  * Each Redis store calls this in its constructor for each of its scripts. Registering the same
- * script twice on one client (two stores of one kind) is harmless.
+ * script twice on one connection (two stores of one kind) is harmless.
  */
 export function registerScript(client: Redis, script: LuaScript): ScriptCall {
-  const definition: { lua: string; numberOfKeys: number; readOnly?: boolean } = {
-    lua: script.lua,
-    numberOfKeys: script.numberOfKeys,
+  const call = scriptBatcherFor(client).register(script);
+  const expected = script.numberOfKeys;
+  return (keys, args) => {
+    if (expected !== undefined && keys.length !== expected)
+      return Promise.reject(new RangeError(`${script.name} takes ${expected} keys, got ${keys.length}`));
+    return call(keys, args.map(String));
   };
-  if (script.readOnly !== undefined) definition.readOnly = script.readOnly;
-  client.defineCommand(script.name, definition);
-  const commands = client as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>;
-  return (keys, args) => commands[script.name]!.call(client, ...keys, ...args.map(String));
-}
-
-/**
- * Like registerScript, for a script whose number of keys varies from call to call (one key or
- * two per bucket of an atomic multi-bucket acquire): each call passes its key count to Redis.
- */
-export function registerVariadicScript(client: Redis, script: Omit<LuaScript, "numberOfKeys">): ScriptCall {
-  const definition: { lua: string; readOnly?: boolean } = { lua: script.lua };
-  if (script.readOnly !== undefined) definition.readOnly = script.readOnly;
-  client.defineCommand(script.name, definition);
-  const commands = client as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>;
-  return (keys, args) => commands[script.name]!.call(client, keys.length, ...keys, ...args.map(String));
 }
 
 /**
