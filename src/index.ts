@@ -34,6 +34,7 @@ import { type LlamaConfig, llamaConfigSchema } from "./runtimes/llama/llama-conf
 import { LlamaRunner } from "./runtimes/llama/llama-runner.js";
 import { type MockConfig, mockConfigSchema, mockRunnerFactory } from "./runtimes/mock/index.js";
 import { createAdminRoutes } from "./serving/admin-api.js";
+import type { LocalTargetSnapshot, PeerRouteTarget } from "./serving/dp-coordinator-actor.js";
 import { createHttpGateway, type ListeningGateway } from "./serving/http-gateway.js";
 import type { DeploymentSnapshot } from "./serving/metrics-messages.js";
 import { parseChatRequest } from "./serving/openai-request.js";
@@ -222,6 +223,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         version: packageVersion,
         clock: system.clock,
         logger: system.log,
+        system,
         // the metrics actor starts with the serving layer, after the node's stores exist
         storeLatency: (op, seconds) => storeLatency(op, seconds),
       })
@@ -279,6 +281,18 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         })),
       inFlight: serving.service.inFlight,
     };
+  };
+  /** The coordinator's side of the shared routing table (docs/cluster.md, "Forwarding"). */
+  const nodeRouting = {
+    localTargets: () =>
+      serving.coordinator.ask<readonly LocalTargetSnapshot[]>(
+        (replyTo) => ({ type: "local-targets", replyTo }),
+        {
+          timeoutMs: 10_000,
+        },
+      ),
+    onPeers: (targets: readonly PeerRouteTarget[]) =>
+      serving.coordinator.tell({ type: "peer-targets", targets }),
   };
   const gateways: ListeningGateway[] = [];
   let closed: Promise<void> | undefined;
@@ -344,14 +358,19 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         clock: system.clock,
         logger: system.log,
         ...(admin ? { admin } : {}),
-        ...(node ? { cluster: clusterStatus } : {}),
+        ...(node
+          ? {
+              cluster: clusterStatus,
+              internal: node.peerRoutes((batch, output) => serving.executeLocal(batch, output)),
+            }
+          : {}),
       });
       const bind = listenOptions.bind ?? `${server.host}:${server.port}`;
       const separator = bind.lastIndexOf(":");
       const host = bind.slice(0, separator).replace(/^\[|\]$/g, "") || "127.0.0.1";
       const listening = await gateway.listen(host, Number(bind.slice(separator + 1)));
       gateways.push(listening);
-      if (node && gateways.length === 1) await node.join(listening.url, nodeReport);
+      if (node && gateways.length === 1) await node.join(listening.url, nodeReport, nodeRouting);
       return listening;
     },
     close(closeOptions = {}) {

@@ -2,15 +2,21 @@
 // `[cluster] redis_url`, the Redis stores every engine and the budget share through it, and this
 // node's membership (heartbeats). The package entry builds it when the config has a [cluster]
 // table and hands the stores to the serving layer; nothing else changes between one process and N.
-// Its deployments follow the shared catalog through a CatalogSync (openCatalog).
-// Each store is a failover store: while Redis is unreachable it answers per on_store_unavailable.
+// Its deployments follow the shared catalog through a CatalogSync (openCatalog); its engine
+// targets go to the shared routing table, and the other nodes' come back as peer targets that
+// forward over HTTP (docs/cluster.md, "Forwarding"); it serves their forwarded requests through
+// peerRoutes. Each store is a failover store: while Redis is unreachable it answers per
+// on_store_unavailable.
 
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
-import type { Clock, Logger } from "../actor/index.js";
+import type { ActorSystem, Clock, Logger } from "../actor/index.js";
+import type { ExecuteBatch } from "../core/batch.js";
+import type { ChunkSink } from "../core/channel.js";
 import type { ClusterConfig } from "../core/config/cluster-schema.js";
 import type { SecretEnvironment } from "../core/secret.js";
 import type { CircuitStateStore, RateLimitStore, SpendLedger } from "../core/stores/index.js";
+import type { TokenChunk } from "../core/token-chunk.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
 import { createCatalogCipher } from "./catalog-secrets.js";
 import { CatalogSync, type LocalServing } from "./catalog-sync.js";
@@ -18,12 +24,17 @@ import { FailoverCircuitStateStore } from "./failover-circuit-state-store.js";
 import { FailoverRateLimitStore } from "./failover-rate-limit-store.js";
 import { FailoverSpendLedger } from "./failover-spend-ledger.js";
 import { Membership, type MembershipView, type NodeReport } from "./membership.js";
+import { createPeerRoutes, type PeerRoutes } from "./peer-endpoint.js";
+import { PeerEngines, type PeerTarget } from "./peer-engines.js";
 import { redisCatalogChannel } from "./redis-catalog-channel.js";
 import { RedisCircuitStateStore } from "./redis-circuit-state-store.js";
 import { createRedisConnection } from "./redis-connection.js";
 import { RedisDeploymentCatalog } from "./redis-deployment-catalog.js";
 import { RedisRateLimitStore } from "./redis-rate-limit-store.js";
+import { redisRoutingChannel } from "./redis-routing-channel.js";
+import { RedisRoutingTable } from "./redis-routing-table.js";
 import { RedisSpendLedger } from "./redis-spend-ledger.js";
+import { type LocalTarget, RoutingSync } from "./routing-sync.js";
 import { StoreAvailability, type StoreState } from "./store-availability.js";
 import { StoreFailover } from "./store-failover.js";
 import { UnresolvedDeployments } from "./unresolved-deployments.js";
@@ -35,6 +46,8 @@ export interface ClusterNodeOptions {
   readonly version: string;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Where the node's peer engines (one per other node) are spawned. */
+  readonly system: ActorSystem;
   /** Told each shared-store round trip's duration, for `rakka_store_latency_seconds{op}`. */
   readonly storeLatency?: (op: string, seconds: number) => void;
 }
@@ -49,9 +62,16 @@ export interface ClusterNode {
   };
   /**
    * The entry calls this once the gateway listens (`url`: where it listens): the first heartbeat
-   * is written before it resolves, then one every heartbeat_ms. `report` is asked before each.
+   * is written before it resolves, then one every heartbeat_ms. `report` is asked before each;
+   * `routing` gives this node's engine targets to the shared routing table at each heartbeat and
+   * takes the other nodes' (with peer engines) after each refresh.
    */
-  join(url: string, report: () => Promise<NodeReport> | NodeReport): Promise<void>;
+  join(url: string, report: () => Promise<NodeReport> | NodeReport, routing: NodeRouting): Promise<void>;
+  /**
+   * The gateway's `/internal/` handler: runs the requests other nodes forward here through
+   * `execute` (this node's own engines only), refused without the node key.
+   */
+  peerRoutes(execute: (batch: ExecuteBatch, output: ChunkSink<TokenChunk>) => void): PeerRoutes;
   /**
    * The package entry hands the serving layer this wrapping of its registry: a deployment the
    * catalog sync could not resolve here fails to start its replicas, with the reason.
@@ -71,6 +91,14 @@ export interface ClusterNode {
   onStoreState(listener: (state: StoreState) => void): void;
   /** At shutdown, after the drain: leaves the membership and closes the connection. */
   close(): Promise<void>;
+}
+
+/** How the node's router and the shared routing table meet (docs/cluster.md, "Forwarding"). */
+export interface NodeRouting {
+  /** This node's engine targets and their load now (the coordinator's own). */
+  localTargets(): Promise<readonly LocalTarget[]>;
+  /** The other live nodes' targets, each with the peer engine that forwards to its node. */
+  onPeers(targets: readonly PeerTarget[]): void;
 }
 
 /** What the catalog sync needs from the package entry. */
@@ -122,6 +150,8 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   };
   const unresolved = new UnresolvedDeployments();
   let catalogSync: CatalogSync<unknown> | undefined;
+  let routingSync: RoutingSync | undefined;
+  const peers = new PeerEngines({ system: options.system, nodeKey: config.nodeKey.reveal(), logger });
   return {
     nodeId,
     stores,
@@ -139,7 +169,30 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
       catalogSync = sync as CatalogSync<unknown>;
       return sync;
     },
-    async join(url, report) {
+    peerRoutes: (execute) =>
+      createPeerRoutes({ nodeKey: config.nodeKey, execute, clock: options.clock, logger }),
+    async join(url, report, routing) {
+      const liveNodes = () => membership?.view().nodes ?? [];
+      const sync = new RoutingSync({
+        table: new RedisRoutingTable({ client, prefix }),
+        channel: redisRoutingChannel(client, prefix, logger),
+        nodeId,
+        clock: options.clock,
+        logger,
+        onPeers: (targets) => routing.onPeers(peers.attach(targets, liveNodes())),
+      });
+      routingSync = sync;
+      await sync.start();
+      // each heartbeat also syncs the routing table (in the same Redis batch, mostly)
+      const syncRoutes = async () => {
+        const live = new Set(liveNodes().map((node) => node.nodeId));
+        live.add(nodeId);
+        await sync.sync(await routing.localTargets(), live);
+      };
+      const reportAndSync = async () => {
+        const [nodeReport] = await Promise.all([report(), syncRoutes().catch(() => {})]);
+        return nodeReport;
+      };
       membership = new Membership({
         client,
         prefix,
@@ -150,7 +203,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         nodeTimeoutMs: config.nodeTimeoutMs,
         clock: options.clock,
         logger,
-        report,
+        report: reportAndSync,
         availability,
       });
       await membership.start();
@@ -163,6 +216,8 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
     },
     async close() {
       await catalogSync?.stop();
+      await routingSync?.stop();
+      await peers.close();
       await membership?.stop();
       availability.close();
       await client.quit().catch(() => client.disconnect());

@@ -267,6 +267,10 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
       this.#replicaFailed(replicaId, `cannot place replica: ${result.reason}`);
       return;
     }
+    if (result.type === "elsewhere") {
+      this.#servedElsewhere(replica, result.reason);
+      return;
+    }
     const entry = this.#entries.get(replica.deployment);
     const runtime = this.#options.registry.get(replica.spec.runtime);
     if (!entry || !runtime) return;
@@ -339,6 +343,25 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
       return;
     }
     this.#settle(entry);
+  }
+
+  /**
+   * A replica placed on no node here (a cluster node without egress): it is dropped, and once no
+   * replica of the generation is left the deployment serves through other nodes' engines.
+   */
+  #servedElsewhere(replica: Replica, reason: string): void {
+    const entry = this.#entries.get(replica.deployment);
+    this.#release(replica);
+    entry?.replicas.delete(replica.replicaId);
+    this.#replicas.delete(replica.replicaId);
+    if (!entry || entry.removing || replica.generation !== entry.generation) return;
+    if (this.#current(entry).length > 0) return;
+    entry.state = "serving";
+    entry.reason = reason;
+    entry.previousSpec = undefined;
+    this.#publishState(entry);
+    for (const old of entry.replicas.values()) if (old.generation < entry.generation) this.#drainReplica(old);
+    this.#replyWaiters(entry, true);
   }
 
   #replicaFailed(replicaId: string, reason: string): void {

@@ -1,6 +1,8 @@
 // DeploymentPlacementActor: picks the node for each replica. Local replicas need a node with a
 // free model slot; remote ones any node with egress, preferring one that already serves the same
-// provider key (they then share one rate limiter). One node for now; the cluster adds more.
+// provider key (they then share one rate limiter). One node for now; the cluster adds more. A
+// remote replica on a cluster node without egress is placed nowhere: that node forwards the
+// deployment's requests to the nodes that have egress (docs/cluster.md, "Forwarding").
 
 import type { Actor, ActorRef } from "../actor/index.js";
 
@@ -13,7 +15,9 @@ export interface NodeCapacity {
 
 export type PlacementResult =
   | { readonly type: "placed"; readonly nodeId: string }
-  | { readonly type: "no-capacity"; readonly reason: string };
+  | { readonly type: "no-capacity"; readonly reason: string }
+  /** No replica here: the deployment is served by other nodes of the cluster. */
+  | { readonly type: "elsewhere"; readonly reason: string };
 
 export type PlacementMessage =
   | {
@@ -35,9 +39,12 @@ interface Placement {
 export class DeploymentPlacementActor implements Actor<PlacementMessage> {
   readonly #nodes: readonly NodeCapacity[];
   readonly #placements = new Map<string, Placement>();
+  readonly #clustered: boolean;
 
-  constructor(nodes: readonly NodeCapacity[]) {
+  /** `clustered`: other nodes exist, so a remote replica with no egress here is served by them. */
+  constructor(nodes: readonly NodeCapacity[], clustered = false) {
     this.#nodes = nodes;
+    this.#clustered = clustered;
   }
 
   receive(message: PlacementMessage): void {
@@ -73,6 +80,8 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
         : { type: "no-capacity", reason: "no node has a free model slot" };
     }
     const withEgress = this.#nodes.filter((node) => node.egress);
+    if (withEgress.length === 0 && this.#clustered)
+      return { type: "elsewhere", reason: "this node has no egress: its requests go to nodes that have it" };
     if (withEgress.length === 0) return { type: "no-capacity", reason: "no node has egress" };
     if (affinity !== undefined) {
       const sharing = withEgress.find((node) => this.#count(node.nodeId, (p) => p.affinity === affinity) > 0);

@@ -6,6 +6,8 @@ import type { DeploymentPolicy } from "./deployment-policy.js";
 import {
   type CoordinatorMessage,
   DpCoordinatorActor,
+  type LocalTargetSnapshot,
+  type PeerRouteTarget,
   pickTarget,
   type RouteReply,
   type RouteResult,
@@ -150,5 +152,110 @@ describe("DpCoordinatorActor", () => {
     expect(failed.type === "no-route" && failed.error.message).toMatch(/boom/);
     coordinator.tell({ type: "deployment-state", deployment: "p", state: "draining", policy });
     expect(targetOf(await route("p"))).toBe("no-route:not_found");
+  });
+
+  describe("peer targets (other nodes' engines, from the routing sync)", () => {
+    const peer = (
+      ref: ActorRef<EngineCommand>,
+      overrides: Partial<PeerRouteTarget> & Pick<PeerRouteTarget, "targetId">,
+    ): PeerRouteTarget => ({
+      deployment: "d",
+      nodeId: "node-b",
+      maxConcurrent: 4,
+      running: 0,
+      waiting: 0,
+      draining: false,
+      ref,
+      ...overrides,
+    });
+    const routeLocal = (coordinator: ActorRef<CoordinatorMessage>, deployment = "d") =>
+      coordinator.ask<RouteReply>((replyTo) => ({ type: "route-to", deployment, localOnly: true, replyTo }), {
+        timeoutMs: 1000,
+      });
+    const nodeOf = (result: RouteResult) => (result.type === "routed" ? result.target.nodeId : "none");
+
+    it("routes to a peer when this node has no engine, naming the peer's node", async () => {
+      const { coordinator, engine, route } = setup();
+      coordinator.tell({ type: "peer-targets", targets: [peer(engine("p1"), { targetId: "remote-1" })] });
+      const routed = await route();
+      expect(targetOf(routed)).toBe("remote-1");
+      expect(nodeOf(routed)).toBe("node-b");
+    });
+
+    it("keeps comparable loads on the local engine and goes to a peer only when it is clearly less loaded", async () => {
+      const { coordinator, engine, route } = setup();
+      coordinator.tell({
+        type: "register",
+        deployment: "d",
+        targetId: "mine",
+        ref: engine("mine"),
+        maxConcurrent: 4,
+      });
+      const remote = engine("p1");
+      coordinator.tell({ type: "load-reported", deployment: "d", targetId: "mine", running: 1, waiting: 0 });
+      coordinator.tell({
+        type: "peer-targets",
+        targets: [peer(remote, { targetId: "remote-1", running: 0 })],
+      });
+      // 0.25 against 0: within the margin, the local engine wins
+      const local = await route();
+      expect(targetOf(local)).toBe("mine");
+      expect(nodeOf(local)).toBe("local");
+      coordinator.tell({ type: "load-reported", deployment: "d", targetId: "mine", running: 4, waiting: 2 });
+      // 1.5 against 0: the peer wins
+      expect(targetOf(await route())).toBe("remote-1");
+    });
+
+    it("never forwards a request that came from another node, and skips draining peers", async () => {
+      const { coordinator, engine, route } = setup();
+      coordinator.tell({
+        type: "peer-targets",
+        targets: [
+          peer(engine("p1"), { targetId: "remote-1" }),
+          peer(engine("p2"), { targetId: "remote-2", draining: true }),
+        ],
+      });
+      expect(targetOf(await routeLocal(coordinator))).toBe("no-route:unavailable");
+      for (let i = 0; i < 4; i++) expect(targetOf(await route())).toBe("remote-1");
+    });
+
+    it("replaces the whole peer set on each update, also for deployments learned later", async () => {
+      const { coordinator, engine, route } = setup();
+      coordinator.tell({
+        type: "peer-targets",
+        targets: [peer(engine("p1"), { targetId: "remote-1", deployment: "later" })],
+      });
+      coordinator.tell({
+        type: "deployment-state",
+        deployment: "later",
+        state: "failed",
+        policy,
+        reason: "no egress",
+      });
+      expect(targetOf(await route("later"))).toBe("remote-1");
+      coordinator.tell({ type: "peer-targets", targets: [] });
+      expect(targetOf(await route("later"))).toBe("no-route:unavailable");
+      expect(targetOf(await route())).toBe("no-route:unavailable");
+    });
+
+    it("reports this node's own targets with their load for the routing table", async () => {
+      const { coordinator, engine } = setup();
+      coordinator.tell({
+        type: "register",
+        deployment: "d",
+        targetId: "mine",
+        ref: engine("mine"),
+        maxConcurrent: 4,
+      });
+      coordinator.tell({ type: "load-reported", deployment: "d", targetId: "mine", running: 2, waiting: 1 });
+      coordinator.tell({ type: "peer-targets", targets: [peer(engine("p1"), { targetId: "remote-1" })] });
+      const local = await coordinator.ask<readonly LocalTargetSnapshot[]>(
+        (replyTo) => ({ type: "local-targets", replyTo }),
+        { timeoutMs: 1000 },
+      );
+      expect(local).toEqual([
+        { deployment: "d", targetId: "mine", maxConcurrent: 4, running: 2, waiting: 1, draining: false },
+      ]);
+    });
   });
 });

@@ -1,6 +1,10 @@
-// DpCoordinatorActor: the routing table. Deployment → engine targets with load scores; answers
-// each RequestActor's `route-to` with the least-loaded live target (power of two choices above
-// two targets), skipping draining targets and dropping targets whose engine terminated.
+// DpCoordinatorActor: this node's copy of the routing table. Deployment → engine targets with load
+// scores: this node's engines (registered by the deployment manager) and, in a cluster, the other
+// nodes' (handed over whole by the routing sync after each heartbeat or change notice, each with a
+// peer engine that forwards to its node; docs/cluster.md, "Forwarding"). Answers each
+// RequestActor's `route-to` with the least-loaded live target (power of two choices above two
+// targets), skipping draining targets and dropping targets whose engine terminated; a local
+// target wins unless a peer's load is lower by more than PEER_LOAD_MARGIN. No store is read per route.
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
@@ -12,7 +16,38 @@ export type DeploymentRouteState = "pending" | "serving" | "draining" | "removed
 export interface RouteTarget {
   readonly targetId: string;
   readonly ref: ActorRef<EngineCommand>;
+  /** The node whose engine runs the request (`x-rakka-node`). */
+  readonly nodeId: string;
 }
+
+/** Another node's engine target, as the routing sync last read it from the shared table. */
+export interface PeerRouteTarget {
+  readonly deployment: string;
+  readonly targetId: string;
+  readonly nodeId: string;
+  readonly maxConcurrent: number;
+  readonly running: number;
+  readonly waiting: number;
+  readonly draining: boolean;
+  /** The peer engine that forwards to `nodeId`. */
+  readonly ref: ActorRef<EngineCommand>;
+}
+
+/** One of this node's targets with its load, for the routing sync's heartbeat. */
+export interface LocalTargetSnapshot {
+  readonly deployment: string;
+  readonly targetId: string;
+  readonly maxConcurrent: number;
+  readonly running: number;
+  readonly waiting: number;
+  readonly draining: boolean;
+}
+
+/**
+ * A peer wins over a local target only when its load is lower by more than this (loads are
+ * (running + waiting) / max_concurrent): comparable loads keep the request on this node.
+ */
+export const PEER_LOAD_MARGIN = 0.5;
 
 /** A router returns a value for ordinary outcomes rather than throwing (STYLE.md). */
 export type RouteResult =
@@ -39,18 +74,28 @@ export type CoordinatorMessage =
       readonly policy: DeploymentPolicy;
       readonly reason?: string;
     }
-  /** `attempt` is echoed in the reply, so a RequestActor can take it as its own message (no ask). */
+  /**
+   * `attempt` is echoed in the reply, so a RequestActor can take it as its own message (no ask).
+   * `localOnly`: a request forwarded here by another node runs on this node's engines or fails;
+   * it is never forwarded again.
+   */
   | {
       readonly type: "route-to";
       readonly deployment: string;
       readonly attempt?: number;
+      readonly localOnly?: boolean;
       readonly replyTo: ActorRef<RouteReply>;
     }
+  /** The routing sync: every other live node's targets (the whole set; replaces the last). */
+  | { readonly type: "peer-targets"; readonly targets: readonly PeerRouteTarget[] }
+  /** The routing sync, before each heartbeat: this node's targets and their load. */
+  | { readonly type: "local-targets"; readonly replyTo: ActorRef<readonly LocalTargetSnapshot[]> }
   | { readonly type: "target-terminated"; readonly deployment: string; readonly targetId: string };
 
 interface Target {
   readonly targetId: string;
   readonly ref: ActorRef<EngineCommand>;
+  readonly nodeId: string;
   readonly maxConcurrent: number;
   running: number;
   waiting: number;
@@ -64,6 +109,8 @@ interface DeploymentRoutes {
   policy: DeploymentPolicy | undefined;
   reason: string | undefined;
   readonly targets: Map<string, Target>;
+  /** Other nodes' targets for this deployment (empty outside a cluster). */
+  peers: Target[];
 }
 
 /** Load = (running + waiting + routes since the last report) / max_concurrent. */
@@ -98,17 +145,30 @@ export function pickTarget<T extends Parameters<typeof loadOf>[0]>(
 export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
   readonly #context: ActorContext<CoordinatorMessage>;
   readonly #random: () => number;
+  readonly #nodeId: string;
   readonly #deployments = new Map<string, DeploymentRoutes>();
+  /** Peer targets of deployments this node does not know (yet): kept for when it learns them. */
+  #peers = new Map<string, Target[]>();
 
-  constructor(context: ActorContext<CoordinatorMessage>, random: () => number) {
+  constructor(context: ActorContext<CoordinatorMessage>, random: () => number, nodeId = "local") {
     this.#context = context;
     this.#random = random;
+    this.#nodeId = nodeId;
   }
 
   receive(message: CoordinatorMessage): void {
     switch (message.type) {
       case "route-to":
-        message.replyTo.tell({ ...this.#route(message.deployment), attempt: message.attempt ?? 0 });
+        message.replyTo.tell({
+          ...this.#route(message.deployment, message.localOnly === true),
+          attempt: message.attempt ?? 0,
+        });
+        return;
+      case "peer-targets":
+        this.#setPeers(message.targets);
+        return;
+      case "local-targets":
+        message.replyTo.tell(this.#localTargets());
         return;
       case "load-reported": {
         const target = this.#deployments.get(message.deployment)?.targets.get(message.targetId);
@@ -123,6 +183,7 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
         routes.targets.set(message.targetId, {
           targetId: message.targetId,
           ref: message.ref,
+          nodeId: this.#nodeId,
           maxConcurrent: message.maxConcurrent,
           running: 0,
           waiting: 0,
@@ -167,13 +228,60 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
   #routes(deployment: string): DeploymentRoutes {
     let routes = this.#deployments.get(deployment);
     if (!routes) {
-      routes = { state: "pending", policy: undefined, reason: undefined, targets: new Map() };
+      routes = {
+        state: "pending",
+        policy: undefined,
+        reason: undefined,
+        targets: new Map(),
+        peers: this.#peers.get(deployment) ?? [],
+      };
       this.#deployments.set(deployment, routes);
     }
     return routes;
   }
 
-  #route(deployment: string): RouteResult {
+  #setPeers(targets: readonly PeerRouteTarget[]): void {
+    const byDeployment = new Map<string, Target[]>();
+    for (const peer of targets) {
+      if (peer.nodeId === this.#nodeId) continue;
+      let list = byDeployment.get(peer.deployment);
+      if (!list) {
+        list = [];
+        byDeployment.set(peer.deployment, list);
+      }
+      list.push({
+        targetId: peer.targetId,
+        ref: peer.ref,
+        nodeId: peer.nodeId,
+        maxConcurrent: Math.max(1, peer.maxConcurrent),
+        running: peer.running,
+        waiting: peer.waiting,
+        routedSinceReport: 0,
+        draining: peer.draining,
+      });
+    }
+    this.#peers = byDeployment;
+    for (const [name, routes] of this.#deployments) routes.peers = byDeployment.get(name) ?? [];
+  }
+
+  #localTargets(): LocalTargetSnapshot[] {
+    const snapshot: LocalTargetSnapshot[] = [];
+    for (const [deployment, routes] of this.#deployments) {
+      for (const target of routes.targets.values()) {
+        snapshot.push({
+          deployment,
+          targetId: target.targetId,
+          maxConcurrent: target.maxConcurrent,
+          running: target.running,
+          waiting: target.waiting,
+          draining: target.draining,
+        });
+      }
+    }
+    return snapshot;
+  }
+
+  #route(deployment: string, localOnly: boolean): RouteResult {
     const routes = this.#deployments.get(deployment);
     if (!routes || routes.state === "removed" || routes.state === "draining") {
       const error = errors.notFound(`The model \`${quotedModelName(deployment)}\` does not exist`);
@@ -181,6 +289,20 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
     }
     const policy = routes.policy;
     const withPolicy = policy ? { policy } : {};
+    const local: Target[] = [];
+    if (routes.state === "serving")
+      for (const target of routes.targets.values()) if (!target.draining) local.push(target);
+    const peers: Target[] = [];
+    if (!localOnly) for (const target of routes.peers) if (!target.draining) peers.push(target);
+    const chosen = choose(pickTarget(local, this.#random), pickTarget(peers, this.#random));
+    if (chosen && policy) {
+      chosen.routedSinceReport++;
+      return {
+        type: "routed",
+        target: { targetId: chosen.targetId, ref: chosen.ref, nodeId: chosen.nodeId },
+        policy,
+      };
+    }
     if (routes.state === "pending") {
       const error = errors.unavailable(`deployment ${deployment} is still starting`, "pending");
       return { type: "no-route", error, ...withPolicy };
@@ -193,16 +315,16 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
         ...withPolicy,
       };
     }
-    const candidates: Target[] = [];
-    for (const target of routes.targets.values()) if (!target.draining) candidates.push(target);
-    const chosen = pickTarget(candidates, this.#random);
-    if (!chosen || !policy) {
-      const error = errors.unavailable(`deployment ${deployment} has no live replica`, "serving");
-      return { type: "no-route", error, ...withPolicy };
-    }
-    chosen.routedSinceReport++;
-    return { type: "routed", target: { targetId: chosen.targetId, ref: chosen.ref }, policy };
+    const error = errors.unavailable(`deployment ${deployment} has no live replica`, "serving");
+    return { type: "no-route", error, ...withPolicy };
   }
+}
+
+/** The local pick unless the peer pick's load is lower by more than PEER_LOAD_MARGIN. */
+function choose(local: Target | undefined, peer: Target | undefined): Target | undefined {
+  if (!local) return peer;
+  if (!peer) return local;
+  return loadOf(peer) + PEER_LOAD_MARGIN < loadOf(local) ? peer : local;
 }
 
 /** A client's model name is quoted in an error with at most this many characters. */

@@ -81,6 +81,7 @@ class FakeInferenceService implements InferenceServicePort {
       requestId,
       chunks: chunks(),
       servedBy: () => script.deployment ?? request.model,
+      servedOn: () => undefined,
       cancel: () => {
         if (cancelled) return;
         cancelled = true;

@@ -19,7 +19,7 @@ import {
   textCompletionChunkEncoder,
   textCompletionJson,
 } from "./openai-response.js";
-import { answerClientError, readBody } from "./request-reading.js";
+import { answerClientError, type BodyResult, readBody } from "./request-reading.js";
 import type {
   ClusterStatus,
   CompletionResult,
@@ -44,7 +44,20 @@ export interface HttpGatewayOptions {
   readonly admin?: AdminRoutes;
   /** In a cluster: this node's view of it, shown in /readyz (undefined before it joined). */
   readonly cluster?: () => ClusterStatus | undefined;
+  /**
+   * In a cluster: the node-to-node endpoint under /internal/ (forwarded requests; it checks the
+   * node key itself). Absent: those paths answer 404. Never reached through /v1/.
+   */
+  readonly internal?: InternalRoutes;
 }
+
+/** The handler of every `/internal/` path, given the gateway's bounded body reader. */
+export type InternalRoutes = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  path: string,
+  io: { readBody(request: IncomingMessage): Promise<BodyResult> },
+) => Promise<void>;
 
 export interface ListeningGateway {
   /** `http://host:port`, with the port actually bound (port 0 picks one). */
@@ -166,6 +179,10 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
     const path = pathOf(request.url);
     if (options.admin && path.startsWith("/admin/v1/")) {
       await options.admin(request, response, path, { sendJson, sendError, readJson });
+      return;
+    }
+    if (options.internal && path.startsWith("/internal/")) {
+      await options.internal(request, response, path, { readBody: (body) => readBody(body, maxBodyBytes) });
       return;
     }
     if (path === "/v1" || path.startsWith("/v1/")) {
@@ -315,6 +332,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       endpoint === "chat" ? chatCompletionJson(result, context) : textCompletionJson(result, context);
     sendJson(response, 200, json, {
       "x-rakka-deployment": headerValue(result.deployment),
+      ...(result.node !== undefined ? { "x-rakka-node": headerValue(result.node) } : {}),
       "x-request-id": headerValue(result.requestId),
     });
   }
@@ -373,8 +391,10 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       };
       const encoder =
         endpoint === "chat" ? chatChunkEncoder(encoderOptions) : textCompletionChunkEncoder(encoderOptions);
+      const node = handle.servedOn();
       writer.begin({
         "x-rakka-deployment": headerValue(handle.servedBy() ?? parsed.request.model),
+        ...(node !== undefined ? { "x-rakka-node": headerValue(node) } : {}),
         "x-request-id": headerValue(handle.requestId),
       });
       const opening = encoder.start();

@@ -64,9 +64,16 @@ export class InferenceService implements InferenceServicePort {
     const output = new Channel<TokenChunk>(CLIENT_CHANNEL_CAPACITY);
     if (!this.#accepting) {
       output.fail(errors.unavailable("the server is shutting down"));
-      return { requestId, chunks: output, servedBy: () => undefined, cancel: () => {} };
+      return {
+        requestId,
+        chunks: output,
+        servedBy: () => undefined,
+        servedOn: () => undefined,
+        cancel: () => {},
+      };
     }
     let servedBy: string | undefined;
+    let servedOn: string | undefined;
     let actor: ActorRef<RequestControl> | undefined;
     // a cancel is one message to the request's actor (no AbortController per request here)
     const cancelRequest = () => actor?.tell(clientCancelled);
@@ -88,8 +95,9 @@ export class InferenceService implements InferenceServicePort {
           metrics,
           budget,
           requestTimeoutMs,
-          onRouted: (deployment) => {
+          onRouted: (deployment, nodeId) => {
             servedBy = deployment;
+            servedOn = nodeId;
           },
           onFinished: done,
         }),
@@ -110,7 +118,13 @@ export class InferenceService implements InferenceServicePort {
         },
       }),
     };
-    return { requestId, chunks, servedBy: () => servedBy, cancel: cancelRequest };
+    return {
+      requestId,
+      chunks,
+      servedBy: () => servedBy,
+      servedOn: () => servedOn,
+      cancel: cancelRequest,
+    };
   }
 
   async complete(
@@ -131,6 +145,7 @@ export class InferenceService implements InferenceServicePort {
     return {
       requestId: handle.requestId,
       deployment: handle.servedBy() ?? request.model,
+      ...(handle.servedOn() !== undefined ? { node: handle.servedOn() as string } : {}),
       text: tokens.text,
       toolCalls: tokens.toolCalls.filter((call) => call !== undefined),
       finishReason: tokens.finishReason,

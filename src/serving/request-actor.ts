@@ -77,8 +77,11 @@ export interface RequestActorOptions {
   readonly metrics: ActorRef<MetricsMessage>;
   readonly budget: ActorRef<BudgetMessage>;
   readonly requestTimeoutMs: number;
-  /** Called when a deployment is chosen (again on a fallback), for `x-rakka-deployment`. */
-  readonly onRouted: (deployment: string) => void;
+  /**
+   * Called when a deployment is chosen (again on a fallback), for `x-rakka-deployment`, with the
+   * node whose engine runs it, for `x-rakka-node`.
+   */
+  readonly onRouted: (deployment: string, nodeId: string) => void;
   /** Called once, when the request has ended. */
   readonly onFinished: () => void;
 }
@@ -321,7 +324,7 @@ export class RequestActor implements Actor<RequestMessage> {
       return;
     }
     const { request, requestId } = this.#options;
-    this.#options.onRouted(attempt.deployment);
+    this.#options.onRouted(attempt.deployment, target.nodeId);
     const self = this.#context.self;
     const number = attempt.number;
     const sink = new AttemptSink(

@@ -20,6 +20,8 @@ export interface CompletionResult {
   readonly requestId: string;
   /** The deployment that served it. */
   readonly deployment: string;
+  /** The node whose engine ran it (`x-rakka-node`), once routed. */
+  readonly node?: string;
   readonly text: string;
   readonly toolCalls: ReadonlyArray<{
     id: string;
@@ -42,6 +44,8 @@ export interface RequestHandle {
   readonly chunks: AsyncIterable<TokenChunk>;
   /** The deployment serving the request, once routed. */
   servedBy(): string | undefined;
+  /** The node whose engine runs the request, once routed (another node's when forwarded). */
+  servedOn(): string | undefined;
   /** Cancels the request (client gone); the engine frees the slot. */
   cancel(): void;
 }

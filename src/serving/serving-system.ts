@@ -3,7 +3,10 @@
 // and the CLI call it with a filled runtime registry.
 
 import { type ActorRef, type ActorSystem, narrowRef, type Props, props } from "../actor/index.js";
+import type { ExecuteBatch } from "../core/batch.js";
+import type { ChunkSink } from "../core/channel.js";
 import type { DeploymentSpec } from "../core/deployment.js";
+import { errors } from "../core/inference-error.js";
 import {
   type CircuitStateStore,
   MemoryCircuitStateStore,
@@ -12,6 +15,7 @@ import {
   type RateLimitStore,
   type SpendLedger,
 } from "../core/stores/index.js";
+import type { TokenChunk } from "../core/token-chunk.js";
 import type { EngineObserver, LoadReported } from "../protocol/engine-messages.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
 import { type AdminCatalog, type AdminService, createAdminService } from "./admin-service.js";
@@ -22,7 +26,7 @@ import {
   type NodeCapacity,
   type PlacementMessage,
 } from "./deployment-placement-actor.js";
-import { type CoordinatorMessage, DpCoordinatorActor } from "./dp-coordinator-actor.js";
+import { type CoordinatorMessage, DpCoordinatorActor, type RouteReply } from "./dp-coordinator-actor.js";
 import { InferenceService } from "./inference-service.js";
 import { metricsActorProps } from "./metrics-actor.js";
 import type { MetricsMessage } from "./metrics-messages.js";
@@ -33,6 +37,7 @@ export interface ServingOptions {
   readonly registry: RuntimeRegistry;
   readonly requestTimeoutMs: number;
   readonly random?: () => number;
+  /** Set on a cluster node (its id); absent outside a cluster, where the node is "local". */
   readonly nodeId?: string;
   /** This node's capacity for local model replicas (default: unlimited). */
   readonly modelSlots?: number;
@@ -56,6 +61,11 @@ export interface Serving {
   remove(name: string, timeoutMs?: number): Promise<ApplyResult>;
   deployments(): Promise<readonly DeploymentStatus[]>;
   /**
+   * A request another node forwarded here (docs/cluster.md, "Forwarding"): routed to one of this
+   * node's own engines only, and handed to it; when none can take it, `output` fails.
+   */
+  executeLocal(batch: ExecuteBatch, output: ChunkSink<TokenChunk>): void;
+  /**
    * The admin API's operations, with secrets restricted to `allowedSecretSources`; the deployments
    * it applies may reach link-local / metadata addresses only when `allowedHosts` lists them. In a
    * cluster, `catalog` takes its apply and remove (docs/cluster.md, "One catalog").
@@ -68,6 +78,8 @@ export interface Serving {
 }
 
 const APPLY_TIMEOUT_MS = 10 * 60_000;
+/** A forwarded request's route is asked of this node's own coordinator: it answers at once. */
+const ROUTE_TIMEOUT_MS = 10_000;
 
 export function startServing(options: ServingOptions): Serving {
   const { system } = options;
@@ -75,7 +87,7 @@ export function startServing(options: ServingOptions): Serving {
   const nodeId = options.nodeId ?? "local";
   const metrics = system.spawn(metricsActorProps(), "metrics");
   const coordinator = system.spawn(
-    props<CoordinatorMessage>((context) => new DpCoordinatorActor(context, random)),
+    props<CoordinatorMessage>((context) => new DpCoordinatorActor(context, random, nodeId)),
     "dp-coordinator",
   );
   const nodes: NodeCapacity[] = [
@@ -86,7 +98,7 @@ export function startServing(options: ServingOptions): Serving {
     },
   ];
   const placement = system.spawn(
-    props<PlacementMessage>(() => new DeploymentPlacementActor(nodes)),
+    props<PlacementMessage>(() => new DeploymentPlacementActor(nodes, options.nodeId !== undefined)),
     "deployment-placement",
   );
   const observer: EngineObserver = {
@@ -170,6 +182,27 @@ export function startServing(options: ServingOptions): Serving {
     remove: (name, timeoutMs = APPLY_TIMEOUT_MS) =>
       manager.ask<ApplyResult>((replyTo) => ({ type: "remove", name, replyTo }), { timeoutMs }),
     deployments: () => service.deployments(),
+    executeLocal(batch, output) {
+      void coordinator
+        .ask<RouteReply>(
+          (replyTo) => ({ type: "route-to", deployment: batch.model, localOnly: true, replyTo }),
+          {
+            timeoutMs: ROUTE_TIMEOUT_MS,
+          },
+        )
+        .then(
+          (route) => {
+            if (route.type === "no-route") {
+              output.fail(route.error);
+              return;
+            }
+            const sent = route.target.ref.offer({ type: "add-request", request: { batch, output } });
+            if (!sent.ok) output.fail(errors.unavailable(`the replica serving ${batch.model} is gone`));
+          },
+          (error: unknown) =>
+            output.fail(errors.unavailable(`no route for ${batch.model}: ${(error as Error).message}`)),
+        );
+    },
     admin: (allowedSecretSources, allowedHosts = [], catalog) =>
       createAdminService({
         manager,

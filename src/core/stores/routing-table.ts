@@ -1,8 +1,9 @@
 // The routing table: which engine targets serve each deployment, on which node, and their last
-// reported load: the shared form of what DpCoordinatorActor keeps for its own node's engines. It
-// exists for routing over other nodes' engines (forwarding to the owning node, the next step of the
-// cluster in docs/cluster.md); today only its memory and Redis implementations and their contract
-// suite use it, and the coordinator routes from its in-process state.
+// reported load: the shared form of what DpCoordinatorActor keeps for its own node's engines. In a
+// cluster each node's RoutingSync (src/cluster/routing-sync.ts) writes its targets here on every
+// heartbeat and hands the other nodes' to its coordinator, which routes from that copy (forwarding
+// to the owning node; docs/cluster.md, "Forwarding"). One process needs no table: its coordinator
+// knows all its engines.
 
 /** One engine replica that can take requests for a deployment. */
 export interface RoutingTarget {
@@ -42,48 +43,51 @@ export interface LoadReport {
  */
 export interface RoutingTable {
   /**
-   * Called when an engine core announces itself (replica start, or a node
-   * joining the cluster). Registering a (deployment, targetId) that is already there replaces its
-   * fields and keeps its place in the registration order.
+   * RoutingSync calls this at the heartbeat after one of its node's targets appeared (or its
+   * max_concurrent changed, or the table lost it). Registering a (deployment, targetId) that is
+   * already there replaces its fields and keeps its place in the registration order.
    */
   register(target: RoutingTarget): Promise<void>;
 
   /**
-   * Called when an engine core stops or its owner died (death watch).
+   * RoutingSync calls this at the heartbeat after one of its node's targets went away, and for
+   * each of them when the node stops.
    * Resolves true when the target was there and is now gone, false when it was unknown.
    */
   deregister(deployment: string, targetId: string): Promise<boolean>;
 
   /**
-   * Called for each load report an engine core sends. Resolves false and
+   * RoutingSync calls this at every heartbeat for each of its node's targets. Resolves false and
    * changes nothing for an unknown target (a report that raced its deregistration), true otherwise.
    */
   reportLoad(deployment: string, targetId: string, report: LoadReport): Promise<boolean>;
 
   /**
-   * Called when a replica starts or stops draining
+   * RoutingSync calls this at the heartbeat after a target started or stopped draining
    * (rolling update, scale-down, removal). Resolves false for an unknown target.
    */
   setDraining(deployment: string, targetId: string, draining: boolean): Promise<boolean>;
 
   /**
-   * The targets to route over (least-loaded live target first). Targets come
-   * in registration order (stable, so ties break the same way on every node); empty when unknown.
+   * A deployment's targets: RoutingSync reads every deployment's after each heartbeat and change
+   * notice. Targets come in registration order (stable, so ties break the same way on every
+   * node); empty when unknown.
    */
   list(deployment: string): Promise<RoutingTarget[]>;
 
-  /** Deployments that have at least one target, sorted by name; used by metrics and the admin API. */
+  /** Deployments that have at least one target, sorted by name; RoutingSync lists them before reading each. */
   deployments(): Promise<string[]>;
 
   /**
-   * Removes every target whose
-   * `reportedAt` is earlier than `olderThan` (ms since epoch) and resolves with the removed targets,
-   * deployments in name order, each deployment's targets in registration order.
+   * Removes every target whose `reportedAt` is earlier than `olderThan` (ms since epoch) and
+   * resolves with the removed targets, deployments in name order, each deployment's targets in
+   * registration order. No node calls it today: a dead node's targets go through removeNode, and
+   * the Redis table's targets also expire on their own (targetTtlMs).
    */
   removeStale(olderThan: number): Promise<RoutingTarget[]>;
 
   /**
-   * Called when a node leaves or its heartbeat expires: removes every target
+   * RoutingSync calls this for a node whose heartbeat expired: removes every target
    * owned by `nodeId` and resolves with them (same order as `removeStale`).
    */
   removeNode(nodeId: string): Promise<RoutingTarget[]>;

@@ -1,0 +1,493 @@
+// The peer contract test (docs/cluster.md): one hop between nodes loses nothing. Every field of a
+// request, a chunk and an error survives encode then decode; what is malformed or of another
+// version is refused by name. The fixtures are typed with Required<...> so that a field added to
+// the core types breaks this file until the wire carries it.
+
+import { describe, expect, it } from "vitest";
+import type { ContentPart, ExecuteBatch, Message, PassThrough, Role, SamplingParams } from "../core/batch.js";
+import {
+  InferenceError,
+  type InferenceErrorDetails,
+  type InferenceErrorKind,
+  inferenceErrorKinds,
+} from "../core/inference-error.js";
+import type { TokenChunk, TokenUsage, ToolCallDelta } from "../core/token-chunk.js";
+import {
+  decodeErrorBody,
+  decodeFrame,
+  decodePeerRequest,
+  encodeChunkFrame,
+  encodeEndFrame,
+  encodeErrorBody,
+  encodeErrorFrame,
+  encodePeerRequest,
+  PEER_WIRE_VERSION,
+  type PeerFrame,
+} from "./peer-wire.js";
+
+// ---- fixtures ----------------------------------------------------------------------------------
+
+/** The ExecuteBatch fields this wire knows of: `signal` stays behind, `deadline` travels as time left. */
+const executeBatchFields = [
+  "requestId",
+  "model",
+  "messages",
+  "sampling",
+  "stream",
+  "priority",
+  "estimatedTokens",
+  "passThrough",
+  "deadline",
+  "signal",
+] as const;
+
+const sampling: Required<SamplingParams> = {
+  temperature: 0.7,
+  topP: 0.95,
+  topK: 40,
+  maxTokens: 512,
+  stop: ["\n\nUser:", "</s>"],
+  presencePenalty: 0.25,
+  frequencyPenalty: -0.5,
+  seed: 1234,
+};
+
+const passThrough: Required<PassThrough> = {
+  tools: [
+    {
+      type: "function",
+      function: {
+        name: "get_weather",
+        description: "Weather for a city",
+        parameters: {
+          type: "object",
+          properties: { city: { type: "string" }, days: { type: "integer", minimum: 1 } },
+          required: ["city"],
+        },
+      },
+    },
+  ],
+  toolChoice: { type: "function", function: { name: "get_weather" } },
+  responseFormat: {
+    type: "json_schema",
+    json_schema: { name: "w", strict: true, schema: { type: "object" } },
+  },
+  user: "end-user-42",
+};
+
+const imageWithDetail: Required<Extract<ContentPart, { type: "image" }>> = {
+  type: "image",
+  url: "data:image/png;base64,iVBORw0KGgo=",
+  detail: "high",
+};
+
+/** A message with every Message field set (odd as a conversation turn, which the wire does not judge). */
+const everyMessageField: Required<Message> = {
+  role: "assistant",
+  content: [{ type: "text", text: "looking it up" }],
+  name: "planner",
+  toolCallId: "call_0",
+  toolCalls: [
+    { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } },
+  ],
+};
+
+const messages: readonly Message[] = [
+  { role: "system", content: "You are terse.\nAnswer in one line." },
+  { role: "developer", content: "Prefer metric units.", name: "ops" },
+  {
+    role: "user",
+    content: [
+      { type: "text", text: "What is in these pictures?" },
+      imageWithDetail,
+      { type: "image", url: "https://example.test/cat.jpg" },
+    ],
+    name: "alice",
+  },
+  {
+    role: "assistant",
+    content: null,
+    toolCalls: [
+      { id: "call_2", type: "function", function: { name: "get_weather", arguments: '{"city":"Bergen"}' } },
+      { id: "call_3", type: "function", function: { name: "get_weather", arguments: "{}" } },
+    ],
+  },
+  { role: "tool", content: '{"temp_c":7}', toolCallId: "call_2" },
+  everyMessageField,
+];
+
+/** Every role, so a new one breaks this until the fixture has a message of it. */
+const everyRole: { readonly [R in Role]: true } = {
+  system: true,
+  developer: true,
+  user: true,
+  assistant: true,
+  tool: true,
+};
+
+const senderSignal = new AbortController().signal;
+
+/** Every optional field of ExecuteBatch set: adding one to the type breaks this until it is set here. */
+const fullBatch: Required<ExecuteBatch> = {
+  requestId: "node-a-7f3e",
+  model: "models/tiny-llama.gguf",
+  messages,
+  sampling,
+  stream: true,
+  priority: -2,
+  estimatedTokens: 1_536,
+  passThrough,
+  deadline: 6_000,
+  signal: senderSignal,
+};
+
+const minimalBatch: ExecuteBatch = {
+  requestId: "r-1",
+  model: "gpt-4o-mini",
+  messages: [{ role: "user", content: "hi" }],
+  sampling: {},
+  stream: false,
+  priority: 0,
+  estimatedTokens: 1_025,
+  passThrough: {},
+  signal: senderSignal,
+};
+
+function roundTrip(
+  batch: ExecuteBatch,
+  sentAt: number,
+  receivedAt: number,
+  signal: AbortSignal,
+): ExecuteBatch {
+  const decoded = decodePeerRequest(encodePeerRequest(batch, sentAt), receivedAt, signal);
+  if (!decoded.ok) throw new Error(`refused: ${decoded.problem}`);
+  return decoded.batch;
+}
+
+/** A request body as JSON, to tamper with. */
+function bodyOf(batch: ExecuteBatch, now = 0): Record<string, unknown> {
+  return JSON.parse(encodePeerRequest(batch, now)) as Record<string, unknown>;
+}
+
+function problemOf(body: unknown): string {
+  const decoded = decodePeerRequest(
+    typeof body === "string" ? body : JSON.stringify(body),
+    0,
+    new AbortController().signal,
+  );
+  if (decoded.ok) throw new Error("expected the body to be refused");
+  return decoded.problem;
+}
+
+/** The line of one frame: exactly one, ending in "\n". */
+function lineOf(frame: string): string {
+  expect(frame.endsWith("\n")).toBe(true);
+  expect(frame.indexOf("\n")).toBe(frame.length - 1);
+  return frame.slice(0, -1);
+}
+
+// ---- the request -------------------------------------------------------------------------------
+
+describe("peer wire: the request", () => {
+  it("the fully populated fixture sets every ExecuteBatch field the wire knows of", () => {
+    expect(Object.keys(fullBatch).sort()).toEqual([...executeBatchFields].sort());
+  });
+
+  it("the fixture's messages cover every role and every form of content", () => {
+    expect([...new Set(messages.map((message) => message.role))].sort()).toEqual(
+      Object.keys(everyRole).sort(),
+    );
+    const parts = messages.flatMap((message) => (Array.isArray(message.content) ? message.content : []));
+    expect(messages.some((message) => typeof message.content === "string")).toBe(true);
+    expect(messages.some((message) => message.content === null)).toBe(true);
+    expect(parts.map((part) => (part.type === "image" ? `image:${part.detail ?? "-"}` : part.type))).toEqual(
+      expect.arrayContaining(["text", "image:high", "image:-"]),
+    );
+  });
+
+  it("a fully populated batch round-trips; the deadline travels as the time left", () => {
+    const receiverSignal = new AbortController().signal;
+    const decoded = roundTrip(fullBatch, 1_000, 50_000, receiverSignal);
+    expect(decoded.signal).toBe(receiverSignal);
+    const { signal: _signal, ...received } = decoded;
+    const { signal: _sent, ...sent } = fullBatch;
+    expect(received).toStrictEqual({ ...sent, deadline: 55_000 });
+  });
+
+  it("the body is versioned and carries neither the signal nor the absolute deadline", () => {
+    const body = bodyOf(fullBatch, 1_000);
+    expect(body.v).toBe(PEER_WIRE_VERSION);
+    expect(body.remainingMs).toBe(5_000);
+    expect(body).not.toHaveProperty("signal");
+    expect(body).not.toHaveProperty("deadline");
+  });
+
+  it("a minimal batch round-trips without gaining keys", () => {
+    const receiverSignal = new AbortController().signal;
+    const decoded = roundTrip(minimalBatch, 1_000, 50_000, receiverSignal);
+    expect(decoded).toStrictEqual({ ...minimalBatch, signal: receiverSignal });
+    expect(Object.keys(decoded).sort()).toEqual(Object.keys(minimalBatch).sort());
+    expect(Object.keys(decoded.sampling)).toEqual([]);
+    expect(Object.keys(decoded.passThrough)).toEqual([]);
+    expect(Object.keys(decoded.messages[0]!).sort()).toEqual(["content", "role"]);
+    expect("deadline" in decoded).toBe(false);
+    expect(bodyOf(minimalBatch)).not.toHaveProperty("remainingMs");
+  });
+
+  it("a deadline already passed travels as 0 ms left, never negative", () => {
+    const body = bodyOf({ ...minimalBatch, deadline: 500 }, 1_000);
+    expect(body.remainingMs).toBe(0);
+    expect(roundTrip({ ...minimalBatch, deadline: 500 }, 1_000, 50_000, senderSignal).deadline).toBe(50_000);
+  });
+
+  it("passThrough JSON travels verbatim, null and nesting included", () => {
+    const odd: PassThrough = {
+      tools: [null, 1, "x", [true], { a: { b: [] } }],
+      toolChoice: null,
+      responseFormat: "text",
+    };
+    expect(roundTrip({ ...minimalBatch, passThrough: odd }, 0, 0, senderSignal).passThrough).toStrictEqual(
+      odd,
+    );
+  });
+});
+
+describe("peer wire: refused requests", () => {
+  it("another version, named with the one this node speaks (before any unknown field)", () => {
+    expect(problemOf({ ...bodyOf(minimalBatch), v: 2 })).toBe(
+      "peer wire version 2 is not supported (this node speaks 1)",
+    );
+    expect(problemOf({ ...bodyOf(minimalBatch), v: 2, newField: true })).toBe(
+      "peer wire version 2 is not supported (this node speaks 1)",
+    );
+    const { v: _v, ...unversioned } = bodyOf(minimalBatch);
+    expect(problemOf(unversioned)).toBe("peer wire version is missing (this node speaks 1)");
+  });
+
+  it("an unknown field, at the top or nested", () => {
+    expect(problemOf({ ...bodyOf(minimalBatch), logprobs: true })).toBe("logprobs: unknown key");
+    expect(problemOf({ ...bodyOf(minimalBatch), sampling: { minP: 0.1 } })).toBe(
+      "sampling.minP: unknown key",
+    );
+    const body = bodyOf(minimalBatch);
+    body.messages = [{ role: "user", content: "hi", audio: "x" }];
+    expect(problemOf(body)).toBe("messages[0].audio: unknown key");
+  });
+
+  it("a missing required field", () => {
+    const { model: _model, ...body } = bodyOf(minimalBatch);
+    expect(problemOf(body)).toBe("model: is required");
+    const noRole = bodyOf(minimalBatch);
+    noRole.messages = [{ content: "hi" }];
+    expect(problemOf(noRole)).toBe("messages[0].role: is required");
+    const noPartType = bodyOf(minimalBatch);
+    noPartType.messages = [{ role: "user", content: [{ text: "hi" }] }];
+    expect(problemOf(noPartType)).toBe("messages[0].content[0].type: is required");
+  });
+
+  it("a field of the wrong type, a negative time left, a part of unknown type", () => {
+    expect(problemOf({ ...bodyOf(minimalBatch), stream: "yes" })).toBe(
+      "stream: expected boolean, received string",
+    );
+    expect(problemOf({ ...bodyOf(minimalBatch), remainingMs: -1 })).toMatch(/^remainingMs: /);
+    const body = bodyOf(minimalBatch);
+    body.messages = [{ role: "user", content: [{ type: "audio", data: "x" }] }];
+    expect(problemOf(body)).toBe(
+      "messages[0].content[0].type: Invalid discriminator value. Expected 'text' | 'image'",
+    );
+    body.messages = [{ role: "user", content: 7 }];
+    expect(problemOf(body)).toBe("messages[0].content: expected string or array or null, received number");
+  });
+
+  it("a body that is not JSON, or not an object", () => {
+    expect(problemOf("{not json")).toMatch(/^the body is not JSON: /);
+    expect(problemOf("[1,2]")).toBe("the body is not a JSON object");
+    expect(problemOf("null")).toBe("the body is not a JSON object");
+  });
+});
+
+// ---- chunks ------------------------------------------------------------------------------------
+
+const fullUsage: Required<TokenUsage> = {
+  inputTokens: 120,
+  outputTokens: 48,
+  reasoningTokens: 16,
+  cachedInputTokens: 64,
+  estimated: false,
+};
+
+const fullDelta: Required<ToolCallDelta> & { function: Required<NonNullable<ToolCallDelta["function"]>> } = {
+  index: 0,
+  id: "call_9",
+  type: "function",
+  function: { name: "get_weather", arguments: '{"ci' },
+};
+
+/** Every TokenChunk field set at once (no runner sends this, the wire must still carry it). */
+const fullChunk: Required<TokenChunk> = {
+  text: "line one\nline two",
+  toolCalls: [fullDelta],
+  refusal: "I can't",
+  finishReason: "stop",
+  usage: fullUsage,
+};
+
+const chunks: ReadonlyArray<readonly [string, TokenChunk]> = [
+  ["text only", { text: "Hel" }],
+  ["empty text", { text: "" }],
+  [
+    "tool-call deltas",
+    {
+      text: "",
+      toolCalls: [
+        fullDelta,
+        { index: 0, function: { arguments: 'ty":"Oslo"}' } },
+        { index: 1, id: "call_10" },
+        { index: 2, function: {} },
+      ],
+    },
+  ],
+  ["refusal", { text: "", refusal: "I can't help with that." }],
+  ["final with finish reason and full usage", { text: "", finishReason: "length", usage: fullUsage }],
+  [
+    "final with estimated usage",
+    { text: "", finishReason: "tool_calls", usage: { inputTokens: 10, outputTokens: 3, estimated: true } },
+  ],
+  ["every field", fullChunk],
+];
+
+describe("peer wire: chunk frames", () => {
+  it.each(chunks)("%s round-trips", (_name, chunk) => {
+    expect(decodeFrame(lineOf(encodeChunkFrame(chunk)))).toStrictEqual({ type: "chunk", chunk });
+  });
+
+  it("a chunk frame is compact", () => {
+    expect(encodeChunkFrame({ text: "Hel" })).toBe('{"c":{"t":"Hel"}}\n');
+  });
+
+  it("the end frame", () => {
+    expect(encodeEndFrame()).toBe('{"end":1}\n');
+    expect(decodeFrame(lineOf(encodeEndFrame()))).toStrictEqual({ type: "end" });
+  });
+});
+
+// ---- errors ------------------------------------------------------------------------------------
+
+/** One error per kind, every field of its details set: a new kind or field breaks this. */
+const fullDetails: {
+  readonly [K in InferenceErrorKind]: Required<Extract<InferenceErrorDetails, { kind: K }>>;
+} = {
+  rate_limited: { kind: "rate_limited", retryAfterMs: 1_500 },
+  circuit_open: { kind: "circuit_open", openedAt: 10_000, retryAt: 40_000 },
+  content_filtered: { kind: "content_filtered" },
+  context_length_exceeded: { kind: "context_length_exceeded", limit: 4_096, requested: 5_000 },
+  bad_request: { kind: "bad_request", field: "messages[0].content" },
+  unauthorized: { kind: "unauthorized" },
+  forbidden: { kind: "forbidden" },
+  backpressure: { kind: "backpressure", retryAfterMs: 250 },
+  budget_exceeded: { kind: "budget_exceeded", retryAfterMs: 3_600_000 },
+  network_error: { kind: "network_error" },
+  server_error: { kind: "server_error", status: 502 },
+  timeout: { kind: "timeout", phase: "first_byte" },
+  context_poisoned: { kind: "context_poisoned" },
+  not_found: { kind: "not_found" },
+  unavailable: { kind: "unavailable", state: "loading" },
+  upstream_unauthorized: { kind: "upstream_unauthorized" },
+  internal: { kind: "internal" },
+};
+
+function expectSameError(decoded: InferenceError | undefined, original: InferenceError): void {
+  expect(decoded).toBeInstanceOf(InferenceError);
+  expect(decoded?.message).toBe(original.message);
+  expect(decoded?.details).toStrictEqual(original.details);
+}
+
+function errorOf(frame: PeerFrame): InferenceError {
+  if (frame.type !== "error") throw new Error(`expected an error frame, got ${frame.type}`);
+  return frame.error;
+}
+
+describe("peer wire: errors", () => {
+  it("the fixture has one error per kind", () => {
+    expect(Object.keys(fullDetails).sort()).toEqual([...inferenceErrorKinds].sort());
+  });
+
+  it.each(inferenceErrorKinds)("%s round-trips in an error frame and an error body", (kind) => {
+    const original = new InferenceError(fullDetails[kind], `${kind}: "quoted"\nsecond line`);
+    expectSameError(errorOf(decodeFrame(lineOf(encodeErrorFrame(original)))), original);
+    expectSameError(decodeErrorBody(encodeErrorBody(original)), original);
+  });
+
+  it("optional details left out stay left out", () => {
+    const original = new InferenceError({ kind: "timeout" }, "too slow");
+    const decoded = errorOf(decodeFrame(lineOf(encodeErrorFrame(original))));
+    expect(decoded.details).toStrictEqual({ kind: "timeout" });
+  });
+
+  it("an unknown kind decodes as internal, naming the kind and keeping the message", () => {
+    const line = JSON.stringify({ e: { message: "steeping", details: { kind: "teapot", cups: 2 } } });
+    const error = errorOf(decodeFrame(line));
+    expect(error).toBeInstanceOf(InferenceError);
+    expect(error.kind).toBe("internal");
+    expect(error.message).toBe('a peer answered an error of unknown kind "teapot": steeping');
+    const body = JSON.stringify({ error: { message: "steeping", details: { kind: "teapot" } } });
+    expect(decodeErrorBody(body)?.kind).toBe("internal");
+  });
+
+  it("an error body that is not one decodes as undefined", () => {
+    expect(decodeErrorBody("<html>502 Bad Gateway</html>")).toBeUndefined();
+    expect(decodeErrorBody('{"error":{"message":"x"}}')).toBeUndefined();
+    expect(decodeErrorBody('{"error":{"message":"x","details":{"kind":"server_error"}}}')).toBeUndefined();
+    expect(decodeErrorBody("")).toBeUndefined();
+  });
+});
+
+// ---- malformed frames --------------------------------------------------------------------------
+
+describe("peer wire: malformed frames", () => {
+  it("a line that is not JSON", () => {
+    expect(() => decodeFrame('{"c":{"t":"He')).toThrow(/^peer frame is not JSON: /);
+    expect(() => decodeFrame("[]")).toThrow("peer frame is not a JSON object");
+  });
+
+  it("a frame of unknown type", () => {
+    expect(() => decodeFrame('{"x":1}')).toThrow(
+      'peer frame of unknown type "x" (peer wire version 1 knows "c", "end" or "e")',
+    );
+    expect(() => decodeFrame('{"c":{"t":""},"end":1}')).toThrow(
+      'peer frame must hold exactly one of "c", "end" or "e", it holds "c", "end"',
+    );
+    expect(() => decodeFrame("{}")).toThrow(
+      'peer frame must hold exactly one of "c", "end" or "e", it holds none',
+    );
+  });
+
+  it("a chunk with a missing, mistyped or unknown field", () => {
+    expect(() => decodeFrame('{"c":{}}')).toThrow("peer chunk frame: t: is required");
+    expect(() => decodeFrame('{"c":{"t":1}}')).toThrow(
+      "peer chunk frame: t: expected string, received number",
+    );
+    expect(() => decodeFrame('{"c":{"t":"","logprobs":[]}}')).toThrow(
+      "peer chunk frame: logprobs: unknown key",
+    );
+    expect(() => decodeFrame('{"c":{"t":"","u":{"inputTokens":1}}}')).toThrow(
+      "peer chunk frame: u.outputTokens: is required",
+    );
+  });
+
+  it("an end frame with another value", () => {
+    expect(() => decodeFrame('{"end":true}')).toThrow('peer end frame: expected {"end":1}, got true');
+  });
+
+  it("an error frame whose details do not fit their kind", () => {
+    expect(() => decodeFrame('{"e":{"message":"x","details":{"kind":"circuit_open","openedAt":1}}}')).toThrow(
+      "peer error frame: details.retryAt: is required",
+    );
+    expect(() => decodeFrame('{"e":{"message":"x","details":{"kind":"not_found","path":"/"}}}')).toThrow(
+      "peer error frame: details.path: unknown key",
+    );
+    expect(() => decodeFrame('{"e":{"details":{"kind":"internal"}}}')).toThrow(
+      "peer error frame: message: is required",
+    );
+  });
+});
