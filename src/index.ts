@@ -61,6 +61,8 @@ export type DeploymentInput = z.input<typeof deploymentTableSchema>;
  * After the drain deadline answered the requests still running (unavailable), how long (real time:
  * socket I/O) to let those answers flush before the remaining connections are closed.
  */
+/** A node with this many requests in flight holds its store calls briefly to batch them. */
+const BUSY_IN_FLIGHT = 4;
 const FLUSH_GRACE_MS = 1000;
 
 const mockEntry: RuntimeRegistryEntry = {
@@ -237,6 +239,8 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     ...(clusterConfig?.modelSlots === undefined ? {} : { modelSlots: clusterConfig.modelSlots }),
   });
   storeLatency = (op, seconds) => serving.metrics.tell({ type: "store-latency", op, seconds });
+  // with several requests in flight, their store calls share Redis commands (docs/cluster.md)
+  node?.holdStoreCallsWhen(() => serving.service.inFlight >= BUSY_IN_FLIGHT);
   // rakka_store_available follows the node's shared store (lost, back)
   node?.onStoreState((state) =>
     serving.metrics.tell({ type: "store-available", available: state === "available" }),

@@ -33,6 +33,7 @@ import { RedisDeploymentCatalog } from "./redis-deployment-catalog.js";
 import { RedisRateLimitStore } from "./redis-rate-limit-store.js";
 import { redisRoutingChannel } from "./redis-routing-channel.js";
 import { RedisRoutingTable } from "./redis-routing-table.js";
+import { scriptBatcherFor } from "./redis-script-batch.js";
 import { RedisSpendLedger } from "./redis-spend-ledger.js";
 import { type LocalTarget, RoutingSync } from "./routing-sync.js";
 import { StoreAvailability, type StoreState } from "./store-availability.js";
@@ -89,6 +90,11 @@ export interface ClusterNode {
    * after every change (Redis lost, Redis back).
    */
   onStoreState(listener: (state: StoreState) => void): void;
+  /**
+   * The entry hands over its load signal once serving started: while it answers true, the node's
+   * store calls wait a millisecond to share one Redis command (docs/cluster.md, "Round trips").
+   */
+  holdStoreCallsWhen(busy: () => boolean): void;
   /** At shutdown, after the drain: leaves the membership and closes the connection. */
   close(): Promise<void>;
 }
@@ -210,6 +216,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
       logger.info({ nodeId, nodes: membership.view().nodes.length }, "joined the cluster");
     },
     view: () => membership?.view(),
+    holdStoreCallsWhen: (busy) => scriptBatcherFor(client).holdWhen(busy),
     onStoreState(listener) {
       listener(availability.state);
       availability.onChange(listener);

@@ -1,7 +1,7 @@
 // Runs the CircuitStateStore contract against RedisCircuitStateStore on a real redis-server, plus
 // what only a shared store can get wrong: updates from two nodes racing, expiry of idle circuits.
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { useRedis } from "../../test/support/redis-fixture.js";
 import { circuitStateStoreContract } from "../core/stores/circuit-state-store.contract.js";
 import { type CircuitRecord, closedCircuit } from "../core/stores/index.js";
@@ -21,6 +21,29 @@ const countFailure = (current: CircuitRecord): CircuitRecord => ({
 });
 
 describe("RedisCircuitStateStore on Redis", () => {
+  it("checks that change nothing run side by side: sixteen concurrent ones share one Redis command", async () => {
+    const client = redis.connect();
+    const store = new RedisCircuitStateStore({ client, prefix: redis.prefix() });
+    await store.update("e1", countFailure);
+    const sent = vi.spyOn(client, "evalsha");
+    const checks = await Promise.all(
+      Array.from({ length: 16 }, () => store.update("e1", (current) => current)),
+    );
+    expect(checks.every((record) => record.consecutiveFailures === 1)).toBe(true);
+    expect(sent).toHaveBeenCalledTimes(1);
+  });
+
+  it("a write that follows concurrent checks still lands once, in the endpoint's queue", async () => {
+    const store = new RedisCircuitStateStore({ client: redis.client, prefix: redis.prefix() });
+    await Promise.all([
+      store.update("e1", (current) => current),
+      store.update("e1", countFailure),
+      store.update("e1", (current) => current),
+      store.update("e1", countFailure),
+    ]);
+    expect((await store.get("e1")).consecutiveFailures).toBe(2);
+  });
+
   it("updates racing from two connections are each applied once", async () => {
     const prefix = redis.prefix();
     const nodeA = new RedisCircuitStateStore({ client: redis.client, prefix });

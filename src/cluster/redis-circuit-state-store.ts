@@ -104,7 +104,7 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   readonly #compareAndSet: ScriptCall;
   readonly #read: ScriptCall;
   readonly #list: ScriptCall;
-  /** endpoint → the tail of this node's updates to it: one node never races itself. */
+  /** endpoint → the tail of this node's writing updates to it: one node never races itself. */
   readonly #queues = new Map<string, Promise<void>>();
 
   /** The cluster wiring builds one per node and hands it to CircuitBreakerActor in place of the memory store. */
@@ -130,9 +130,27 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     );
   }
 
-  update(endpoint: string, fn: (current: CircuitRecord) => CircuitRecord): Promise<CircuitRecord> {
+  /**
+   * A call whose decision changes nothing (the check of a closed circuit, a success on one) costs
+   * one read and runs alongside any other, so the checks of concurrent requests share a Redis
+   * batch. One that writes joins the endpoint's queue and decides again from a fresh read there.
+   */
+  async update(endpoint: string, fn: (current: CircuitRecord) => CircuitRecord): Promise<CircuitRecord> {
+    if (this.#queues.has(endpoint)) return this.#queued(endpoint, fn);
+    const current = await this.#readVersioned(this.#key(endpoint));
+    const next = copyCircuitRecord(fn(copyCircuitRecord(current.record)));
+    if (sameCircuitRecord(next, current.record)) return next;
+    // the first compare-and-set writes this decision; a lost one decides again (fn runs again)
+    return this.#queued(endpoint, fn, { current, next });
+  }
+
+  #queued(
+    endpoint: string,
+    fn: (current: CircuitRecord) => CircuitRecord,
+    decided?: { readonly current: Versioned; readonly next: CircuitRecord },
+  ): Promise<CircuitRecord> {
     const previous = this.#queues.get(endpoint) ?? Promise.resolve();
-    const run = previous.then(() => this.#updateNow(endpoint, fn));
+    const run = previous.then(() => this.#updateNow(endpoint, fn, decided));
     const tail = run.then(
       () => {},
       () => {},
@@ -151,11 +169,16 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     return entries.sort(([a], [b]) => compareStrings(a, b));
   }
 
-  async #updateNow(endpoint: string, fn: (current: CircuitRecord) => CircuitRecord): Promise<CircuitRecord> {
+  async #updateNow(
+    endpoint: string,
+    fn: (current: CircuitRecord) => CircuitRecord,
+    decided?: { readonly current: Versioned; readonly next: CircuitRecord },
+  ): Promise<CircuitRecord> {
     const key = this.#key(endpoint);
-    let current = await this.#readVersioned(key);
+    let current = decided?.current ?? (await this.#readVersioned(key));
+    let next = decided?.next;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      const next = copyCircuitRecord(fn(copyCircuitRecord(current.record)));
+      next ??= copyCircuitRecord(fn(copyCircuitRecord(current.record)));
       // a check of a closed circuit, a success that changes nothing: no write, one round trip
       if (sameCircuitRecord(next, current.record)) return next;
       const reply = (await this.#compareAndSet(
@@ -166,6 +189,7 @@ export class RedisCircuitStateStore implements CircuitStateStore {
       // Another node wrote first: decide again from what it wrote.
       const [, json, version] = reply as [number, string | null, number];
       current = { record: json === null ? closedCircuit() : parseRecord(json), version };
+      next = undefined;
     }
     throw new StoreConflictError(
       `circuit ${endpoint}: update lost its compare-and-set ${this.#maxAttempts} times to other writers`,

@@ -60,6 +60,20 @@ describe("ScriptBatcher", () => {
     expect(sent.mock.calls.length).toBeLessThan(6);
   });
 
+  it("while the node is busy, calls made over several turns wait for company and leave together", async () => {
+    const { batcher, sent, prefix } = setUp();
+    batcher.holdWhen(() => true);
+    const increment = batcher.register(incr);
+    const calls: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 4; i++) {
+      calls.push(increment([`${prefix}n`], []));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(sent).toHaveBeenCalledTimes(0);
+    expect(await Promise.all(calls)).toEqual([1, 2, 3, 4]);
+    expect(sent).toHaveBeenCalledTimes(1);
+  });
+
   it("fails only the call whose script failed", async () => {
     const { client, batcher, prefix } = setUp();
     await client.hset(`${prefix}hash`, "field", "1");

@@ -1,9 +1,10 @@
 // One Redis command for many store operations (docs/cluster.md, "Round trips"). Every Lua script
 // a store registers on a connection becomes one function of a single batch script; calls made in
 // the same event-loop turn, or while the previous batch is in flight, leave together as one
-// EVALSHA of that script, which runs them in order and answers each. A lone call still leaves at
-// the end of its turn (no waiting for company), so an unloaded request pays one round trip, and a
-// loaded node pays one command for everything its concurrent requests ask at once.
+// EVALSHA of that script, which runs them in order and answers each. A lone call leaves at the end
+// of its turn (no waiting for company), so an unloaded request pays one round trip. While the
+// node is busy (its `busy` signal, e.g. several requests in flight) a batch waits HOLD_MS for
+// company first, so concurrent requests share one command instead of paying one each.
 
 import { createHash } from "node:crypto";
 import { type Redis, ReplyError } from "ioredis";
@@ -31,6 +32,8 @@ interface Compiled {
 
 /** A batch runs at most this many calls; the rest wait for the next one. */
 const MAX_CALLS_PER_BATCH = 256;
+/** How long a busy node's batch waits for company before it leaves. */
+export const HOLD_MS = 1;
 
 // ARGV[1] the number of calls; then per call: op index, key count, argument count, arguments.
 // KEYS: every call's keys, in call order. Each call's reply is {1, reply} or {0, error message}:
@@ -65,9 +68,15 @@ export class ScriptBatcher {
   #queue: PendingCall[] = [];
   #inFlight = false;
   #scheduled = false;
+  #busy: () => boolean = () => false;
 
   constructor(client: Redis) {
     this.#client = client;
+  }
+
+  /** The node's load signal: while it answers true, each batch waits HOLD_MS for company. */
+  holdWhen(busy: () => boolean): void {
+    this.#busy = busy;
   }
 
   /** Each Redis store calls this (through registerScript) for each of its scripts. */
@@ -90,10 +99,12 @@ export class ScriptBatcher {
   #schedule(): void {
     if (this.#scheduled || this.#inFlight) return;
     this.#scheduled = true;
-    setImmediate(() => {
+    const flush = () => {
       this.#scheduled = false;
       void this.#flush();
-    });
+    };
+    if (this.#busy()) setTimeout(flush, HOLD_MS);
+    else setImmediate(flush);
   }
 
   async #flush(): Promise<void> {
