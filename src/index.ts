@@ -1,6 +1,8 @@
 // The package's public API. With the CLI (built on it), the only place that knows the concrete
 // runtimes: it fills the runtime registry that is handed down to the deployment manager.
 
+import { constants } from "node:fs";
+import { access, stat } from "node:fs/promises";
 import type { z } from "zod";
 import { ActorSystem, type Clock, type Logger, systemClock } from "./actor/index.js";
 import { type ClusterNode, createClusterNode } from "./cluster/cluster-node.js";
@@ -61,6 +63,25 @@ export type DeploymentInput = z.input<typeof deploymentTableSchema>;
  * After the drain deadline answered the requests still running (unavailable), how long (real time:
  * socket I/O) to let those answers flush before the remaining connections are closed.
  */
+/** `[cluster] model_slots` when the table leaves it out (docs/configuration.md). */
+const DEFAULT_MODEL_SLOTS = 1;
+
+/** The llama model files among `paths` this process can read, with their sizes: the heartbeat's model list. */
+async function readableModels(paths: readonly string[]): Promise<Array<{ path: string; bytes: number }>> {
+  const files = await Promise.all(
+    [...new Set(paths)].map(async (path) => {
+      try {
+        await access(path, constants.R_OK);
+        const info = await stat(path);
+        return info.isFile() ? { path, bytes: info.size } : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return files.filter((file) => file !== undefined);
+}
+
 /** A node with this many requests in flight holds its store calls briefly to batch them. */
 const BUSY_IN_FLIGHT = 4;
 const FLUSH_GRACE_MS = 1000;
@@ -284,6 +305,10 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
           waiting: live.get(status.name)?.waiting ?? 0,
         })),
       inFlight: serving.service.inFlight,
+      modelSlots: clusterConfig?.modelSlots ?? DEFAULT_MODEL_SLOTS,
+      models: await readableModels(
+        statuses.filter((status) => status.runtime === "llama").map((status) => status.model),
+      ),
     };
   };
   /** The coordinator's side of the shared routing table (docs/cluster.md, "Forwarding"). */

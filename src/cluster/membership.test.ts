@@ -29,7 +29,12 @@ function member(prefix: string, nodeId: string, overrides: Partial<MembershipOpt
     nodeTimeoutMs: 3_000,
     clock: new ManualClock(),
     logger: silentLogger,
-    report: () => ({ replicas: [{ deployment: "gpt", running: 1, waiting: 2 }], inFlight: 3 }),
+    report: () => ({
+      replicas: [{ deployment: "gpt", running: 1, waiting: 2 }],
+      inFlight: 3,
+      modelSlots: 2,
+      models: [{ path: "models/tiny.gguf", bytes: 1234 }],
+    }),
     availability,
     ...overrides,
   });
@@ -51,6 +56,8 @@ describe("Membership", () => {
       version: "0.1.0",
       inFlight: 3,
       replicas: [{ deployment: "gpt", running: 1, waiting: 2 }],
+      modelSlots: 2,
+      models: [{ path: "models/tiny.gguf", bytes: 1234 }],
     });
     expect(seen?.heartbeatAgeMs).toBeGreaterThanOrEqual(0);
     expect(seen?.heartbeatAgeMs).toBeLessThan(3_000);

@@ -20,6 +20,10 @@ export interface NodeReport {
   }>;
   /** Requests this node's gateway is handling now. */
   readonly inFlight: number;
+  /** `[cluster] model_slots`: local model replicas this node may hold (placement's input). */
+  readonly modelSlots?: number;
+  /** The model files of local deployments this node can read, with their sizes (placement's input). */
+  readonly models?: ReadonlyArray<{ readonly path: string; readonly bytes: number }>;
 }
 
 export interface NodeRecord extends NodeReport {
@@ -176,6 +180,8 @@ export class Membership {
         startedAt: this.#startedAt,
         replicas: report.replicas,
         inFlight: report.inFlight,
+        ...(report.modelSlots === undefined ? {} : { modelSlots: report.modelSlots }),
+        ...(report.models === undefined ? {} : { models: report.models }),
       };
       const reply = (await this.#heartbeat(
         [`${prefix}nodes`, `${prefix}node:${nodeId}`],
@@ -198,6 +204,11 @@ export class Membership {
   }
 }
 
+function isModelFile(value: unknown): value is { path: string; bytes: number } {
+  const file = value as { path?: unknown; bytes?: unknown } | null;
+  return typeof file?.path === "string" && typeof file.bytes === "number" && file.bytes >= 0;
+}
+
 /** A heartbeat record read back; undefined for a record this version cannot read. */
 function parseRecord(json: string, ttlMs: number, nodeTimeoutMs: number): NodeRecord | undefined {
   try {
@@ -210,6 +221,10 @@ function parseRecord(json: string, ttlMs: number, nodeTimeoutMs: number): NodeRe
       startedAt: Number(value.startedAt),
       replicas: Array.isArray(value.replicas) ? value.replicas : [],
       inFlight: Number(value.inFlight) || 0,
+      ...(Number.isInteger(value.modelSlots) && (value.modelSlots as number) >= 0
+        ? { modelSlots: value.modelSlots as number }
+        : {}),
+      ...(Array.isArray(value.models) ? { models: value.models.filter(isModelFile) } : {}),
       heartbeatAgeMs: Math.max(0, nodeTimeoutMs - Math.max(0, ttlMs)),
     };
   } catch {
