@@ -62,7 +62,8 @@ describe("ScriptBatcher", () => {
 
   it("while the node is busy, calls made over several turns wait for company and leave together", async () => {
     const { batcher, sent, prefix } = setUp();
-    batcher.holdWhen(() => true);
+    // a long hold, so the four turns below surely fall within it on a loaded machine
+    batcher.holdWhen(() => true, 500);
     const increment = batcher.register(incr);
     const calls: Array<Promise<unknown>> = [];
     for (let i = 0; i < 4; i++) {

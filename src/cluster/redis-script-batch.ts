@@ -69,14 +69,16 @@ export class ScriptBatcher {
   #inFlight = false;
   #scheduled = false;
   #busy: () => boolean = () => false;
+  #holdMs = HOLD_MS;
 
   constructor(client: Redis) {
     this.#client = client;
   }
 
-  /** The node's load signal: while it answers true, each batch waits HOLD_MS for company. */
-  holdWhen(busy: () => boolean): void {
+  /** The node's load signal: while it answers true, each batch waits `holdMs` for company. */
+  holdWhen(busy: () => boolean, holdMs = HOLD_MS): void {
     this.#busy = busy;
+    this.#holdMs = holdMs;
   }
 
   /** Each Redis store calls this (through registerScript) for each of its scripts. */
@@ -103,7 +105,7 @@ export class ScriptBatcher {
       this.#scheduled = false;
       void this.#flush();
     };
-    if (this.#busy()) setTimeout(flush, HOLD_MS);
+    if (this.#busy()) setTimeout(flush, this.#holdMs);
     else setImmediate(flush);
   }
 
