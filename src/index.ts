@@ -63,6 +63,9 @@ export type DeploymentInput = z.input<typeof deploymentTableSchema>;
  * After the drain deadline answered the requests still running (unavailable), how long (real time:
  * socket I/O) to let those answers flush before the remaining connections are closed.
  */
+/** The local runtimes whose replicas a cluster's placement decides: those with model files. */
+const PLACED_RUNTIMES: readonly string[] = ["llama"];
+
 /** `[cluster] model_slots` when the table leaves it out (docs/configuration.md). */
 const DEFAULT_MODEL_SLOTS = 1;
 
@@ -256,7 +259,14 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     registry: node ? node.runtimes(registry) : registry,
     requestTimeoutMs: server.requestTimeoutMs,
     ...(options.random ? { random: options.random } : {}),
-    ...(node ? { nodeId: node.nodeId, ...node.stores, egress: clusterConfig?.egress ?? true } : {}),
+    ...(node
+      ? {
+          nodeId: node.nodeId,
+          ...node.stores,
+          egress: clusterConfig?.egress ?? true,
+          placedRuntimes: PLACED_RUNTIMES,
+        }
+      : {}),
     ...(clusterConfig?.modelSlots === undefined ? {} : { modelSlots: clusterConfig.modelSlots }),
   });
   storeLatency = (op, seconds) => serving.metrics.tell({ type: "store-latency", op, seconds });
@@ -307,7 +317,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
       inFlight: serving.service.inFlight,
       modelSlots: clusterConfig?.modelSlots ?? DEFAULT_MODEL_SLOTS,
       models: await readableModels(
-        statuses.filter((status) => status.runtime === "llama").map((status) => status.model),
+        statuses.filter((status) => PLACED_RUNTIMES.includes(status.runtime)).map((status) => status.model),
       ),
     };
   };
@@ -322,6 +332,41 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
       ),
     onPeers: (targets: readonly PeerRouteTarget[]) =>
       serving.coordinator.tell({ type: "peer-targets", targets }),
+  };
+  /** The serving layer's side of the shared placement of llama replicas (docs/cluster.md, "Placement"). */
+  let assigned: ReadonlyMap<string, ReadonlySet<number>> = new Map();
+  const placedDeployments = async () =>
+    (await serving.deployments()).filter(
+      (status) =>
+        PLACED_RUNTIMES.includes(status.runtime) && status.state !== "draining" && status.state !== "removed",
+    );
+  const nodePlacement = {
+    demands: async () =>
+      (await placedDeployments()).map((status) => ({
+        deployment: status.name,
+        model: status.model,
+        replicas: status.replicas,
+      })),
+    reports: async () =>
+      (await placedDeployments())
+        .flatMap((status) =>
+          [...(assigned.get(status.name) ?? [])].map((index) => {
+            const replica = status.localReplicas?.find((local) => local.index === index);
+            if (replica)
+              return { deployment: status.name, index, state: replica.ready ? "ready" : "starting" } as const;
+            return {
+              deployment: status.name,
+              index,
+              state: "failed",
+              reason: status.reason ?? "the replica is not running",
+            } as const;
+          }),
+        )
+        .map((report) => ({ ...report, reportedAt: system.clock.now() })),
+    onAssignments: (assignments: ReadonlyMap<string, ReadonlySet<number>>) => {
+      assigned = assignments;
+      serving.placementChanged(assignments);
+    },
   };
   const gateways: ListeningGateway[] = [];
   let closed: Promise<void> | undefined;
@@ -399,7 +444,8 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
       const host = bind.slice(0, separator).replace(/^\[|\]$/g, "") || "127.0.0.1";
       const listening = await gateway.listen(host, Number(bind.slice(separator + 1)));
       gateways.push(listening);
-      if (node && gateways.length === 1) await node.join(listening.url, nodeReport, nodeRouting);
+      if (node && gateways.length === 1)
+        await node.join(listening.url, nodeReport, nodeRouting, nodePlacement);
       return listening;
     },
     close(closeOptions = {}) {

@@ -26,10 +26,14 @@ import { FailoverSpendLedger } from "./failover-spend-ledger.js";
 import { Membership, type MembershipView, type NodeReport } from "./membership.js";
 import { createPeerRoutes, type PeerRoutes } from "./peer-endpoint.js";
 import { PeerEngines, type PeerTarget } from "./peer-engines.js";
+import { PlacementLease } from "./placement-lease.js";
+import { PlacementSync, type PlacementSyncOptions } from "./placement-sync.js";
 import { redisCatalogChannel } from "./redis-catalog-channel.js";
 import { RedisCircuitStateStore } from "./redis-circuit-state-store.js";
 import { createRedisConnection } from "./redis-connection.js";
 import { RedisDeploymentCatalog } from "./redis-deployment-catalog.js";
+import { redisPlacementChannel } from "./redis-placement-channel.js";
+import { RedisPlacementStore } from "./redis-placement-store.js";
 import { RedisRateLimitStore } from "./redis-rate-limit-store.js";
 import { redisRoutingChannel } from "./redis-routing-channel.js";
 import { RedisRoutingTable } from "./redis-routing-table.js";
@@ -67,7 +71,14 @@ export interface ClusterNode {
    * `routing` gives this node's engine targets to the shared routing table at each heartbeat and
    * takes the other nodes' (with peer engines) after each refresh.
    */
-  join(url: string, report: () => Promise<NodeReport> | NodeReport, routing: NodeRouting): Promise<void>;
+  join(
+    url: string,
+    report: () => Promise<NodeReport> | NodeReport,
+    routing: NodeRouting,
+    placement: NodePlacement,
+  ): Promise<void>;
+  /** Whether this node held the placement lease at its last heartbeat. */
+  holdsPlacementLease(): boolean;
   /**
    * The gateway's `/internal/` handler: runs the requests other nodes forward here through
    * `execute` (this node's own engines only), refused without the node key.
@@ -106,6 +117,9 @@ export interface NodeRouting {
   /** The other live nodes' targets, each with the peer engine that forwards to its node. */
   onPeers(targets: readonly PeerTarget[]): void;
 }
+
+/** How the node's serving layer and the shared placement meet (docs/cluster.md, "Placement"). */
+export type NodePlacement = Pick<PlacementSyncOptions, "demands" | "reports" | "onAssignments">;
 
 /** What the catalog sync needs from the package entry. */
 export interface CatalogOptions<S> {
@@ -157,6 +171,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   const unresolved = new UnresolvedDeployments();
   let catalogSync: CatalogSync<unknown> | undefined;
   let routingSync: RoutingSync | undefined;
+  let placementSync: PlacementSync | undefined;
   const peers = new PeerEngines({ system: options.system, nodeKey: config.nodeKey.reveal(), logger });
   return {
     nodeId,
@@ -177,7 +192,8 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
     },
     peerRoutes: (execute) =>
       createPeerRoutes({ nodeKey: config.nodeKey, execute, clock: options.clock, logger }),
-    async join(url, report, routing) {
+    holdsPlacementLease: () => placementSync?.holdsLease ?? false,
+    async join(url, report, routing, placement) {
       const liveNodes = () => membership?.view().nodes ?? [];
       const sync = new RoutingSync({
         table: new RedisRoutingTable({ client, prefix }),
@@ -189,6 +205,17 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
       });
       routingSync = sync;
       await sync.start();
+      const placing = new PlacementSync({
+        nodeId,
+        lease: new PlacementLease({ client, prefix, nodeId, ttlMs: config.nodeTimeoutMs }),
+        store: new RedisPlacementStore({ client, prefix }),
+        channel: redisPlacementChannel(client, prefix, logger),
+        logger,
+        reportTtlMs: config.nodeTimeoutMs,
+        ...placement,
+      });
+      placementSync = placing;
+      await placing.start();
       // each heartbeat also syncs the routing table (in the same Redis batch, mostly)
       const syncRoutes = async () => {
         const live = new Set(liveNodes().map((node) => node.nodeId));
@@ -196,7 +223,11 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         await sync.sync(await routing.localTargets(), live);
       };
       const reportAndSync = async () => {
-        const [nodeReport] = await Promise.all([report(), syncRoutes().catch(() => {})]);
+        const [nodeReport] = await Promise.all([
+          report(),
+          syncRoutes().catch(() => {}),
+          placing.tick(liveNodes()),
+        ]);
         return nodeReport;
       };
       membership = new Membership({
@@ -224,6 +255,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
     async close() {
       await catalogSync?.stop();
       await routingSync?.stop();
+      await placementSync?.stop();
       await peers.close();
       await membership?.stop();
       availability.close();

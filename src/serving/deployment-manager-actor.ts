@@ -48,7 +48,12 @@ export type ManagerMessage =
       readonly replyTo: ActorRef<CommandResult>;
     }
   /** Budget `throttle`: scale the deployment's concurrency (0.5 halves it, 1 restores it). */
-  | { readonly type: "throttle"; readonly deployment: string; readonly factor: number };
+  | { readonly type: "throttle"; readonly deployment: string; readonly factor: number }
+  /**
+   * A cluster's placement changed: for each deployment it places, the replica indexes on this
+   * node (docs/cluster.md, "Placement"). The placement actor was told the same first.
+   */
+  | { readonly type: "placement-changed"; readonly assignments: ReadonlyMap<string, ReadonlySet<number>> };
 
 interface Entry {
   rollout: RolloutState;
@@ -125,6 +130,13 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
       case "throttle":
         this.#feed(message.deployment, message);
         return;
+      case "placement-changed":
+        for (const [name, assigned] of message.assignments) {
+          const entry = this.#entries.get(name);
+          const transport = entry && this.#options.registry.get(entry.rollout.spec.runtime)?.transport;
+          if (transport) this.#feed(name, { type: "placement-changed", assigned, transport });
+        }
+        return;
     }
   }
 
@@ -165,9 +177,18 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
       case "place": {
         const { replicaId, transport } = effect;
         this.#context.pipeToSelf(
-          placement.ask<PlacementResult>((replyTo) => ({ type: "place", replicaId, transport, replyTo }), {
-            timeoutMs: PLACEMENT_TIMEOUT_MS,
-          }),
+          placement.ask<PlacementResult>(
+            (replyTo) => ({
+              type: "place",
+              replicaId,
+              transport,
+              deployment: name,
+              runtime: entry?.rollout.spec.runtime ?? "",
+              index: entry?.rollout.replicas.find((replica) => replica.replicaId === replicaId)?.index ?? 0,
+              replyTo,
+            }),
+            { timeoutMs: PLACEMENT_TIMEOUT_MS },
+          ),
           (result) => ({
             type: "placed",
             replicaId,

@@ -24,11 +24,21 @@ export type PlacementMessage =
       readonly type: "place";
       readonly replicaId: string;
       readonly transport: "local" | "remote";
+      /** The replica's deployment, runtime and index: in a cluster, checked against the shared placement. */
+      readonly deployment: string;
+      readonly runtime: string;
+      readonly index: number;
       /** Remote replicas: the (provider, key) they share a rate limiter by. */
       readonly affinity?: string;
       readonly replyTo: ActorRef<PlacementResult>;
     }
-  | { readonly type: "release"; readonly replicaId: string };
+  | { readonly type: "release"; readonly replicaId: string }
+  /**
+   * A cluster node's share of the shared placement (docs/cluster.md, "Placement"): for each
+   * deployment the lease holder places, the replica indexes on this node. A local replica of such
+   * a deployment is placed here only when its index is among them; other nodes run the rest.
+   */
+  | { readonly type: "assignments"; readonly assignments: ReadonlyMap<string, ReadonlySet<number>> };
 
 interface Placement {
   readonly nodeId: string;
@@ -40,17 +50,24 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
   readonly #nodes: readonly NodeCapacity[];
   readonly #placements = new Map<string, Placement>();
   readonly #clustered: boolean;
+  #assignments: ReadonlyMap<string, ReadonlySet<number>> = new Map();
 
-  /** `clustered`: other nodes exist, so a remote replica with no egress here is served by them. */
-  constructor(nodes: readonly NodeCapacity[], clustered = false) {
+  readonly #placedRuntimes: ReadonlySet<string>;
+
+  /**
+   * `clustered`: other nodes exist, so a remote replica with no egress here is served by them, and
+   * a local replica of a `placedRuntimes` runtime runs here only where the shared placement puts it.
+   */
+  constructor(nodes: readonly NodeCapacity[], clustered = false, placedRuntimes: readonly string[] = []) {
     this.#nodes = nodes;
     this.#clustered = clustered;
+    this.#placedRuntimes = new Set(placedRuntimes);
   }
 
   receive(message: PlacementMessage): void {
     switch (message.type) {
       case "place": {
-        const result = this.#place(message.transport, message.affinity);
+        const result = this.#clusterPlacement(message) ?? this.#place(message.transport, message.affinity);
         if (result.type === "placed") {
           this.#placements.set(message.replicaId, {
             nodeId: result.nodeId,
@@ -64,7 +81,22 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
       case "release":
         this.#placements.delete(message.replicaId);
         return;
+      case "assignments":
+        this.#assignments = message.assignments;
+        return;
     }
+  }
+
+  /** "elsewhere" for a replica the shared placement puts on another node (or has not placed yet). */
+  #clusterPlacement(message: Extract<PlacementMessage, { type: "place" }>): PlacementResult | undefined {
+    if (!this.#clustered || message.transport !== "local" || !this.#placedRuntimes.has(message.runtime))
+      return undefined;
+    const assigned = this.#assignments.get(message.deployment);
+    if (assigned?.has(message.index)) return undefined;
+    const reason = assigned
+      ? `replica ${message.index} is placed on another node`
+      : "waiting for the cluster's placement";
+    return { type: "elsewhere", reason };
   }
 
   #place(transport: "local" | "remote", affinity: string | undefined): PlacementResult {

@@ -109,6 +109,7 @@ describe("create", () => {
           state: "serving",
           replicas: 1,
           readyReplicas: 1,
+          localReplicas: [{ index: 0, ready: true }],
           runtime: "mock",
           model: "echo-1",
         },
@@ -445,5 +446,51 @@ describe("replica lifecycle", () => {
       "log info deployment serving",
     ]);
     expect(step(undefined, { type: "throttle", factor: 0.5 }).effects).toEqual([]);
+  });
+});
+
+describe("placement changes (a cluster's shared placement)", () => {
+  const changed = (...indexes: number[]): RolloutEvent => ({
+    type: "placement-changed",
+    assigned: new Set(indexes),
+    transport: "local",
+  });
+
+  it("drains a replica whose index moved to another node and keeps the others", () => {
+    const moved = run(serving(2), changed(1));
+    expect(kinds(moved.effects)).toEqual(["set-draining chat#0.0", "drain chat#0.0"]);
+    expect(replicas(moved.state)).toEqual(["chat#0.0 draining", "chat#0.1 ready"]);
+    const gone = run(moved.state, drained("chat#0.0"));
+    expect(kinds(gone.effects)).toEqual(["deregister chat#0.0", "release chat#0.0", "stop chat#0.0"]);
+    expect(statusOf(gone.state as RolloutState)).toMatchObject({ state: "serving", readyReplicas: 1 });
+  });
+
+  it("starts a replica for an index newly placed here, under a fresh id, confirmed by the placement", () => {
+    const elsewhere: RolloutEvent = {
+      type: "placed",
+      replicaId: "chat#0.1",
+      result: { type: "elsewhere", reason: "replica 1 is placed on another node" },
+    };
+    const one = run(undefined, apply(spec(2)), placed("chat#0.0"), elsewhere, ready("chat#0.0"));
+    expect(replicas(one.state)).toEqual(["chat#0.0 ready"]);
+    const gained = run(one.state, changed(0, 1));
+    expect(kinds(gained.effects)).toEqual(["place chat#0.1~1 local"]);
+    const started = run(gained.state, placed("chat#0.1~1"), ready("chat#0.1~1"));
+    expect(replicas(started.state)).toEqual(["chat#0.0 ready", "chat#0.1~1 ready"]);
+    expect(statusOf(started.state as RolloutState).localReplicas).toEqual([
+      { index: 0, ready: true },
+      { index: 1, ready: true },
+    ]);
+  });
+
+  it("serves through other nodes once every replica moved away, and ignores changes while removing", () => {
+    const away = run(serving(1), changed());
+    expect(kinds(away.effects)).toEqual([
+      "set-draining chat#0.0",
+      "drain chat#0.0",
+      "publish serving (no replica on this node: its requests go to the nodes that run them)",
+    ]);
+    const removing = run(serving(1), { type: "remove", name: "chat" });
+    expect(run(removing.state, changed(0)).effects).toEqual([]);
   });
 });

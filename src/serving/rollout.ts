@@ -32,6 +32,8 @@ export interface RolloutState {
   readonly generation: number;
   /** The last generation ever started: replica ids are never reused, even after a rollback. */
   readonly lastGeneration: number;
+  /** Replicas started again for an index after a placement change (their ids get a suffix). */
+  readonly restarts: number;
   readonly removing: boolean;
   /** Budget throttle applied to every replica (new ones included). */
   readonly concurrencyFactor: number;
@@ -52,6 +54,7 @@ export interface RolloutStatus {
   readonly reason?: string;
   readonly replicas: number;
   readonly readyReplicas: number;
+  readonly localReplicas: ReadonlyArray<{ readonly index: number; readonly ready: boolean }>;
   readonly runtime: string;
   readonly model: string;
 }
@@ -79,7 +82,17 @@ export type RolloutEvent =
   /** The replica's engine finished what it had after a drain. */
   | { readonly type: "replica-drained"; readonly replicaId: string }
   /** Budget throttle: scale the concurrency of every replica (0.5 halves it, 1 restores it). */
-  | { readonly type: "throttle"; readonly factor: number };
+  | { readonly type: "throttle"; readonly factor: number }
+  /**
+   * A cluster's placement changed (docs/cluster.md, "Placement"): `assigned` holds the replica
+   * indexes placed on this node. Replicas of the generation whose index left drain; assigned
+   * indexes with no replica here get one (placed again, so the placement confirms it).
+   */
+  | {
+      readonly type: "placement-changed";
+      readonly assigned: ReadonlySet<number>;
+      readonly transport: Transport;
+    };
 
 export type Waiters = "apply" | "remove";
 
@@ -145,6 +158,10 @@ export function statusOf(state: RolloutState): RolloutStatus {
     ...(state.reason !== undefined ? { reason: state.reason } : {}),
     replicas: state.spec.replicas,
     readyReplicas: current(state).filter((replica) => replica.status === "ready").length,
+    localReplicas: current(state).map((replica) => ({
+      index: replica.index,
+      ready: replica.status === "ready",
+    })),
     runtime: state.spec.runtime,
     model: state.spec.model,
   };
@@ -179,6 +196,7 @@ function apply(
       reason: undefined,
       generation: 0,
       lastGeneration: 0,
+      restarts: 0,
       removing: false,
       concurrencyFactor: 1,
       published: undefined,
@@ -232,6 +250,9 @@ class Machine {
       case "replica-drained":
         this.#stop(event.replicaId);
         return;
+      case "placement-changed":
+        this.#placementChanged(event.assigned, event.transport);
+        return;
       case "throttle":
         this.#s.concurrencyFactor = event.factor;
         for (const replica of this.#s.replicas) {
@@ -276,6 +297,26 @@ class Machine {
       const replicaId = replicaIdOf(spec.name, s.generation, index);
       s.replicas.push({ replicaId, generation: s.generation, index, spec, status: "placing" });
       this.#effects.push({ type: "place", replicaId, transport });
+    }
+  }
+
+  #placementChanged(assigned: ReadonlySet<number>, transport: Transport): void {
+    const s = this.#s;
+    if (s.removing) return;
+    const here = current(s);
+    for (const replica of here) if (!assigned.has(replica.index)) this.#drain(replica);
+    for (let index = 0; index < s.spec.replicas; index++) {
+      if (!assigned.has(index) || here.some((replica) => replica.index === index)) continue;
+      s.restarts++;
+      const replicaId = `${replicaIdOf(s.spec.name, s.generation, index)}~${s.restarts}`;
+      s.replicas.push({ replicaId, generation: s.generation, index, spec: s.spec, status: "placing" });
+      this.#effects.push({ type: "place", replicaId, transport });
+    }
+    // every replica of the generation moved away: the deployment serves through other nodes
+    if (here.length > 0 && current(s).every((replica) => replica.status === "draining")) {
+      s.state = "serving";
+      s.reason = "no replica on this node: its requests go to the nodes that run them";
+      this.#publish();
     }
   }
 

@@ -56,6 +56,8 @@ export interface DeploymentStatus {
   readonly reason?: string;
   readonly replicas: number;
   readonly readyReplicas: number;
+  /** This node's replicas of the serving generation, by index (a cluster's placement reports them). */
+  readonly localReplicas?: ReadonlyArray<{ readonly index: number; readonly ready: boolean }>;
   readonly runtime: string;
   readonly model: string;
 }

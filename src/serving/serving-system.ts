@@ -43,6 +43,11 @@ export interface ServingOptions {
   readonly modelSlots?: number;
   /** Whether this node runs engines for remote deployments (default true; `[cluster] egress`). */
   readonly egress?: boolean;
+  /**
+   * In a cluster: the local runtimes whose replicas the shared placement decides (llama); a
+   * replica of one runs here only where the placement puts it (`Serving.placementChanged`).
+   */
+  readonly placedRuntimes?: readonly string[];
   /** Shared stores (memory by default; Redis in a cluster). */
   readonly rateLimits?: RateLimitStore;
   readonly circuits?: CircuitStateStore;
@@ -65,6 +70,11 @@ export interface Serving {
    * node's own engines only, and handed to it; when none can take it, `output` fails.
    */
   executeLocal(batch: ExecuteBatch, output: ChunkSink<TokenChunk>): void;
+  /**
+   * A cluster's placement changed: for each deployment it places, the replica indexes on this node.
+   * Replicas start and drain to match (docs/cluster.md, "Placement").
+   */
+  placementChanged(assignments: ReadonlyMap<string, ReadonlySet<number>>): void;
   /**
    * The admin API's operations, with secrets restricted to `allowedSecretSources`; the deployments
    * it applies may reach link-local / metadata addresses only when `allowedHosts` lists them. In a
@@ -98,7 +108,9 @@ export function startServing(options: ServingOptions): Serving {
     },
   ];
   const placement = system.spawn(
-    props<PlacementMessage>(() => new DeploymentPlacementActor(nodes, options.nodeId !== undefined)),
+    props<PlacementMessage>(
+      () => new DeploymentPlacementActor(nodes, options.nodeId !== undefined, options.placedRuntimes ?? []),
+    ),
     "deployment-placement",
   );
   const observer: EngineObserver = {
@@ -182,6 +194,10 @@ export function startServing(options: ServingOptions): Serving {
     remove: (name, timeoutMs = APPLY_TIMEOUT_MS) =>
       manager.ask<ApplyResult>((replyTo) => ({ type: "remove", name, replyTo }), { timeoutMs }),
     deployments: () => service.deployments(),
+    placementChanged(assignments) {
+      placement.tell({ type: "assignments", assignments });
+      manager.tell({ type: "placement-changed", assignments });
+    },
     executeLocal(batch, output) {
       void coordinator
         .ask<RouteReply>(

@@ -56,7 +56,18 @@ describe("createInferenceSystem", () => {
   it("lists deployments with their state", async () => {
     system = await createInferenceSystem({ deployments: [echo({ replicas: 2 })], clock: new ManualClock() });
     expect(await system.deployments()).toEqual([
-      { name: "echo", state: "serving", replicas: 2, readyReplicas: 2, runtime: "mock", model: "echo-1" },
+      {
+        name: "echo",
+        state: "serving",
+        replicas: 2,
+        readyReplicas: 2,
+        localReplicas: [
+          { index: 0, ready: true },
+          { index: 1, ready: true },
+        ],
+        runtime: "mock",
+        model: "echo-1",
+      },
     ]);
   });
 

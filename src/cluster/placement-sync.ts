@@ -1,0 +1,161 @@
+// Where each local model replica runs in a cluster (docs/cluster.md, "Placement"). Every
+// heartbeat, each node renews the placement lease (one holds it); the holder plans from the live
+// nodes' heartbeats (model slots, model files) and the deployments to place (planPlacements),
+// writes the plan when it changed (compare-and-set on its version) and publishes a notice. Every
+// node reads the plan at each heartbeat and at once on a notice, hands its share (the replica
+// indexes placed on it) to its serving layer, and reports how its own replicas are doing.
+
+import type { Logger } from "../actor/index.js";
+import type { NodeRecord } from "./membership.js";
+import type { PlacementLease } from "./placement-lease.js";
+import { type PlacementDemand, type PlacementNode, planPlacements } from "./placement-plan.js";
+import type { PlacementChannel } from "./redis-placement-channel.js";
+import type {
+  PlacementSnapshot,
+  RedisPlacementStore,
+  ReplicaReport,
+  StoredPlacement,
+} from "./redis-placement-store.js";
+
+/** This node's share of the plan: for each placed deployment, the replica indexes it runs. */
+export type Assignments = ReadonlyMap<string, ReadonlySet<number>>;
+
+export interface PlacementSyncOptions {
+  readonly nodeId: string;
+  readonly lease: PlacementLease;
+  readonly store: RedisPlacementStore;
+  readonly channel: PlacementChannel;
+  readonly logger: Logger;
+  /** How long a node's replica reports outlive it (node_timeout_ms). */
+  readonly reportTtlMs: number;
+  /** The deployments the placement decides (llama), as this node's catalog copy has them. */
+  readonly demands: () => Promise<readonly PlacementDemand[]>;
+  /** How this node's replicas of those deployments are doing. */
+  readonly reports: () => Promise<ReadonlyArray<Omit<ReplicaReport, "nodeId">>>;
+  /** Told this node's share after every read of the plan (the whole share, each time). */
+  readonly onAssignments: (assignments: Assignments) => void;
+}
+
+export class PlacementSync {
+  readonly #options: PlacementSyncOptions;
+  #stopped = false;
+  #lastShare = "";
+  #lastLog = "";
+  #holding = false;
+
+  constructor(options: PlacementSyncOptions) {
+    this.#options = options;
+  }
+
+  /** Whether this node held the lease at its last heartbeat (for cluster status). */
+  get holdsLease(): boolean {
+    return this.#holding;
+  }
+
+  async start(): Promise<void> {
+    await this.#options.channel.subscribe(() => void this.refresh());
+  }
+
+  /** One heartbeat: renew the lease, plan when holding it, report, then read this node's share. */
+  async tick(nodes: readonly NodeRecord[]): Promise<void> {
+    if (this.#stopped) return;
+    const { store, lease, nodeId } = this.#options;
+    try {
+      const [holding, demands, reports] = await Promise.all([
+        lease.renew(),
+        this.#options.demands(),
+        this.#options.reports(),
+      ]);
+      this.#holding = holding;
+      let snapshot = await store.snapshot();
+      if (holding) snapshot = (await this.#plan(nodes, demands, snapshot)) ?? snapshot;
+      await store.report(nodeId, reports, this.#options.reportTtlMs);
+      this.#hand(snapshot, demands);
+    } catch (error) {
+      this.#options.logger.debug({ error: (error as Error).message }, "placement round failed");
+    }
+  }
+
+  /** Re-reads the plan (on a notice) and hands this node its share. Never rejects. */
+  async refresh(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      const [snapshot, demands] = await Promise.all([
+        this.#options.store.snapshot(),
+        this.#options.demands(),
+      ]);
+      this.#hand(snapshot, demands);
+    } catch (error) {
+      this.#options.logger.debug({ error: (error as Error).message }, "placement read failed");
+    }
+  }
+
+  /** At shutdown: the lease goes to another node at its next heartbeat. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#options.lease.release().catch(() => {});
+    await this.#options.channel.close().catch(() => {});
+  }
+
+  /** The holder's part: a new plan when the inputs changed it; undefined when nothing was written. */
+  async #plan(
+    nodes: readonly NodeRecord[],
+    demands: readonly PlacementDemand[],
+    snapshot: PlacementSnapshot,
+  ): Promise<PlacementSnapshot | undefined> {
+    const plan = planPlacements(nodes.map(placementNode), demands, snapshot.placements);
+    const log = JSON.stringify(plan.unplaced);
+    if (log !== this.#lastLog) {
+      this.#lastLog = log;
+      for (const unplaced of plan.unplaced)
+        this.#options.logger.warn(
+          { deployment: unplaced.deployment, replica: unplaced.index, reason: unplaced.reason },
+          "replica cannot be placed",
+        );
+    }
+    if (samePlacements(plan.placements, snapshot.placements)) return undefined;
+    const written = await this.#options.store.writePlan(plan.placements, snapshot.version);
+    if (!written) return undefined;
+    this.#options.logger.info(
+      {
+        placements: plan.placements.map((p) => `${p.deployment}[${p.index}]@${p.nodeId}`),
+        moved: plan.moved.length,
+      },
+      "placement changed",
+    );
+    await this.#options.channel.publish().catch(() => {});
+    return { ...snapshot, version: snapshot.version + 1, placements: plan.placements };
+  }
+
+  #hand(snapshot: PlacementSnapshot, demands: readonly PlacementDemand[]): void {
+    const share = new Map<string, Set<number>>();
+    for (const demand of demands) share.set(demand.deployment, new Set());
+    for (const placement of snapshot.placements) {
+      if (placement.nodeId !== this.#options.nodeId) continue;
+      let indexes = share.get(placement.deployment);
+      if (!indexes) {
+        indexes = new Set();
+        share.set(placement.deployment, indexes);
+      }
+      indexes.add(placement.index);
+    }
+    const key = JSON.stringify([...share].map(([name, indexes]) => [name, [...indexes].sort()]));
+    if (key === this.#lastShare) return;
+    this.#lastShare = key;
+    this.#options.onAssignments(share);
+  }
+}
+
+function placementNode(node: NodeRecord): PlacementNode {
+  return { nodeId: node.nodeId, modelSlots: node.modelSlots ?? 0, models: node.models ?? [] };
+}
+
+function samePlacements(a: readonly StoredPlacement[], b: readonly StoredPlacement[]): boolean {
+  const key = (list: readonly StoredPlacement[]) =>
+    list
+      .map((p) => `${p.deployment}\u0000${p.index}\u0000${p.nodeId}`)
+      .sort()
+      .join("\n");
+  return key(a) === key(b);
+}

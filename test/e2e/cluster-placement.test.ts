@@ -1,0 +1,123 @@
+// Local model replicas placed across `rakka serve` processes on one real redis-server (docs/cluster.md,
+// "Placement"): a llama deployment with replicas = 2 on three nodes with model_slots = 1 loads on
+// two different nodes, not the third; every node serves it (the third by forwarding, with
+// `x-rakka-node` naming the node whose engine ran it); when a node holding a replica is killed, the
+// lease holder places that replica on the node that had none and the deployment serves on. Real
+// llama.cpp on a generated model; the official openai SDK, retries off. Bounded in time.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeModel } from "../../src/runtimes/llama/make-model.js";
+import { killAllNodes, type NodeProcess, nodeTables, startNode } from "../support/cluster-nodes.js";
+import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
+
+let redis: RedisServer;
+let dir: string;
+let modelPath: string;
+const nodes = new Map<string, NodeProcess>();
+const prefix = uniqueKeyPrefix("e2e-placement");
+
+function nodeConfig(nodeId: string): string {
+  const tables = nodeTables({
+    redisUrl: redis.url,
+    nodeId,
+    keyPrefix: prefix,
+    adminKey: "admin-key-placement",
+    nodeKey: "node-key-placement",
+    cluster: "model_slots = 1",
+  });
+  return `${tables}
+[[deployment]]
+name = "tiny"
+model = "${modelPath}"
+runtime = "llama"
+replicas = 2
+[deployment.serving]
+max_concurrent = 2
+`;
+}
+
+/** Polls `probe` every 100 ms until it returns true; fails after `ms`. */
+async function eventually(probe: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The node ids whose /readyz lists a ready local replica of "tiny". */
+async function nodesRunningTiny(): Promise<string[]> {
+  const running: string[] = [];
+  for (const [id, node] of nodes) {
+    const ready = (await (await fetch(`${node.url}/readyz`)).json()) as {
+      deployments: Array<{ name: string; ready_replicas: number }>;
+    };
+    if ((ready.deployments.find((d) => d.name === "tiny")?.ready_replicas ?? 0) > 0) running.push(id);
+  }
+  return running.sort();
+}
+
+async function ask(node: NodeProcess): Promise<string | null> {
+  const client = new OpenAI({ baseURL: `${node.url}/v1`, apiKey: "unused", maxRetries: 0, timeout: 20_000 });
+  const { data, response } = await client.chat.completions
+    .create({ model: "tiny", messages: [{ role: "user", content: "hello" }], max_tokens: 3 })
+    .withResponse();
+  expect(data.choices[0]?.finish_reason).toBe("length");
+  return response.headers.get("x-rakka-node");
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  dir = await mkdtemp(join(tmpdir(), "rakka-placement-"));
+  modelPath = join(dir, "tiny.gguf");
+  await makeModel({ out: modelPath, size: "tiny", seed: 1, quant: "q8_0" });
+  const started = await Promise.all(
+    ["node-a", "node-b", "node-c"].map(async (id) => [id, await startNode(id, nodeConfig(id))] as const),
+  );
+  for (const [id, node] of started) nodes.set(id, node);
+}, 60_000);
+
+afterAll(async () => {
+  killAllNodes();
+  await redis?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("local replicas placed across nodes", () => {
+  it("replicas = 2 on three nodes with one slot each run on two different nodes, and every node serves", async () => {
+    await eventually(async () => (await nodesRunningTiny()).length === 2, 20_000, "two nodes run a replica");
+    const running = await nodesRunningTiny();
+    // and it stays at two: the third never loads one
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await nodesRunningTiny()).toEqual(running);
+    for (const node of nodes.values()) {
+      const servedBy = await ask(node);
+      expect(running).toContain(servedBy);
+    }
+    const idle = [...nodes.keys()].find((id) => !running.includes(id)) as string;
+    // the node without a replica forwards to one that has it
+    expect(running).toContain(await ask(nodes.get(idle) as NodeProcess));
+  });
+
+  it("a killed node's replica is placed on the node that had none, and the deployment serves on", async () => {
+    const before = await nodesRunningTiny();
+    const victim = before[0] as string;
+    const idle = [...nodes.keys()].find((id) => !before.includes(id)) as string;
+    nodes.get(victim)?.kill();
+    nodes.delete(victim);
+    await eventually(
+      async () => {
+        const running = await nodesRunningTiny();
+        return running.length === 2 && running.includes(idle);
+      },
+      15_000,
+      "the dead node's replica runs on the idle node",
+    );
+    for (const node of nodes.values()) expect([...nodes.keys()]).toContain(await ask(node));
+  });
+});
