@@ -206,6 +206,25 @@ describe("DpCoordinatorActor", () => {
       expect(targetOf(await route())).toBe("remote-1");
     });
 
+    it("routes around excluded targets (a re-route after one failed), local and peer alike", async () => {
+      const { coordinator, engine } = setup();
+      coordinator.tell({
+        type: "register",
+        deployment: "d",
+        targetId: "mine",
+        ref: engine("mine"),
+        maxConcurrent: 4,
+      });
+      coordinator.tell({ type: "peer-targets", targets: [peer(engine("p1"), { targetId: "node-b/r1" })] });
+      const routeExcluding = (exclude: string[]) =>
+        coordinator.ask<RouteReply>((replyTo) => ({ type: "route-to", deployment: "d", exclude, replyTo }), {
+          timeoutMs: 1000,
+        });
+      expect(targetOf(await routeExcluding(["mine"]))).toBe("node-b/r1");
+      expect(targetOf(await routeExcluding(["node-b/r1"]))).toBe("mine");
+      expect(targetOf(await routeExcluding(["mine", "node-b/r1"]))).toBe("no-route:unavailable");
+    });
+
     it("never forwards a request that came from another node, and skips draining peers", async () => {
       const { coordinator, engine, route } = setup();
       coordinator.tell({

@@ -84,6 +84,8 @@ export type CoordinatorMessage =
       readonly deployment: string;
       readonly attempt?: number;
       readonly localOnly?: boolean;
+      /** Targets not to route to (a re-route after one of them failed the request). */
+      readonly exclude?: readonly string[];
       readonly replyTo: ActorRef<RouteReply>;
     }
   /** The routing sync: every other live node's targets (the whole set; replaces the last). */
@@ -160,7 +162,7 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
     switch (message.type) {
       case "route-to":
         message.replyTo.tell({
-          ...this.#route(message.deployment, message.localOnly === true),
+          ...this.#route(message.deployment, message.localOnly === true, message.exclude ?? []),
           attempt: message.attempt ?? 0,
         });
         return;
@@ -281,7 +283,7 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
     return snapshot;
   }
 
-  #route(deployment: string, localOnly: boolean): RouteResult {
+  #route(deployment: string, localOnly: boolean, exclude: readonly string[]): RouteResult {
     const routes = this.#deployments.get(deployment);
     if (!routes || routes.state === "removed" || routes.state === "draining") {
       const error = errors.notFound(`The model \`${quotedModelName(deployment)}\` does not exist`);
@@ -290,10 +292,10 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
     const policy = routes.policy;
     const withPolicy = policy ? { policy } : {};
     const local: Target[] = [];
-    if (routes.state === "serving")
-      for (const target of routes.targets.values()) if (!target.draining) local.push(target);
+    const usable = (target: Target) => !target.draining && !exclude.includes(target.targetId);
+    if (routes.state === "serving") for (const target of routes.targets.values()) if (usable(target)) local.push(target);
     const peers: Target[] = [];
-    if (!localOnly) for (const target of routes.peers) if (!target.draining) peers.push(target);
+    if (!localOnly) for (const target of routes.peers) if (usable(target)) peers.push(target);
     const chosen = choose(pickTarget(local, this.#random), pickTarget(peers, this.#random));
     if (chosen && policy) {
       chosen.routedSinceReport++;

@@ -19,7 +19,12 @@ import type { ExecuteBatch } from "../core/batch.js";
 import { estimateTokens, messageText } from "../core/batch.js";
 import { type Channel, ChannelClosedError } from "../core/channel.js";
 import { costUsd, estimateCostUsd } from "../core/cost.js";
-import { errors, type InferenceError, toInferenceError } from "../core/inference-error.js";
+import {
+  errors,
+  type InferenceError,
+  type InferenceErrorKind,
+  toInferenceError,
+} from "../core/inference-error.js";
 import type { TokenChunk } from "../core/token-chunk.js";
 import { AttemptSink } from "./attempt-sink.js";
 import type { BudgetDecision, BudgetMessage } from "./budget-actor.js";
@@ -95,9 +100,21 @@ interface Attempt {
   abort: AbortController;
   /** Where the engine writes this attempt's chunks (set at dispatch). */
   sink: AttemptSink | undefined;
+  /** The target it was dispatched to. */
+  target: RouteTarget | undefined;
+  /** Targets this attempt must not be routed to (the ones that failed it before). */
+  readonly exclude: readonly string[];
+  /** Set on a re-route: the error of the target it replaces (what the request ends with if none is left). */
+  readonly rerouteOf: InferenceError | undefined;
   /** Its cost was recorded (and its reservation settled): once per attempt. */
   charged: boolean;
 }
+
+/**
+ * Failures that mean the target itself is gone (its node died, its replica stopped): before
+ * commit the request is routed once more, to another replica of the same deployment.
+ */
+const REROUTED_KINDS: ReadonlySet<InferenceErrorKind> = new Set(["unavailable", "network_error"]);
 
 export class RequestActor implements Actor<RequestMessage> {
   readonly #context: ActorContext<RequestMessage>;
@@ -191,7 +208,12 @@ export class RequestActor implements Actor<RequestMessage> {
 
   // ---- routing and fallbacks ------------------------------------------------------------------
 
-  #newAttempt(number: number, deployment: string): Attempt {
+  #newAttempt(
+    number: number,
+    deployment: string,
+    exclude: readonly string[] = [],
+    rerouteOf?: InferenceError,
+  ): Attempt {
     this.#tried.add(deployment);
     return {
       number,
@@ -201,17 +223,21 @@ export class RequestActor implements Actor<RequestMessage> {
       abort: new AbortController(),
       sink: undefined,
       charged: false,
+      target: undefined,
+      exclude,
+      rerouteOf,
     };
   }
 
   #route(): void {
-    const { number, deployment } = this.#attempt;
+    const { number, deployment, exclude } = this.#attempt;
     // the coordinator answers this actor directly (no ask: no reply ref, promise or timer per
     // request); the request deadline covers a coordinator that never answers
     this.#options.coordinator.tell({
       type: "route-to",
       deployment,
       attempt: number,
+      ...(exclude.length > 0 ? { exclude } : {}),
       replyTo: this.#context.self as ActorRef<RouteReply>,
     });
   }
@@ -221,7 +247,8 @@ export class RequestActor implements Actor<RequestMessage> {
     attempt.policy = result.policy;
     if (attempt.number === 0) this.#origin = result.policy;
     if (result.type === "no-route") {
-      this.#failed(result.error);
+      // a re-route that found no other replica ends as the replaced target's failure did
+      this.#failed(attempt.rerouteOf ?? result.error);
       return;
     }
     const policy = result.policy;
@@ -258,11 +285,37 @@ export class RequestActor implements Actor<RequestMessage> {
     this.#dispatch(result.target);
   }
 
-  /** A failure of the current attempt: before commit the next fallback, else the end. */
+  /**
+   * A failure of the current attempt: before commit one re-route to another replica of the same
+   * deployment when the target itself was lost, then the next fallback; after commit the end.
+   */
   #failed(error: InferenceError): void {
     const previous = this.#attempt;
     if (this.#firstTokenAt !== undefined) {
       this.#finish({ outcome: "error", error });
+      return;
+    }
+    const lost = previous.target;
+    if (lost && previous.rerouteOf === undefined && REROUTED_KINDS.has(error.kind)) {
+      this.#context.log.info(
+        {
+          requestId: this.#options.requestId,
+          deployment: previous.deployment,
+          target: lost.targetId,
+          node: lost.nodeId,
+          reason: error.kind,
+        },
+        "re-routing to another replica",
+      );
+      previous.sink?.abandon();
+      previous.abort.abort(error);
+      this.#attempt = this.#newAttempt(
+        previous.number + 1,
+        previous.deployment,
+        [...previous.exclude, lost.targetId],
+        error,
+      );
+      this.#route();
       return;
     }
     if (error.kind === "context_length_exceeded") {
@@ -298,8 +351,10 @@ export class RequestActor implements Actor<RequestMessage> {
     const origin = this.#origin;
     const current = this.#attempt.policy;
     if (!origin) return undefined;
+    // a fallback candidate that is not there; a re-route of the requested deployment is no candidate
     const candidateGone =
-      this.#attempt.number > 0 && (error.kind === "not_found" || error.kind === "unavailable");
+      this.#attempt.deployment !== this.#options.request.model &&
+      (error.kind === "not_found" || error.kind === "unavailable");
     const allowed =
       candidateGone ||
       fallsBackOn(origin, error.kind) ||
@@ -337,6 +392,7 @@ export class RequestActor implements Actor<RequestMessage> {
       },
     );
     attempt.sink = sink;
+    attempt.target = target;
     const batch: ExecuteBatch = {
       requestId: attempt.number === 0 ? requestId : `${requestId}.${attempt.number}`,
       model: attempt.deployment,
