@@ -423,7 +423,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         ? createAdminRoutes({
             adminKey: server.adminKey,
             service: serving.admin(server.adminSecretSources, server.adminAllowedHosts, catalog),
-            ...(node ? { cluster: clusterStatus } : {}),
+            ...(node ? { cluster: clusterStatus, placement: () => node.placement() } : {}),
           })
         : undefined;
       const gateway = createHttpGateway({
@@ -452,6 +452,9 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
       closed ??= (async () => {
         await catalog?.stop();
         const drainTimeoutMs = closeOptions.drainTimeoutMs ?? server.drainTimeoutMs;
+        // a cluster node's llama replicas move to other nodes first, serving here until they are
+        // ready there (docs/cluster.md, "Placement")
+        if (node && gateways.length > 0 && drainTimeoutMs > 0) await node.handOver(drainTimeoutMs);
         const drainDelayMs = closeOptions.drainDelayMs ?? server.drainDelayMs;
         if (gateways.length > 0 && drainDelayMs > 0) {
           for (const gateway of gateways) gateway.beginDrain();

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { deploymentsCommand } from "./admin-commands.js";
+import { clusterStatusCommand, deploymentsCommand } from "./admin-commands.js";
 import { main } from "./main.js";
 
 async function run(args: string[]) {
@@ -239,5 +239,113 @@ describe("admin clients: snake_case replies", () => {
     );
     expect(code).toBe(0);
     expect(out[1]).toMatch(/^gpt\s+serving\s+openai\s+1\/2\s+0\s+0\s+closed\s+\$0\.500000\s+\$1\.250000$/);
+  });
+});
+
+describe("rakka cluster status", () => {
+  const clusterBody = {
+    node: "node-c",
+    store: "available",
+    on_store_unavailable: "open",
+    nodes: [
+      {
+        node_id: "node-a",
+        url: "http://10.0.0.1:8080",
+        version: "1",
+        heartbeat_age_ms: 120,
+        replicas: [{ deployment: "tiny", running: 0, waiting: 0 }],
+        in_flight: 0,
+      },
+      {
+        node_id: "node-c",
+        url: "http://10.0.0.3:8080",
+        version: "1",
+        heartbeat_age_ms: 40,
+        replicas: [],
+        in_flight: 2,
+      },
+    ],
+  };
+
+  async function status(body: unknown) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await clusterStatusCommand(
+      { url: "http://127.0.0.1:8080", adminKey: "k", fetch: async () => Response.json(body) },
+      { out: (line) => out.push(line), err: (line) => err.push(line) },
+    );
+    return { code, out, err };
+  }
+
+  it("prints the node table, then every replica with its node, state and failure reason", async () => {
+    const result = await status({
+      ...clusterBody,
+      placement: {
+        version: 7,
+        lease_holder: "node-a",
+        plan: [
+          { deployment: "tiny", index: 0, node_id: "node-a" },
+          { deployment: "tiny", index: 1, node_id: "node-b" },
+          { deployment: "big", index: 0, node_id: "node-c" },
+        ],
+        reports: [
+          { deployment: "tiny", index: 0, node_id: "node-a", state: "ready", reported_at: 1 },
+          {
+            deployment: "tiny",
+            index: 1,
+            node_id: "node-b",
+            state: "failed",
+            reason: "model file not found: models/tiny.gguf",
+            reported_at: 1,
+          },
+          // a replica the plan moved away, still draining where it was
+          { deployment: "tiny", index: 1, node_id: "node-c", state: "ready", reported_at: 1 },
+        ],
+      },
+    });
+    expect(result.code).toBe(0);
+    expect(result.err).toEqual([]);
+    expect(result.out).toEqual([
+      "NODE           URL                   HEARTBEAT AGE  REPLICAS  IN FLIGHT  STORE",
+      "node-a         http://10.0.0.1:8080  0.1 s          tiny      0",
+      "node-c (this)  http://10.0.0.3:8080  0.0 s          -         2          available",
+      "",
+      "DEPLOYMENT  REPLICA  NODE    STATE   REASON",
+      "big         0        node-c  placed",
+      "tiny        0        node-a  ready",
+      "tiny        1        node-b  failed  model file not found: models/tiny.gguf",
+      "tiny        1        node-c  ready",
+      "placement lease: node-a (plan version 7)",
+    ]);
+  });
+
+  it("says when nothing is placed and nobody holds the lease", async () => {
+    const result = await status({
+      ...clusterBody,
+      placement: { version: 0, lease_holder: null, plan: [], reports: [] },
+    });
+    expect(result.code).toBe(0);
+    expect(result.out.slice(-3)).toEqual([
+      "",
+      "no placed replicas",
+      "placement lease: none (plan version 0)",
+    ]);
+  });
+
+  it("prints the nodes and fails with the reason when the placement could not be read", async () => {
+    const result = await status({
+      ...clusterBody,
+      placement: null,
+      placement_error: "Connection is closed.",
+    });
+    expect(result.code).toBe(1);
+    expect(result.out).toHaveLength(3);
+    expect(result.err).toEqual(["rakka cluster status: placement unavailable: Connection is closed."]);
+  });
+
+  it("prints only the node table for a server without the placement fields", async () => {
+    const result = await status(clusterBody);
+    expect(result).toMatchObject({ code: 0, err: [] });
+    expect(result.out).toHaveLength(3);
   });
 });

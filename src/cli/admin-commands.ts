@@ -261,7 +261,10 @@ export async function costReportCommand(options: AdminClientOptions, io: Command
   });
 }
 
-/** `rakka cluster status`: one row per live node, from the node at --url's last heartbeat round. */
+/**
+ * `rakka cluster status`: one row per live node, from the node at --url's last heartbeat round;
+ * then one row per placed replica with its state and failure reason (docs/cluster.md, "Placement").
+ */
 export async function clusterStatusCommand(options: AdminClientOptions, io: CommandIo): Promise<number> {
   if (options.adminKey === undefined || options.adminKey === "") {
     io.err("rakka cluster status: set RAKKA_ADMIN_KEY to the server's [server] admin_key");
@@ -290,6 +293,57 @@ export async function clusterStatusCommand(options: AdminClientOptions, io: Comm
       ]);
     }
     for (const line of table(rows)) io.out(line);
+    if (!("placement" in reply.body)) return 0; // a server without the placement fields
+    const placement = reply.body.placement as PlacementJson | null;
+    if (placement === null || typeof placement !== "object") {
+      io.err(
+        `rakka cluster status: placement unavailable: ${String(reply.body.placement_error ?? "no answer")}`,
+      );
+      return 1;
+    }
+    io.out("");
+    for (const line of replicaLines(placement)) io.out(line);
     return 0;
   });
 }
+
+/** GET /admin/v1/cluster's `placement` (docs/api.md). */
+interface PlacementJson {
+  version?: number;
+  lease_holder?: string | null;
+  plan?: Array<{ deployment: string; index: number; node_id: string }>;
+  reports?: Array<{ deployment: string; index: number; node_id: string; state: string; reason?: string }>;
+}
+
+/**
+ * The replica table of `rakka cluster status`: one row per placed replica (state `placed` until its
+ * node reports it), then any replica a node reports that the plan no longer places there (one
+ * draining after a move), sorted by deployment, index, node; then the lease holder.
+ */
+function replicaLines(placement: PlacementJson): string[] {
+  const plan = Array.isArray(placement.plan) ? placement.plan : [];
+  const reports = Array.isArray(placement.reports) ? placement.reports : [];
+  const key = (entry: { deployment: string; index: number; node_id: string }) =>
+    JSON.stringify([entry.deployment, entry.index, entry.node_id]);
+  const reported = new Map(reports.map((report) => [key(report), report]));
+  const entries = [
+    ...plan.map((entry) => ({ ...entry, report: reported.get(key(entry)) })),
+    ...reports
+      .filter((report) => !plan.some((entry) => key(entry) === key(report)))
+      .map((report) => ({ ...report, report })),
+  ].sort((a, b) => compare(a.deployment, b.deployment) || a.index - b.index || compare(a.node_id, b.node_id));
+  const holder = `placement lease: ${placement.lease_holder ?? "none"} (plan version ${placement.version ?? 0})`;
+  if (entries.length === 0) return ["no placed replicas", holder];
+  const rows = [["DEPLOYMENT", "REPLICA", "NODE", "STATE", "REASON"]];
+  for (const entry of entries)
+    rows.push([
+      entry.deployment,
+      String(entry.index),
+      entry.node_id,
+      entry.report?.state ?? "placed",
+      entry.report?.reason ?? "",
+    ]);
+  return [...table(rows), holder];
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

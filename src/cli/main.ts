@@ -18,7 +18,8 @@ commands:
   deployments list|apply FILE.toml|remove NAME --url URL
                                            manage a running server's deployments (admin key in RAKKA_ADMIN_KEY)
   cost-report --url URL                    spend per deployment this UTC hour and day (RAKKA_ADMIN_KEY)
-  cluster status --url URL                 the cluster's live nodes, as the node at URL sees them (RAKKA_ADMIN_KEY)`;
+  cluster status --url URL                 the cluster's live nodes, as the node at URL sees them, and where
+                                           each placed replica runs, with its state (RAKKA_ADMIN_KEY)`;
 
 const consoleIo: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),

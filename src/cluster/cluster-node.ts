@@ -33,7 +33,7 @@ import { RedisCircuitStateStore } from "./redis-circuit-state-store.js";
 import { createRedisConnection } from "./redis-connection.js";
 import { RedisDeploymentCatalog } from "./redis-deployment-catalog.js";
 import { redisPlacementChannel } from "./redis-placement-channel.js";
-import { RedisPlacementStore } from "./redis-placement-store.js";
+import { type PlacementSnapshot, RedisPlacementStore } from "./redis-placement-store.js";
 import { RedisRateLimitStore } from "./redis-rate-limit-store.js";
 import { redisRoutingChannel } from "./redis-routing-channel.js";
 import { RedisRoutingTable } from "./redis-routing-table.js";
@@ -80,6 +80,18 @@ export interface ClusterNode {
   /** Whether this node held the placement lease at its last heartbeat. */
   holdsPlacementLease(): boolean;
   /**
+   * Graceful shutdown, before the drain: the heartbeat says this node is draining, placement moves
+   * its llama replicas to other nodes, and each keeps serving here until its replacement is ready
+   * there (docs/cluster.md, "Placement"). Resolves once none is left here, or after `timeoutMs`.
+   */
+  handOver(timeoutMs: number): Promise<void>;
+  /**
+   * For the admin API's cluster status (docs/cluster.md, "Placement"): the plan and every live
+   * replica report, and the lease holder, read from Redis on each call. Rejects when Redis cannot
+   * answer, with a message that names no secret.
+   */
+  placement(): Promise<PlacementStatus>;
+  /**
    * The gateway's `/internal/` handler: runs the requests other nodes forward here through
    * `execute` (this node's own engines only), refused without the node key.
    */
@@ -108,6 +120,12 @@ export interface ClusterNode {
   holdStoreCallsWhen(busy: () => boolean): void;
   /** At shutdown, after the drain: leaves the membership and closes the connection. */
   close(): Promise<void>;
+}
+
+/** The shared placement as cluster status shows it: the snapshot, and who holds the lease. */
+export interface PlacementStatus extends PlacementSnapshot {
+  /** The node id holding the placement lease; undefined when none does. */
+  readonly leaseHolder: string | undefined;
 }
 
 /** How the node's router and the shared routing table meet (docs/cluster.md, "Forwarding"). */
@@ -172,7 +190,10 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   let catalogSync: CatalogSync<unknown> | undefined;
   let routingSync: RoutingSync | undefined;
   let placementSync: PlacementSync | undefined;
+  let draining = false;
   const peers = new PeerEngines({ system: options.system, nodeKey: config.nodeKey.reveal(), logger });
+  const placementStore = new RedisPlacementStore({ client, prefix });
+  const placementLease = new PlacementLease({ client, prefix, nodeId, ttlMs: config.nodeTimeoutMs });
   return {
     nodeId,
     stores,
@@ -193,6 +214,24 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
     peerRoutes: (execute) =>
       createPeerRoutes({ nodeKey: config.nodeKey, execute, clock: options.clock, logger }),
     holdsPlacementLease: () => placementSync?.holdsLease ?? false,
+    async handOver(timeoutMs) {
+      if (!placementSync) return;
+      draining = true;
+      const handedOver = placementSync.handOver(timeoutMs, options.clock);
+      logger.info({ nodeId, timeoutMs }, "handing this node's replicas over to other nodes");
+      await handedOver;
+    },
+    async placement() {
+      try {
+        const [snapshot, leaseHolder] = await Promise.all([
+          placementStore.snapshot(),
+          placementLease.holder(),
+        ]);
+        return { ...snapshot, leaseHolder };
+      } catch (error) {
+        throw new Error(redactSecrets((error as Error).message, [config.redisUrl, config.nodeKey]));
+      }
+    },
     async join(url, report, routing, placement) {
       const liveNodes = () => membership?.view().nodes ?? [];
       const sync = new RoutingSync({
@@ -207,8 +246,8 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
       await sync.start();
       const placing = new PlacementSync({
         nodeId,
-        lease: new PlacementLease({ client, prefix, nodeId, ttlMs: config.nodeTimeoutMs }),
-        store: new RedisPlacementStore({ client, prefix }),
+        lease: placementLease,
+        store: placementStore,
         channel: redisPlacementChannel(client, prefix, logger),
         logger,
         reportTtlMs: config.nodeTimeoutMs,
@@ -220,7 +259,12 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
       const syncRoutes = async () => {
         const live = new Set(liveNodes().map((node) => node.nodeId));
         live.add(nodeId);
-        await sync.sync(await routing.localTargets(), live);
+        // replica ids are unique per node only: the shared table keys each by its node too
+        const local = (await routing.localTargets()).map((target) => ({
+          ...target,
+          targetId: `${nodeId}/${target.targetId}`,
+        }));
+        await sync.sync(local, live);
       };
       const reportAndSync = async () => {
         const [nodeReport] = await Promise.all([
@@ -228,7 +272,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
           syncRoutes().catch(() => {}),
           placing.tick(liveNodes()),
         ]);
-        return nodeReport;
+        return draining ? { ...nodeReport, draining: true } : nodeReport;
       };
       membership = new Membership({
         client,
@@ -262,6 +306,26 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
       await client.quit().catch(() => client.disconnect());
     },
   };
+}
+
+/**
+ * A store error's message with the cluster's secrets (the Redis URL and its password, the node
+ * key) replaced, for answers that leave the node (docs/operations.md: no response holds a secret).
+ */
+export function redactSecrets(message: string, secrets: ReadonlyArray<{ reveal(): string }>): string {
+  let out = message;
+  for (const secret of secrets) {
+    const value = secret.reveal();
+    const parts = [value];
+    try {
+      const url = new URL(value);
+      if (url.password !== "") parts.push(decodeURIComponent(url.password), url.password);
+    } catch {
+      // not a URL: the value alone
+    }
+    for (const part of parts) if (part !== "") out = out.split(part).join("[redacted]");
+  }
+  return out;
 }
 
 /** The listening URL as other nodes can use it: a wildcard host becomes this machine's name. */

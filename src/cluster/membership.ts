@@ -24,6 +24,8 @@ export interface NodeReport {
   readonly modelSlots?: number;
   /** The model files of local deployments this node can read, with their sizes (placement's input). */
   readonly models?: ReadonlyArray<{ readonly path: string; readonly bytes: number }>;
+  /** Set while the node shuts down: placement moves its replicas to other nodes. */
+  readonly draining?: boolean;
 }
 
 export interface NodeRecord extends NodeReport {
@@ -182,6 +184,7 @@ export class Membership {
         inFlight: report.inFlight,
         ...(report.modelSlots === undefined ? {} : { modelSlots: report.modelSlots }),
         ...(report.models === undefined ? {} : { models: report.models }),
+        ...(report.draining ? { draining: true } : {}),
       };
       const reply = (await this.#heartbeat(
         [`${prefix}nodes`, `${prefix}node:${nodeId}`],
@@ -225,6 +228,7 @@ function parseRecord(json: string, ttlMs: number, nodeTimeoutMs: number): NodeRe
         ? { modelSlots: value.modelSlots as number }
         : {}),
       ...(Array.isArray(value.models) ? { models: value.models.filter(isModelFile) } : {}),
+      ...(value.draining === true ? { draining: true } : {}),
       heartbeatAgeMs: Math.max(0, nodeTimeoutMs - Math.max(0, ttlMs)),
     };
   } catch {

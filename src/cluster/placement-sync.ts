@@ -40,8 +40,12 @@ export class PlacementSync {
   readonly #options: PlacementSyncOptions;
   #stopped = false;
   #lastShare = "";
+  #share: Assignments = new Map();
   #lastLog = "";
   #holding = false;
+  /** While handing over: the replicas this node ran, kept until another node reports them ready. */
+  #handingOver: Set<string> | undefined;
+  #handedOver: (() => void) | undefined;
 
   constructor(options: PlacementSyncOptions) {
     this.#options = options;
@@ -90,6 +94,29 @@ export class PlacementSync {
     }
   }
 
+  /**
+   * Graceful shutdown, before the drain (docs/cluster.md, "Placement"): this node's heartbeat
+   * says it is draining (the caller sets that), so the lease holder moves its replicas; each keeps
+   * serving here until another node reports its replacement ready, then drains. Resolves once no
+   * replica is left here, or after `timeoutMs`.
+   */
+  handOver(timeoutMs: number, clock: { setTimer(ms: number, fn: () => void): () => void }): Promise<void> {
+    if (this.#handingOver) return Promise.resolve();
+    this.#handingOver = new Set(
+      [...this.#share].flatMap(([name, indexes]) => [...indexes].map((index) => `${name}\u0000${index}`)),
+    );
+    if (this.#handingOver.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const cancel = clock.setTimer(timeoutMs, () => done());
+      const done = () => {
+        cancel();
+        this.#handedOver = undefined;
+        resolve();
+      };
+      this.#handedOver = done;
+    });
+  }
+
   /** At shutdown: the lease goes to another node at its next heartbeat. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
@@ -131,24 +158,53 @@ export class PlacementSync {
   #hand(snapshot: PlacementSnapshot, demands: readonly PlacementDemand[]): void {
     const share = new Map<string, Set<number>>();
     for (const demand of demands) share.set(demand.deployment, new Set());
-    for (const placement of snapshot.placements) {
-      if (placement.nodeId !== this.#options.nodeId) continue;
-      let indexes = share.get(placement.deployment);
+    const add = (deployment: string, index: number) => {
+      let indexes = share.get(deployment);
       if (!indexes) {
         indexes = new Set();
-        share.set(placement.deployment, indexes);
+        share.set(deployment, indexes);
       }
-      indexes.add(placement.index);
+      indexes.add(index);
+    };
+    for (const placement of snapshot.placements)
+      if (placement.nodeId === this.#options.nodeId) add(placement.deployment, placement.index);
+    const handing = this.#handingOver;
+    if (handing) {
+      // a replica moving away keeps serving here until its new node reports it ready
+      for (const key of [...handing]) {
+        const [deployment, index] = splitKey(key);
+        const readyElsewhere = snapshot.reports.some(
+          (report) =>
+            report.deployment === deployment &&
+            report.index === index &&
+            report.nodeId !== this.#options.nodeId &&
+            report.state === "ready",
+        );
+        if (readyElsewhere) handing.delete(key);
+        else add(deployment, index);
+      }
+      if (handing.size === 0) this.#handedOver?.();
     }
     const key = JSON.stringify([...share].map(([name, indexes]) => [name, [...indexes].sort()]));
     if (key === this.#lastShare) return;
     this.#lastShare = key;
+    this.#share = share;
     this.#options.onAssignments(share);
   }
 }
 
 function placementNode(node: NodeRecord): PlacementNode {
-  return { nodeId: node.nodeId, modelSlots: node.modelSlots ?? 0, models: node.models ?? [] };
+  return {
+    nodeId: node.nodeId,
+    modelSlots: node.modelSlots ?? 0,
+    models: node.models ?? [],
+    ...(node.draining ? { draining: true } : {}),
+  };
+}
+
+function splitKey(key: string): [string, number] {
+  const at = key.lastIndexOf("\u0000");
+  return [key.slice(0, at), Number(key.slice(at + 1))];
 }
 
 function samePlacements(a: readonly StoredPlacement[], b: readonly StoredPlacement[]): boolean {

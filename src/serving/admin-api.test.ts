@@ -4,9 +4,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { describe, expect, it } from "vitest";
 import { toHttpError } from "../core/http-error.js";
 import { Secret } from "../core/secret.js";
-import { type AdminResponder, createAdminRoutes } from "./admin-api.js";
+import { type AdminResponder, type AdminRoutes, createAdminRoutes } from "./admin-api.js";
 import type { AdminService } from "./admin-service.js";
-import type { DeploymentStatus } from "./service-types.js";
+import type { ClusterPlacement, ClusterStatus, DeploymentStatus } from "./service-types.js";
 
 const status: DeploymentStatus = {
   name: "gpt",
@@ -60,7 +60,60 @@ const service: AdminService = {
 
 const routes = createAdminRoutes({ adminKey: Secret.inline("admin-key"), service });
 
-async function call(method: string, path: string, body?: unknown) {
+const clusterStatus: ClusterStatus = {
+  nodeId: "node-c",
+  store: "available",
+  onStoreUnavailable: "open",
+  nodes: [
+    {
+      nodeId: "node-a",
+      url: "http://10.0.0.1:8080",
+      version: "1.2.3",
+      heartbeatAgeMs: 120,
+      replicas: [{ deployment: "tiny", running: 1, waiting: 0 }],
+      inFlight: 1,
+    },
+    {
+      nodeId: "node-c",
+      url: "http://10.0.0.3:8080",
+      version: "1.2.3",
+      heartbeatAgeMs: 40,
+      replicas: [],
+      inFlight: 0,
+    },
+  ],
+};
+
+const placement: ClusterPlacement = {
+  version: 4,
+  leaseHolder: "node-a",
+  placements: [
+    { deployment: "tiny", index: 0, nodeId: "node-a" },
+    { deployment: "tiny", index: 1, nodeId: "node-b" },
+  ],
+  reports: [
+    { deployment: "tiny", index: 0, nodeId: "node-a", state: "ready", reportedAt: 1_700_000_000_000 },
+    {
+      deployment: "tiny",
+      index: 1,
+      nodeId: "node-b",
+      state: "failed",
+      reason: "model file not found: models/tiny.gguf",
+      reportedAt: 1_700_000_000_500,
+    },
+  ],
+};
+
+let readPlacement: () => Promise<ClusterPlacement> = async () => placement;
+
+const clusterRoutes = createAdminRoutes({
+  adminKey: Secret.inline("admin-key"),
+  service,
+  cluster: () => clusterStatus,
+  placement: () => readPlacement(),
+});
+
+async function call(method: string, path: string, body?: unknown, via: AdminRoutes = routes) {
   let answer: { status: number; body: unknown } | undefined;
   const io: AdminResponder = {
     sendJson: (_response, status, body) => {
@@ -73,7 +126,7 @@ async function call(method: string, path: string, body?: unknown) {
     readJson: async () => ({ value: body }),
   };
   const request = { method, headers: { authorization: "Bearer admin-key" }, resume: () => {} };
-  await routes(request as unknown as IncomingMessage, {} as ServerResponse, `/admin/v1/${path}`, io);
+  await via(request as unknown as IncomingMessage, {} as ServerResponse, `/admin/v1/${path}`, io);
   return answer;
 }
 
@@ -181,5 +234,99 @@ describe("admin API shapes", () => {
       status: 200,
       body: { ok: true, replicas: 1 },
     });
+  });
+});
+
+describe("admin API: GET cluster", () => {
+  const nodesJson = [
+    {
+      node_id: "node-a",
+      url: "http://10.0.0.1:8080",
+      version: "1.2.3",
+      heartbeat_age_ms: 120,
+      replicas: [{ deployment: "tiny", running: 1, waiting: 0 }],
+      in_flight: 1,
+    },
+    {
+      node_id: "node-c",
+      url: "http://10.0.0.3:8080",
+      version: "1.2.3",
+      heartbeat_age_ms: 40,
+      replicas: [],
+      in_flight: 0,
+    },
+  ];
+
+  it("answers 404 outside a cluster", async () => {
+    expect(await call("GET", "cluster")).toMatchObject({
+      status: 404,
+      body: { error: { code: "not_found" } },
+    });
+  });
+
+  it("shows the nodes and the placement: plan, reports with reasons, lease holder", async () => {
+    readPlacement = async () => placement;
+    expect(await call("GET", "cluster", undefined, clusterRoutes)).toEqual({
+      status: 200,
+      body: {
+        node: "node-c",
+        store: "available",
+        on_store_unavailable: "open",
+        nodes: nodesJson,
+        placement: {
+          version: 4,
+          lease_holder: "node-a",
+          plan: [
+            { deployment: "tiny", index: 0, node_id: "node-a" },
+            { deployment: "tiny", index: 1, node_id: "node-b" },
+          ],
+          reports: [
+            {
+              deployment: "tiny",
+              index: 0,
+              node_id: "node-a",
+              state: "ready",
+              reported_at: 1_700_000_000_000,
+            },
+            {
+              deployment: "tiny",
+              index: 1,
+              node_id: "node-b",
+              state: "failed",
+              reason: "model file not found: models/tiny.gguf",
+              reported_at: 1_700_000_000_500,
+            },
+          ],
+        },
+      },
+    });
+  });
+
+  it("shows no lease holder as null, and an empty plan before the first", async () => {
+    readPlacement = async () => ({ version: 0, leaseHolder: undefined, placements: [], reports: [] });
+    expect((await call("GET", "cluster", undefined, clusterRoutes))?.body).toMatchObject({
+      placement: { version: 0, lease_holder: null, plan: [], reports: [] },
+    });
+  });
+
+  it("answers placement null with the reason when Redis cannot be read, the nodes still shown", async () => {
+    readPlacement = async () => {
+      throw new Error("Reached the max retries per request limit (which is 2)");
+    };
+    expect(await call("GET", "cluster", undefined, clusterRoutes)).toEqual({
+      status: 200,
+      body: {
+        node: "node-c",
+        store: "available",
+        on_store_unavailable: "open",
+        nodes: nodesJson,
+        placement: null,
+        placement_error: "Reached the max retries per request limit (which is 2)",
+      },
+    });
+  });
+
+  it("refuses other methods", async () => {
+    expect(await call("POST", "cluster", {}, clusterRoutes)).toMatchObject({ status: 405 });
   });
 });

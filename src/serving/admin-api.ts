@@ -2,7 +2,8 @@
 // Routes: GET deployments · POST deployments (apply one [[deployment]] table as JSON; in a cluster
 // `if_version` beside its keys makes it a compare-and-set on the catalog, 409 when stale) ·
 // DELETE deployments/{name} · POST deployments/{name}/circuit {"state": open|closed|auto} ·
-// POST deployments/{name}/session/rebuild · GET spend · GET cluster (a cluster node's view). Responses never contain a secret.
+// POST deployments/{name}/session/rebuild · GET spend · GET cluster (a cluster node's view, with
+// the shared placement read from Redis on each call). Responses never contain a secret.
 // Every key is snake_case, like the config file and the POST bodies; every refusal is the
 // OpenAI-style `{"error": {"message", "type", "code"}}` with a stable code, like the rest of the
 // gateway (problems / deployment ride beside "error" where there are some).
@@ -12,7 +13,7 @@ import { errors, type InferenceError } from "../core/inference-error.js";
 import type { Secret } from "../core/secret.js";
 import type { AdminDeploymentView, AdminService } from "./admin-service.js";
 import type { ApplyResult, CommandResult } from "./deployment-manager-actor.js";
-import type { ClusterStatus, DeploymentStatus } from "./service-types.js";
+import type { ClusterPlacement, ClusterStatus, DeploymentStatus } from "./service-types.js";
 
 /** What the gateway lends the admin routes: its one way to answer JSON and errors. */
 export interface AdminResponder {
@@ -104,11 +105,49 @@ function clusterJson(cluster: ClusterStatus) {
   };
 }
 
+/**
+ * GET cluster's `placement` (docs/cluster.md, "Placement"): the plan, the replica reports and the
+ * lease holder; when Redis cannot answer, `placement: null` and the reason in `placement_error`.
+ */
+async function placementJson(read: (() => Promise<ClusterPlacement>) | undefined) {
+  if (!read) return {};
+  let placement: ClusterPlacement;
+  try {
+    placement = await read();
+  } catch (error) {
+    return { placement: null, placement_error: (error as Error).message };
+  }
+  return {
+    placement: {
+      version: placement.version,
+      lease_holder: placement.leaseHolder ?? null,
+      plan: placement.placements.map((entry) => ({
+        deployment: entry.deployment,
+        index: entry.index,
+        node_id: entry.nodeId,
+      })),
+      reports: placement.reports.map((report) => ({
+        deployment: report.deployment,
+        index: report.index,
+        node_id: report.nodeId,
+        state: report.state,
+        ...(report.reason === undefined ? {} : { reason: report.reason }),
+        reported_at: report.reportedAt,
+      })),
+    },
+  };
+}
+
 export function createAdminRoutes(options: {
   readonly adminKey: Secret;
   readonly service: AdminService;
   /** In a cluster: the node's view of it (GET cluster); absent: that path answers 404. */
   readonly cluster?: () => ClusterStatus | undefined;
+  /**
+   * In a cluster: the shared placement, read on each GET cluster; rejects when Redis cannot
+   * answer, with a message that holds no secret (it is shown as `placement_error`).
+   */
+  readonly placement?: () => Promise<ClusterPlacement>;
 }): AdminRoutes {
   const { service } = options;
   return async (request, response, path, io) => {
@@ -158,7 +197,7 @@ export function createAdminRoutes(options: {
         io.sendError(response, errors.notFound("this server is not a cluster node (no [cluster] table)"));
         return;
       }
-      io.sendJson(response, 200, clusterJson(cluster));
+      io.sendJson(response, 200, { ...clusterJson(cluster), ...(await placementJson(options.placement)) });
       return;
     }
     if (resource === "deployments" && segments.length === 1) {

@@ -293,7 +293,8 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
     const withPolicy = policy ? { policy } : {};
     const local: Target[] = [];
     const usable = (target: Target) => !target.draining && !exclude.includes(target.targetId);
-    if (routes.state === "serving") for (const target of routes.targets.values()) if (usable(target)) local.push(target);
+    if (routes.state === "serving")
+      for (const target of routes.targets.values()) if (usable(target)) local.push(target);
     const peers: Target[] = [];
     if (!localOnly) for (const target of routes.peers) if (usable(target)) peers.push(target);
     const chosen = choose(pickTarget(local, this.#random), pickTarget(peers, this.#random));

@@ -8,6 +8,7 @@ import { type TokenChunk, Tokens } from "../core/token-chunk.js";
 import { ManualClock, until } from "../testkit/manual-clock.js";
 import { createHttpGateway, type ListeningGateway } from "./http-gateway.js";
 import type {
+  ClusterStatus,
   CompletionResult,
   DeploymentStatus,
   InferenceServicePort,
@@ -156,6 +157,7 @@ async function start(
     bodyTimeoutMs?: number;
     logger?: Logger;
     clock?: ManualClock;
+    cluster?: () => ClusterStatus | undefined;
   } = {},
 ) {
   const service = new FakeInferenceService();
@@ -170,6 +172,7 @@ async function start(
     },
     clock,
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.cluster ? { cluster: options.cluster } : {}),
   });
   const listening = await gateway.listen("127.0.0.1", 0);
   running.push(listening);
@@ -630,6 +633,89 @@ describe("readiness", () => {
         ready_replicas: deployment.readyReplicas,
       })),
     );
+  });
+});
+
+describe("readiness in a cluster", () => {
+  /** This node (node-a) sees itself and node-b; node-b's last heartbeat lists `peerServes`. */
+  function clusterOf(
+    peerServes: string[],
+    overrides: Partial<Pick<ClusterStatus, "store" | "onStoreUnavailable">> = {},
+  ): () => ClusterStatus {
+    const node = (nodeId: string, serves: string[]) => ({
+      nodeId,
+      url: `http://${nodeId}:8080`,
+      version: "1",
+      heartbeatAgeMs: 10,
+      replicas: serves.map((deployment) => ({ deployment, running: 0, waiting: 0 })),
+      inFlight: 0,
+    });
+    return () => ({
+      nodeId: "node-a",
+      store: "available",
+      onStoreUnavailable: "open",
+      ...overrides,
+      nodes: [node("node-a", []), node("node-b", peerServes)],
+    });
+  }
+
+  async function readyz(url: string) {
+    const response = await fetch(`${url}/readyz`);
+    const body = (await response.json()) as {
+      ready: boolean;
+      cluster: { node: string; nodes: string[] };
+      deployments: Array<{ name: string; ready_replicas: number; serving_nodes: string[] }>;
+    };
+    return { status: response.status, body };
+  }
+
+  it("a deployment with no local replica that a peer serves is ready, and lists the peer", async () => {
+    const { url, service } = await start({ cluster: clusterOf(["tiny"]) });
+    service.statuses = [{ ...status("tiny", "serving"), readyReplicas: 0 }];
+    const { status: code, body } = await readyz(url);
+    expect(code).toBe(200);
+    expect(body.ready).toBe(true);
+    expect(body.cluster).toEqual({ node: "node-a", store: "available", nodes: ["node-a", "node-b"] });
+    expect(body.deployments).toEqual([
+      { name: "tiny", state: "serving", replicas: 1, ready_replicas: 0, serving_nodes: ["node-b"] },
+    ]);
+  });
+
+  it("a deployment failed here counts as serving while a ready replica runs on a live node", async () => {
+    const { url, service } = await start({ cluster: clusterOf(["tiny"]) });
+    service.statuses = [status("tiny", "failed", "secret not resolved on this node: X")];
+    expect(await readyz(url)).toMatchObject({
+      status: 200,
+      body: { ready: true, deployments: [{ name: "tiny", state: "failed", serving_nodes: ["node-b"] }] },
+    });
+  });
+
+  it("with no ready replica anywhere the rule is as before", async () => {
+    const { url, service } = await start({ cluster: clusterOf(["other"]) });
+    service.statuses = [status("tiny", "failed", "boom")];
+    expect(await readyz(url)).toMatchObject({
+      status: 503,
+      body: { ready: false, deployments: [{ name: "tiny", state: "failed", serving_nodes: [] }] },
+    });
+  });
+
+  it("a pending deployment, or a store that refuses, still holds readiness back", async () => {
+    const pending = await start({ cluster: clusterOf(["tiny", "big"]) });
+    pending.service.statuses = [status("tiny", "serving"), status("big", "pending")];
+    expect(await readyz(pending.url)).toMatchObject({ status: 503, body: { ready: false } });
+    const closed = await start({
+      cluster: clusterOf(["tiny"], { store: "unavailable", onStoreUnavailable: "closed" }),
+    });
+    expect(await readyz(closed.url)).toMatchObject({ status: 503, body: { ready: false } });
+    const open = await start({ cluster: clusterOf(["tiny"], { store: "unavailable" }) });
+    expect(await readyz(open.url)).toMatchObject({ status: 200, body: { ready: true } });
+  });
+
+  it("outside a cluster a deployment entry has no serving_nodes", async () => {
+    const { url } = await start();
+    const body = (await (await fetch(`${url}/readyz`)).json()) as { deployments: object[] };
+    expect(body.deployments[0]).not.toHaveProperty("serving_nodes");
+    expect(body).not.toHaveProperty("cluster");
   });
 });
 

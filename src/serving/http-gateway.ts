@@ -480,10 +480,21 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
     const cluster = options.cluster?.();
     // with on_store_unavailable = "closed" an unreachable store refuses requests: not ready
     const storeRefuses = cluster?.store === "unavailable" && cluster.onStoreUnavailable === "closed";
+    // in a cluster, the live nodes whose last heartbeat lists a ready replica of each deployment
+    // (docs/cluster.md, "Membership"): read from the view, no Redis call per probe
+    const servingNodes = (name: string): string[] =>
+      (cluster?.nodes ?? [])
+        .filter((node) => node.replicas.some((replica) => replica.deployment === name))
+        .map((node) => node.nodeId);
+    // serving here, or failed here while a ready replica on a live node serves it (this node
+    // forwards its requests there); a pending one still holds readiness back, a draining one leaves
+    const serves = (deployment: DeploymentStatus): boolean =>
+      deployment.state === "serving" ||
+      (deployment.state === "failed" && servingNodes(deployment.name).length > 0);
     const ready =
       !draining &&
       !storeRefuses &&
-      deployments.some((deployment) => deployment.state === "serving") &&
+      deployments.some(serves) &&
       !deployments.some((deployment) => deployment.state === "pending");
     sendJson(response, ready ? 200 : 503, {
       ready,
@@ -503,6 +514,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         ...(deployment.reason === undefined ? {} : { reason: deployment.reason }),
         replicas: deployment.replicas,
         ready_replicas: deployment.readyReplicas,
+        ...(cluster ? { serving_nodes: servingNodes(deployment.name) } : {}),
       })),
     });
   }

@@ -85,6 +85,34 @@ export interface ClusterStatus {
   }>;
 }
 
+/**
+ * Where a cluster's llama replicas are placed and how each is doing, as the admin API shows it
+ * (docs/cluster.md, "Placement"): read from Redis on each admin call. The entry builds it from
+ * src/cluster/'s placement store and lease.
+ */
+export interface ClusterPlacement {
+  /** The plan's version; 0 before the first plan. */
+  readonly version: number;
+  /** The node holding the placement lease (the one that plans); undefined when none does. */
+  readonly leaseHolder: string | undefined;
+  /** Replica `index` of `deployment` runs on `nodeId`; sorted by deployment, then index. */
+  readonly placements: ReadonlyArray<{
+    readonly deployment: string;
+    readonly index: number;
+    readonly nodeId: string;
+  }>;
+  /** What each live node reports about the replicas it runs; sorted by deployment, index, node. */
+  readonly reports: ReadonlyArray<{
+    readonly deployment: string;
+    readonly index: number;
+    readonly nodeId: string;
+    readonly state: "starting" | "ready" | "failed";
+    readonly reason?: string;
+    /** ms since epoch, the reporting node's clock. */
+    readonly reportedAt: number;
+  }>;
+}
+
 export interface InferenceServicePort {
   /** Starts a request; failures before the first chunk surface from the first `next()`. */
   start(request: ServiceRequest, options?: { signal?: AbortSignal }): RequestHandle;

@@ -67,7 +67,11 @@ beforeAll(async () => {
       const seen = new Set<string | null>();
       for (let i = 0; i < 6; i++) {
         const { response } = await client(nodes.entry as NodeProcess)
-          .chat.completions.create({ model: "held", messages: [{ role: "user", content: "warm" }], max_tokens: 1 })
+          .chat.completions.create({
+            model: "held",
+            messages: [{ role: "user", content: "warm" }],
+            max_tokens: 1,
+          })
           .withResponse();
         seen.add(response.headers.get("x-rakka-node"));
       }
@@ -103,15 +107,26 @@ describe("a node lost with requests in flight", () => {
         })
         .withResponse()
         .then(
-          ({ data, response }) => ({ content: data.choices[0]?.message.content, node: response.headers.get("x-rakka-node") }),
+          ({ data, response }) => ({
+            content: data.choices[0]?.message.content,
+            node: response.headers.get("x-rakka-node"),
+          }),
           (error: { status?: number; message?: string }) => ({ error: `${error.status}: ${error.message}` }),
         ),
     );
     // all six are held upstream, spread over both owners
-    await eventually(async () => upstream.arrivals - arrived >= 6, 10_000, "six requests reached the upstream");
+    await eventually(
+      async () => upstream.arrivals - arrived >= 6,
+      10_000,
+      "six requests reached the upstream",
+    );
     (nodes.a as NodeProcess).kill();
     // the re-routed ones reach the upstream again through node-b
-    await eventually(async () => upstream.arrivals - arrived > 6, 10_000, "re-routed requests reached node-b");
+    await eventually(
+      async () => upstream.arrivals - arrived > 6,
+      10_000,
+      "re-routed requests reached node-b",
+    );
     release();
     const outcomes = await Promise.all(requests);
     expect(outcomes).toEqual(Array.from({ length: 6 }, () => ({ content: "after loss", node: "node-b" })));

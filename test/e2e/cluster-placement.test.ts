@@ -1,9 +1,10 @@
 // Local model replicas placed across `rakka serve` processes on one real redis-server (docs/cluster.md,
 // "Placement"): a llama deployment with replicas = 2 on three nodes with model_slots = 1 loads on
 // two different nodes, not the third; every node serves it (the third by forwarding, with
-// `x-rakka-node` naming the node whose engine ran it); when a node holding a replica is killed, the
-// lease holder places that replica on the node that had none and the deployment serves on. Real
-// llama.cpp on a generated model; the official openai SDK, retries off. Bounded in time.
+// `x-rakka-node` naming the node whose engine ran it; its /readyz lists the two serving nodes, and
+// `GET /admin/v1/cluster` the plan with their ready reports); when a node holding a replica is
+// killed, the lease holder places that replica on the node that had none and the deployment serves
+// on. Real llama.cpp on a generated model; the official openai SDK, retries off. Bounded in time.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -62,6 +63,33 @@ async function nodesRunningTiny(): Promise<string[]> {
   return running.sort();
 }
 
+/** The node ids that `node`'s /readyz lists as serving "tiny" (from its membership view). */
+async function servingNodes(node: NodeProcess): Promise<string[] | undefined> {
+  const ready = (await (await fetch(`${node.url}/readyz`)).json()) as {
+    ready: boolean;
+    deployments: Array<{ name: string; serving_nodes?: string[] }>;
+  };
+  return ready.ready ? ready.deployments.find((d) => d.name === "tiny")?.serving_nodes : undefined;
+}
+
+interface ClusterAnswer {
+  placement: {
+    version: number;
+    lease_holder: string | null;
+    plan: Array<{ deployment: string; index: number; node_id: string }>;
+    reports: Array<{ deployment: string; index: number; node_id: string; state: string; reason?: string }>;
+  } | null;
+}
+
+/** GET /admin/v1/cluster on `node`, with the admin key. */
+async function clusterStatus(node: NodeProcess): Promise<ClusterAnswer> {
+  const response = await fetch(`${node.url}/admin/v1/cluster`, {
+    headers: { authorization: "Bearer admin-key-placement" },
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as ClusterAnswer;
+}
+
 async function ask(node: NodeProcess): Promise<string | null> {
   const client = new OpenAI({ baseURL: `${node.url}/v1`, apiKey: "unused", maxRetries: 0, timeout: 20_000 });
   const { data, response } = await client.chat.completions
@@ -102,6 +130,37 @@ describe("local replicas placed across nodes", () => {
     const idle = [...nodes.keys()].find((id) => !running.includes(id)) as string;
     // the node without a replica forwards to one that has it
     expect(running).toContain(await ask(nodes.get(idle) as NodeProcess));
+    // its /readyz lists where "tiny" serves, and cluster status shows the plan and the reports
+    const idleNode = nodes.get(idle) as NodeProcess;
+    await eventually(
+      async () => JSON.stringify(await servingNodes(idleNode)) === JSON.stringify(running),
+      5_000,
+      "the idle node's /readyz lists the two serving nodes",
+    );
+    await eventually(
+      async () => {
+        const placement = (await clusterStatus(idleNode)).placement;
+        const ready = placement?.reports.filter((r) => r.deployment === "tiny" && r.state === "ready");
+        return (
+          ready
+            ?.map((r) => r.node_id)
+            .sort()
+            .join() === running.join()
+        );
+      },
+      5_000,
+      "cluster status has a ready report from each serving node",
+    );
+    const { placement } = await clusterStatus(idleNode);
+    expect([...nodes.keys()]).toContain(placement?.lease_holder);
+    expect(
+      placement?.plan
+        .filter((p) => p.deployment === "tiny")
+        .map((p) => p.node_id)
+        .sort(),
+    ).toEqual(running);
+    expect(placement?.plan.map((p) => p.index).sort()).toEqual([0, 1]);
+    for (const report of placement?.reports ?? []) expect(report).not.toHaveProperty("reason");
   });
 
   it("a killed node's replica is placed on the node that had none, and the deployment serves on", async () => {

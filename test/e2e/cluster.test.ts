@@ -151,7 +151,10 @@ describe("a cluster of three rakka serve processes on one Redis", () => {
         timeout: 10_000,
       },
     );
-    const rows = stdout.trim().split("\n");
+    // the node table, then the replica table: no llama deployment here, so nothing is placed
+    const [nodeTable = "", replicaTable = ""] = stdout.trim().split("\n\n");
+    const rows = nodeTable.split("\n");
+    expect(replicaTable).toMatch(/^no placed replicas\nplacement lease: node-[123] \(plan version \d+\)$/);
     expect(rows[0]).toMatch(/^NODE\s+URL\s+HEARTBEAT AGE\s+REPLICAS\s+IN FLIGHT\s+STORE$/);
     expect(rows.slice(1).map((row) => row.split(/\s+/)[0])).toEqual(["node-1", "node-2", "node-3"]);
     expect(rows[2]).toMatch(
