@@ -28,14 +28,12 @@ import { createPeerRoutes, type PeerRoutes } from "./peer-endpoint.js";
 import { PeerEngines, type PeerTarget } from "./peer-engines.js";
 import { PlacementLease } from "./placement-lease.js";
 import { PlacementSync, type PlacementSyncOptions } from "./placement-sync.js";
-import { redisCatalogChannel } from "./redis-catalog-channel.js";
 import { RedisCircuitStateStore } from "./redis-circuit-state-store.js";
 import { createRedisConnection } from "./redis-connection.js";
 import { RedisDeploymentCatalog } from "./redis-deployment-catalog.js";
-import { redisPlacementChannel } from "./redis-placement-channel.js";
+import { redisNoticeChannel } from "./redis-notice-channel.js";
 import { type PlacementSnapshot, RedisPlacementStore } from "./redis-placement-store.js";
 import { RedisRateLimitStore } from "./redis-rate-limit-store.js";
-import { redisRoutingChannel } from "./redis-routing-channel.js";
 import { RedisRoutingTable } from "./redis-routing-table.js";
 import { scriptBatcherFor } from "./redis-script-batch.js";
 import { RedisSpendLedger } from "./redis-spend-ledger.js";
@@ -191,6 +189,9 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   let routingSync: RoutingSync | undefined;
   let placementSync: PlacementSync | undefined;
   let draining = false;
+  /** The other nodes' live, non-draining targets in this node's routing copy, and its own. */
+  let peerRoutes: readonly PeerTarget[] = [];
+  let ownRoutes: readonly string[] = [];
   const peers = new PeerEngines({ system: options.system, nodeKey: config.nodeKey.reveal(), logger });
   const placementStore = new RedisPlacementStore({ client, prefix });
   const placementLease = new PlacementLease({ client, prefix, nodeId, ttlMs: config.nodeTimeoutMs });
@@ -201,7 +202,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
     openCatalog<S>(catalogOptions: CatalogOptions<S>) {
       const sync = new CatalogSync<S>({
         catalog: new RedisDeploymentCatalog({ client, prefix }),
-        channel: redisCatalogChannel(client, prefix, logger),
+        channel: redisNoticeChannel(client, prefix, "catalog", logger),
         cipher: createCatalogCipher(config.nodeKey.reveal()),
         unresolved,
         clock: options.clock,
@@ -236,11 +237,15 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
       const liveNodes = () => membership?.view().nodes ?? [];
       const sync = new RoutingSync({
         table: new RedisRoutingTable({ client, prefix }),
-        channel: redisRoutingChannel(client, prefix, logger),
+        channel: redisNoticeChannel(client, prefix, "routing", logger),
         nodeId,
         clock: options.clock,
         logger,
-        onPeers: (targets) => routing.onPeers(peers.attach(targets, liveNodes())),
+        onPeers: (targets) => {
+          const attached = peers.attach(targets, liveNodes());
+          peerRoutes = attached.filter((target) => !target.draining);
+          routing.onPeers(attached);
+        },
       });
       routingSync = sync;
       await sync.start();
@@ -248,19 +253,30 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         nodeId,
         lease: placementLease,
         store: placementStore,
-        channel: redisPlacementChannel(client, prefix, logger),
+        channel: redisNoticeChannel(client, prefix, "placement", logger),
         logger,
         reportTtlMs: config.nodeTimeoutMs,
+        // every other live node's routing copy (at its last heartbeat) reaches `deployment` on a
+        // node that is not this one
+        routedElsewhere: (deployment) =>
+          liveNodes().every(
+            (record) =>
+              record.nodeId === nodeId ||
+              (record.routes?.[deployment] ?? []).some((owner) => owner !== nodeId),
+          ),
         ...placement,
       });
       placementSync = placing;
       await placing.start();
       // each heartbeat also syncs the routing table (in the same Redis batch, mostly)
       const syncRoutes = async () => {
-        const live = new Set(liveNodes().map((node) => node.nodeId));
-        live.add(nodeId);
+        // before the first heartbeat landed the view is empty: that says nothing about who is alive
+        const view = liveNodes();
+        const live = view.length === 0 ? undefined : new Set([nodeId, ...view.map((node) => node.nodeId)]);
         // replica ids are unique per node only: the shared table keys each by its node too
-        const local = (await routing.localTargets()).map((target) => ({
+        const targets = await routing.localTargets();
+        ownRoutes = targets.filter((target) => !target.draining).map((target) => target.deployment);
+        const local = targets.map((target) => ({
           ...target,
           targetId: `${nodeId}/${target.targetId}`,
         }));
@@ -272,7 +288,15 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
           syncRoutes().catch(() => {}),
           placing.tick(liveNodes()),
         ]);
-        return draining ? { ...nodeReport, draining: true } : nodeReport;
+        const routes: Record<string, string[]> = {};
+        const reach = (deployment: string, owner: string) => {
+          const owners = routes[deployment] ?? [];
+          if (!owners.includes(owner)) owners.push(owner);
+          routes[deployment] = owners;
+        };
+        for (const deployment of ownRoutes) reach(deployment, nodeId);
+        for (const target of peerRoutes) reach(target.deployment, target.nodeId);
+        return { ...nodeReport, routes, ...(draining ? { draining: true } : {}) };
       };
       membership = new Membership({
         client,
@@ -288,6 +312,8 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         availability,
       });
       await membership.start();
+      // the first heartbeat read the live nodes: route and place with them now, not a beat later
+      await Promise.all([syncRoutes().catch(() => {}), placing.tick(liveNodes())]);
       logger.info({ nodeId, nodes: membership.view().nodes.length }, "joined the cluster");
     },
     view: () => membership?.view(),

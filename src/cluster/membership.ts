@@ -26,6 +26,8 @@ export interface NodeReport {
   readonly models?: ReadonlyArray<{ readonly path: string; readonly bytes: number }>;
   /** Set while the node shuts down: placement moves its replicas to other nodes. */
   readonly draining?: boolean;
+  /** Deployment → the nodes its routing copy can send requests to (live, non-draining targets). */
+  readonly routes?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface NodeRecord extends NodeReport {
@@ -185,6 +187,7 @@ export class Membership {
         ...(report.modelSlots === undefined ? {} : { modelSlots: report.modelSlots }),
         ...(report.models === undefined ? {} : { models: report.models }),
         ...(report.draining ? { draining: true } : {}),
+        ...(report.routes ? { routes: report.routes } : {}),
       };
       const reply = (await this.#heartbeat(
         [`${prefix}nodes`, `${prefix}node:${nodeId}`],
@@ -205,6 +208,13 @@ export class Membership {
       this.#availability.markUnavailable(`heartbeat failed: ${(error as Error).message}`);
     }
   }
+}
+
+function isRoutes(value: unknown): value is Record<string, string[]> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  return Object.values(value).every(
+    (nodes) => Array.isArray(nodes) && nodes.every((node) => typeof node === "string"),
+  );
 }
 
 function isModelFile(value: unknown): value is { path: string; bytes: number } {
@@ -229,6 +239,7 @@ function parseRecord(json: string, ttlMs: number, nodeTimeoutMs: number): NodeRe
         : {}),
       ...(Array.isArray(value.models) ? { models: value.models.filter(isModelFile) } : {}),
       ...(value.draining === true ? { draining: true } : {}),
+      ...(isRoutes(value.routes) ? { routes: value.routes } : {}),
       heartbeatAgeMs: Math.max(0, nodeTimeoutMs - Math.max(0, ttlMs)),
     };
   } catch {

@@ -9,7 +9,7 @@ import type { Logger } from "../actor/index.js";
 import type { NodeRecord } from "./membership.js";
 import type { PlacementLease } from "./placement-lease.js";
 import { type PlacementDemand, type PlacementNode, planPlacements } from "./placement-plan.js";
-import type { PlacementChannel } from "./redis-placement-channel.js";
+import type { NoticeChannel } from "./redis-notice-channel.js";
 import type {
   PlacementSnapshot,
   RedisPlacementStore,
@@ -24,7 +24,7 @@ export interface PlacementSyncOptions {
   readonly nodeId: string;
   readonly lease: PlacementLease;
   readonly store: RedisPlacementStore;
-  readonly channel: PlacementChannel;
+  readonly channel: NoticeChannel;
   readonly logger: Logger;
   /** How long a node's replica reports outlive it (node_timeout_ms). */
   readonly reportTtlMs: number;
@@ -34,6 +34,12 @@ export interface PlacementSyncOptions {
   readonly reports: () => Promise<ReadonlyArray<Omit<ReplicaReport, "nodeId">>>;
   /** Told this node's share after every read of the plan (the whole share, each time). */
   readonly onAssignments: (assignments: Assignments) => void;
+  /**
+   * Whether every other live node can route `deployment` to a node that is not this one (their
+   * heartbeats say what their routing copies reach): while handing over, a replica here stops only
+   * once that holds.
+   */
+  readonly routedElsewhere: (deployment: string) => boolean;
 }
 
 export class PlacementSync {
@@ -45,6 +51,8 @@ export class PlacementSync {
   #holding = false;
   /** While handing over: the replicas this node ran, kept until another node reports them ready. */
   #handingOver: Set<string> | undefined;
+  /** Replicas whose replacement was ready and routable at the last read: let go at the next. */
+  readonly #letGo = new Set<string>();
   #handedOver: (() => void) | undefined;
 
   constructor(options: PlacementSyncOptions) {
@@ -74,7 +82,7 @@ export class PlacementSync {
       let snapshot = await store.snapshot();
       if (holding) snapshot = (await this.#plan(nodes, demands, snapshot)) ?? snapshot;
       await store.report(nodeId, reports, this.#options.reportTtlMs);
-      this.#hand(snapshot, demands);
+      this.#hand(snapshot, demands, true);
     } catch (error) {
       this.#options.logger.debug({ error: (error as Error).message }, "placement round failed");
     }
@@ -88,7 +96,7 @@ export class PlacementSync {
         this.#options.store.snapshot(),
         this.#options.demands(),
       ]);
-      this.#hand(snapshot, demands);
+      this.#hand(snapshot, demands, false);
     } catch (error) {
       this.#options.logger.debug({ error: (error as Error).message }, "placement read failed");
     }
@@ -155,7 +163,8 @@ export class PlacementSync {
     return { ...snapshot, version: snapshot.version + 1, placements: plan.placements };
   }
 
-  #hand(snapshot: PlacementSnapshot, demands: readonly PlacementDemand[]): void {
+  /** `heartbeat`: called from a heartbeat's round (a hand-over lets a replica go only there). */
+  #hand(snapshot: PlacementSnapshot, demands: readonly PlacementDemand[], heartbeat: boolean): void {
     const share = new Map<string, Set<number>>();
     for (const demand of demands) share.set(demand.deployment, new Set());
     const add = (deployment: string, index: number) => {
@@ -180,8 +189,17 @@ export class PlacementSync {
             report.nodeId !== this.#options.nodeId &&
             report.state === "ready",
         );
-        if (readyElsewhere) handing.delete(key);
-        else add(deployment, index);
+        // ready elsewhere and routable there from every node, at two heartbeats in a row
+        const replaced = readyElsewhere && this.#options.routedElsewhere(deployment);
+        if (heartbeat && replaced && this.#letGo.has(key)) {
+          handing.delete(key);
+          continue;
+        }
+        if (heartbeat) {
+          if (replaced) this.#letGo.add(key);
+          else this.#letGo.delete(key);
+        }
+        add(deployment, index);
       }
       if (handing.size === 0) this.#handedOver?.();
     }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { useRedis } from "../../test/support/redis-fixture.js";
 import { silentLogger } from "../actor/index.js";
-import { redisPlacementChannel } from "./redis-placement-channel.js";
+import { redisNoticeChannel } from "./redis-notice-channel.js";
 import { RedisPlacementStore, type StoredPlacement } from "./redis-placement-store.js";
 
 const redis = useRedis();
@@ -230,12 +230,12 @@ describe("RedisPlacementStore on corrupted keys", () => {
   });
 });
 
-describe("redisPlacementChannel", () => {
+describe("redisNoticeChannel (placement)", () => {
   it("delivers a published notice to a node on another connection", async () => {
     const prefix = redis.prefix();
-    const publisher = redisPlacementChannel(redis.client, prefix, silentLogger);
-    const listener = redisPlacementChannel(redis.connect(), prefix, silentLogger);
-    const other = redisPlacementChannel(redis.connect(), redis.prefix(), silentLogger);
+    const publisher = redisNoticeChannel(redis.client, prefix, "placement", silentLogger);
+    const listener = redisNoticeChannel(redis.connect(), prefix, "placement", silentLogger);
+    const other = redisNoticeChannel(redis.connect(), redis.prefix(), "placement", silentLogger);
     let notices = 0;
     let otherNotices = 0;
     try {

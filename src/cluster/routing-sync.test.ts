@@ -11,7 +11,7 @@ import {
   type RoutingTarget,
 } from "../core/stores/index.js";
 import { flushMicrotasks, ManualClock } from "../testkit/index.js";
-import { redisRoutingChannel } from "./redis-routing-channel.js";
+import { redisNoticeChannel } from "./redis-notice-channel.js";
 import { RedisRoutingTable } from "./redis-routing-table.js";
 import { type LocalTarget, type RoutingChannel, RoutingSync } from "./routing-sync.js";
 
@@ -273,6 +273,19 @@ describe("RoutingSync", () => {
     expect(ids(b.peers())).toEqual(["chat/a1@node-a", "chat/c1@node-c"]);
   });
 
+  it("a first sync before membership read the live nodes (undefined) judges nobody dead", async () => {
+    const table = new MemoryRoutingTable();
+    const bus = noticeBus();
+    const clock = new ManualClock(T0);
+    const a = await node(table, bus, "node-a", clock);
+    const b = await node(table, bus, "node-b", clock);
+    await a.sync.sync([local("chat", "a1")], both);
+    // node-b just started: its first heartbeat has not returned the node list yet
+    await b.sync.sync([local("chat", "b1")], undefined);
+    expect(ids(await table.list("chat"))).toEqual(["chat/a1@node-a", "chat/b1@node-b"]);
+    expect(ids(b.peers())).toEqual(["chat/a1@node-a"]);
+  });
+
   it("on store failures sync and refresh resolve, keep the last copy, log once, and write it all later", async () => {
     const table = new FlakyTable();
     const bus = noticeBus();
@@ -398,7 +411,7 @@ describe("RoutingSync on Redis", () => {
     const handed: RoutingTarget[][] = [];
     const a = new RoutingSync({
       table: new RedisRoutingTable({ client: clientA, prefix }),
-      channel: redisRoutingChannel(clientA, prefix, silentLogger),
+      channel: redisNoticeChannel(clientA, prefix, "routing", silentLogger),
       nodeId: "node-a",
       clock,
       logger: silentLogger,
@@ -406,7 +419,7 @@ describe("RoutingSync on Redis", () => {
     });
     const b = new RoutingSync({
       table: new RedisRoutingTable({ client: clientB, prefix }),
-      channel: redisRoutingChannel(clientB, prefix, silentLogger),
+      channel: redisNoticeChannel(clientB, prefix, "routing", silentLogger),
       nodeId: "node-b",
       clock,
       logger: silentLogger,

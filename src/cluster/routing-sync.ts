@@ -81,7 +81,7 @@ export class RoutingSync {
    * Never rejects: a store failure is logged (debug) once per distinct message, the last copy
    * stays, and what could not be written is written at the next call.
    */
-  sync(local: readonly LocalTarget[], liveNodes: ReadonlySet<string>): Promise<void> {
+  sync(local: readonly LocalTarget[], liveNodes: ReadonlySet<string> | undefined): Promise<void> {
     const run = this.#syncing
       .then(() => this.#sync(local, liveNodes))
       .catch((error: unknown) => {
@@ -108,10 +108,12 @@ export class RoutingSync {
     return this.#stopping;
   }
 
-  async #sync(local: readonly LocalTarget[], liveNodes: ReadonlySet<string>): Promise<void> {
+  async #sync(local: readonly LocalTarget[], liveNodes: ReadonlySet<string> | undefined): Promise<void> {
     if (this.#stopped) return;
     const { table, channel } = this.#options;
-    this.#liveNodes = new Set(liveNodes);
+    // undefined: membership has not read the live nodes yet (a node's first heartbeat), so nobody
+    // is judged dead on it
+    if (liveNodes !== undefined) this.#liveNodes = new Set(liveNodes);
     const reportedAt = this.#options.clock.now();
     let failed = false;
     let changed = false;

@@ -10,7 +10,13 @@ import OpenAI from "openai";
 import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { complete, type MockProvider, startMockProvider } from "../../src/testkit/mock-provider.js";
-import { killAllNodes, type NodeProcess, nodeTables, startNode } from "../support/cluster-nodes.js";
+import {
+  eventually,
+  killAllNodes,
+  type NodeProcess,
+  nodeTables,
+  startNode,
+} from "../support/cluster-nodes.js";
 import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
 
 const ADMIN_KEY = "admin-key-forwarding";
@@ -51,21 +57,6 @@ const client = (url: string) =>
     fetch: undiciFetch as unknown as typeof fetch,
     fetchOptions: { dispatcher: agent } as Record<string, unknown>,
   });
-
-/** Polls `probe` every 50 ms until it returns true; fails after `ms`. */
-async function eventually(
-  probe: () => Promise<boolean>,
-  ms: number,
-  what: string,
-  everyMs = 50,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
 
 /** The sum of a metric's series for one deployment (its other labels summed over). */
 async function metric(url: string, name: string, deployment: string): Promise<number> {

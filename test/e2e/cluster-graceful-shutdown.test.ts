@@ -11,7 +11,14 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeModel } from "../../src/runtimes/llama/make-model.js";
-import { killAllNodes, type NodeProcess, nodeTables, startNode } from "../support/cluster-nodes.js";
+import {
+  eventually,
+  killAllNodes,
+  type NodeProcess,
+  nodesWithReadyReplica,
+  nodeTables,
+  startNode,
+} from "../support/cluster-nodes.js";
 import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
 
 let redis: RedisServer;
@@ -28,6 +35,8 @@ function nodeConfig(nodeId: string): string {
     adminKey: "admin-key-graceful",
     nodeKey: "node-key-graceful",
     cluster: "model_slots = 1",
+    // a loaded machine can delay a heartbeat past 1 s: no node may look dead unless it is
+    nodeTimeoutMs: 3_000,
   });
   return `${tables}
 [[deployment]]
@@ -38,25 +47,8 @@ replicas = 1
 `;
 }
 
-async function eventually(probe: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** The node whose /readyz shows a ready local replica of "tiny", if any. */
-async function owner(): Promise<string | undefined> {
-  for (const [id, node] of nodes) {
-    const ready = (await (await fetch(`${node.url}/readyz`)).json()) as {
-      deployments: Array<{ name: string; ready_replicas: number }>;
-    };
-    if ((ready.deployments.find((d) => d.name === "tiny")?.ready_replicas ?? 0) > 0) return id;
-  }
-  return undefined;
-}
+/** The node that runs the replica of "tiny", if any. */
+const owner = async (): Promise<string | undefined> => (await nodesWithReadyReplica(nodes, "tiny"))[0];
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -68,6 +60,27 @@ beforeAll(async () => {
   );
   for (const [id, node] of started) nodes.set(id, node);
   await eventually(async () => (await owner()) !== undefined, 20_000, "one node runs the replica");
+  // and every node routes to it (the others through their routing copies)
+  await eventually(
+    async () => {
+      for (const node of nodes.values()) {
+        const reply = await fetch(`${node.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            model: "tiny",
+            messages: [{ role: "user", content: "warm" }],
+            max_tokens: 1,
+          }),
+        });
+        await reply.text();
+        if (reply.status !== 200) return false;
+      }
+      return true;
+    },
+    10_000,
+    "every node serves the deployment",
+  );
 }, 60_000);
 
 afterAll(async () => {

@@ -8,7 +8,13 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { complete, type MockProvider, startMockProvider } from "../../src/testkit/mock-provider.js";
-import { killAllNodes, type NodeProcess, nodeTables, startNode } from "../support/cluster-nodes.js";
+import {
+  eventually,
+  killAllNodes,
+  type NodeProcess,
+  nodeTables,
+  startNode,
+} from "../support/cluster-nodes.js";
 import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
 
 let redis: RedisServer;
@@ -37,15 +43,6 @@ base_url = "${upstream.url}/v1"
 retry = { max_retries = 0 }
 timeouts = { first_byte_timeout_ms = 20000, read_timeout_ms = 20000 }
 `;
-}
-
-async function eventually(probe: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 const client = (node: NodeProcess) =>

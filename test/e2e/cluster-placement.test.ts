@@ -12,7 +12,14 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeModel } from "../../src/runtimes/llama/make-model.js";
-import { killAllNodes, type NodeProcess, nodeTables, startNode } from "../support/cluster-nodes.js";
+import {
+  eventually,
+  killAllNodes,
+  type NodeProcess,
+  nodesWithReadyReplica,
+  nodeTables,
+  startNode,
+} from "../support/cluster-nodes.js";
 import { type RedisServer, startRedisServer, uniqueKeyPrefix } from "../support/redis-server.js";
 
 let redis: RedisServer;
@@ -29,6 +36,8 @@ function nodeConfig(nodeId: string): string {
     adminKey: "admin-key-placement",
     nodeKey: "node-key-placement",
     cluster: "model_slots = 1",
+    // a loaded machine can delay a heartbeat past 1 s: no node may look dead unless it is
+    nodeTimeoutMs: 3_000,
   });
   return `${tables}
 [[deployment]]
@@ -39,28 +48,6 @@ replicas = 2
 [deployment.serving]
 max_concurrent = 2
 `;
-}
-
-/** Polls `probe` every 100 ms until it returns true; fails after `ms`. */
-async function eventually(probe: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** The node ids whose /readyz lists a ready local replica of "tiny". */
-async function nodesRunningTiny(): Promise<string[]> {
-  const running: string[] = [];
-  for (const [id, node] of nodes) {
-    const ready = (await (await fetch(`${node.url}/readyz`)).json()) as {
-      deployments: Array<{ name: string; ready_replicas: number }>;
-    };
-    if ((ready.deployments.find((d) => d.name === "tiny")?.ready_replicas ?? 0) > 0) running.push(id);
-  }
-  return running.sort();
 }
 
 /** The node ids that `node`'s /readyz lists as serving "tiny" (from its membership view). */
@@ -118,11 +105,15 @@ afterAll(async () => {
 
 describe("local replicas placed across nodes", () => {
   it("replicas = 2 on three nodes with one slot each run on two different nodes, and every node serves", async () => {
-    await eventually(async () => (await nodesRunningTiny()).length === 2, 20_000, "two nodes run a replica");
-    const running = await nodesRunningTiny();
+    await eventually(
+      async () => (await nodesWithReadyReplica(nodes, "tiny")).length === 2,
+      20_000,
+      "two nodes run a replica",
+    );
+    const running = await nodesWithReadyReplica(nodes, "tiny");
     // and it stays at two: the third never loads one
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    expect(await nodesRunningTiny()).toEqual(running);
+    expect(await nodesWithReadyReplica(nodes, "tiny")).toEqual(running);
     for (const node of nodes.values()) {
       const servedBy = await ask(node);
       expect(running).toContain(servedBy);
@@ -164,14 +155,14 @@ describe("local replicas placed across nodes", () => {
   });
 
   it("a killed node's replica is placed on the node that had none, and the deployment serves on", async () => {
-    const before = await nodesRunningTiny();
+    const before = await nodesWithReadyReplica(nodes, "tiny");
     const victim = before[0] as string;
     const idle = [...nodes.keys()].find((id) => !before.includes(id)) as string;
     nodes.get(victim)?.kill();
     nodes.delete(victim);
     await eventually(
       async () => {
-        const running = await nodesRunningTiny();
+        const running = await nodesWithReadyReplica(nodes, "tiny");
         return running.length === 2 && running.includes(idle);
       },
       15_000,

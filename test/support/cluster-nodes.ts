@@ -119,6 +119,8 @@ export function nodeTables(options: {
   readonly adminKey: string;
   readonly nodeKey: string;
   readonly cluster?: string;
+  /** Default 1000: a node silent this long is dead (raise it where a loaded machine must not kill nodes). */
+  readonly nodeTimeoutMs?: number;
 }): string {
   return `
 [server]
@@ -133,7 +135,7 @@ node_key = "${options.nodeKey}"
 node_id = "${options.nodeId}"
 key_prefix = "${options.keyPrefix}"
 heartbeat_ms = 200
-node_timeout_ms = 1000
+node_timeout_ms = ${options.nodeTimeoutMs ?? 1000}
 ${options.cluster ?? ""}
 `;
 }
@@ -161,4 +163,34 @@ export async function chatOutcome(
       ...(retryAfter ? { retryAfter } : {}),
     };
   }
+}
+
+/** Polls `probe` every `everyMs` until it resolves true (a rejection counts as false); fails after `ms`. */
+export async function eventually(
+  probe: () => Promise<boolean>,
+  ms: number,
+  what: string,
+  everyMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** The ids of the nodes whose /readyz shows a ready local replica of `deployment`, sorted. */
+export async function nodesWithReadyReplica(
+  nodes: ReadonlyMap<string, NodeProcess>,
+  deployment: string,
+): Promise<string[]> {
+  const running: string[] = [];
+  for (const [id, node] of nodes) {
+    const ready = (await (await fetch(`${node.url}/readyz`)).json()) as {
+      deployments: Array<{ name: string; ready_replicas: number }>;
+    };
+    if ((ready.deployments.find((d) => d.name === deployment)?.ready_replicas ?? 0) > 0) running.push(id);
+  }
+  return running.sort();
 }
