@@ -282,12 +282,18 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         }));
         await sync.sync(local, live);
       };
+      // The routing and placement rounds of a heartbeat run beside it, never before it: a slow
+      // round (Redis, a model loading on this CPU) must not delay the heartbeat past
+      // node_timeout_ms. A round still running when the next heartbeat comes is not doubled.
+      let rounds: Promise<unknown> | undefined;
+      const startRounds = () => {
+        rounds ??= Promise.all([syncRoutes().catch(() => {}), placing.tick(liveNodes())]).finally(() => {
+          rounds = undefined;
+        });
+      };
       const reportAndSync = async () => {
-        const [nodeReport] = await Promise.all([
-          report(),
-          syncRoutes().catch(() => {}),
-          placing.tick(liveNodes()),
-        ]);
+        startRounds();
+        const nodeReport = await report();
         const routes: Record<string, string[]> = {};
         const reach = (deployment: string, owner: string) => {
           const owners = routes[deployment] ?? [];

@@ -168,12 +168,26 @@ describe("planPlacements: stability", () => {
     expect(planPlacements(withB, mixed, before)).toEqual(
       plan([at("a", 0, "n1"), at("a", 1, "n3"), at("b", 0, "n2")], [], [at("a", 1, "n2")]),
     );
-    expect(planPlacements(lost, mixed, before).moved).toEqual([at("a", 1, "n2"), at("b", 0, "n2")]);
+    // b's file is listed by no live node: a change the heartbeats have not caught up with, so b stays
+    expect(planPlacements(lost, mixed, before).moved).toEqual([at("a", 1, "n2")]);
+    const lostB = [node("n1", 2), node("n2", 2), node("n3", 2, { models: [MODEL, "models/b.gguf"] })];
+    expect(planPlacements(lostB, mixed, before).moved).toEqual([at("b", 0, "n2")]);
   });
 
-  it("keeps a current placement even where a fresh plan would put it elsewhere (no rebalancing)", () => {
+  it("a deployment changed to a model file no node lists yet keeps its placements", () => {
+    const changed = [demand("a", 2, { model: "models/new.gguf" })];
+    const before = [at("a", 0, "n1"), at("a", 1, "n2")];
+    expect(planPlacements(nodes, changed, before)).toEqual(plan(before));
+  });
+
+  it("spreads two replicas kept on one node once another node can take one (the higher index moves)", () => {
     const current = [at("a", 0, "n3"), at("a", 1, "n3")];
-    expect(planPlacements(nodes, [demand("a", 2)], current)).toEqual(plan([...current]));
+    const spread = planPlacements(nodes, [demand("a", 2)], current);
+    expect(spread.placements.map((p) => `${p.index}@${p.nodeId}`)).toEqual([
+      "0@n3",
+      expect.not.stringMatching(/@n3$/),
+    ]);
+    expect(spread.moved).toEqual([at("a", 1, "n3")]);
   });
 
   it("a replica listed twice keeps one placement, the first on a node that may hold it", () => {

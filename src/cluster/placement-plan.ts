@@ -102,6 +102,9 @@ export function planPlacements(
   // Rules 1 and 2: which current placements may stay. Sorted by (deployment, index, node), so a
   // node over its slots keeps the lowest indexes of the deployments in name order.
   const kept = new Set<string>();
+  // a model file no live node lists yet (a deployment just changed to it: the heartbeats have not
+  // caught up) moves nothing: its replicas stay where they are until nodes say what they can read
+  const listedAnywhere = (model: string) => [...states.values()].some((node) => node.models.has(model));
   for (const placement of [...current].sort(byPlacement)) {
     const demand = wanted.get(placement.deployment);
     const node = states.get(placement.nodeId);
@@ -114,7 +117,7 @@ export function planPlacements(
       !kept.has(replica) &&
       node !== undefined &&
       !node.draining &&
-      node.models.has(demand.model);
+      (node.models.has(demand.model) || !listedAnywhere(demand.model));
     if (!valid || node.used >= node.slots) {
       moved.push(copy(placement));
       continue;
@@ -124,8 +127,26 @@ export function planPlacements(
     placements.push(copy(placement));
   }
 
-  // Rules 3 and 4: the missing replicas, deployments in name order, indexes ascending.
+  // Rule 5: a replica kept on a node that holds another of its deployment (placed there when no
+  // other node could take it) moves to an eligible node that holds none, once one exists.
   const ordered = [...states.values()];
+  for (let at = placements.length - 1; at >= 0; at--) {
+    const placement = placements[at] as ReplicaPlacement;
+    const demand = wanted.get(placement.deployment) as Demand;
+    const node = states.get(placement.nodeId) as NodeState;
+    if ((node.held.get(placement.deployment) ?? 0) < 2) continue;
+    const spread = ordered.find(
+      (other) => other !== node && canTake(other, demand) && !other.held.has(placement.deployment),
+    );
+    if (spread === undefined) continue;
+    node.used--;
+    node.held.set(placement.deployment, (node.held.get(placement.deployment) ?? 1) - 1);
+    take(spread, placement.deployment, demand.gpus);
+    moved.push(copy(placement));
+    placements[at] = { ...placement, nodeId: spread.nodeId };
+  }
+
+  // Rules 3 and 4: the missing replicas, deployments in name order, indexes ascending.
   for (const demand of wanted.values()) {
     for (let index = 0; index < demand.replicas; index++) {
       if (kept.has(replicaKey(demand.deployment, index))) continue;

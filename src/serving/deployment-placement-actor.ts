@@ -92,7 +92,8 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
     if (!this.#clustered || message.transport !== "local" || !this.#placedRuntimes.has(message.runtime))
       return undefined;
     const assigned = this.#assignments.get(message.deployment);
-    if (assigned?.has(message.index)) return undefined;
+    // the plan already counted this node's slots; a rolling update surges past them for a while
+    if (assigned?.has(message.index)) return { type: "placed", nodeId: this.#nodes[0]?.nodeId ?? "local" };
     const reason = assigned
       ? `replica ${message.index} is placed on another node`
       : "waiting for the cluster's placement";
