@@ -15,7 +15,7 @@
 import { z } from "zod";
 import type { ExecuteBatch, Message, PassThrough, SamplingParams } from "../core/batch.js";
 import { joinPath } from "../core/config/problem.js";
-import { zodProblems } from "../core/config/zod-problems.js";
+import { valueAt, zodProblems } from "../core/config/zod-problems.js";
 import {
   errors,
   InferenceError,
@@ -464,15 +464,6 @@ function unfoldUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
   const [branch] = typed;
   if (branch === undefined || typed.length > 1) return [issue];
   return branch.flatMap((inner) => unfoldUnion({ ...inner, path: [...issue.path, ...inner.path] }));
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value = input;
-  for (const segment of path) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<PropertyKey, unknown>)[segment];
-  }
-  return value;
 }
 
 /** The object without its undefined-valued keys: an optional field that is absent stays absent. */

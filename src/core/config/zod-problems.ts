@@ -9,7 +9,8 @@ type Issue = z.core.$ZodIssue;
 // apart from a wrong type by looking its path up in the value that was parsed.
 const DEFAULT_TYPE_MESSAGE = /^Invalid input: expected .+, received (\S+)$/;
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at `path` inside `input` (undefined where the path leaves the objects). */
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input;
   for (const segment of path) {
     if (value === null || typeof value !== "object") return undefined;
