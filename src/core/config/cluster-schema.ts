@@ -22,9 +22,9 @@ export interface ClusterConfig {
   readonly nodeTimeoutMs: number;
   /** While Redis is unreachable: serve from per-node memory ("open") or refuse with 503 ("closed"). */
   readonly onStoreUnavailable: "open" | "closed";
-  /** How many local model replicas this node may run (placement refuses one more). */
+  /** How many llama replicas the cluster's placement may put on this node (default 1; docs/cluster.md). */
   readonly modelSlots?: number;
-  /** Whether this node can reach remote providers (its remote replicas fail without it). */
+  /** Whether this node runs engines for remote providers (without: it forwards those requests). */
   readonly egress: boolean;
 }
 
