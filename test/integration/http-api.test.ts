@@ -59,6 +59,21 @@ describe("HTTP API with the openai client", () => {
     expect(completion.usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 });
   });
 
+  it("every answer names its deployment and node (local outside a cluster), unary and streaming", async () => {
+    const unary = await client.chat.completions
+      .create({ model: "echo", messages: [{ role: "user", content: "hi" }], max_tokens: 1 })
+      .withResponse();
+    expect(unary.response.headers.get("x-rakka-deployment")).toBe("echo");
+    expect(unary.response.headers.get("x-rakka-node")).toBe("local");
+    const streamed = await client.chat.completions
+      .create({ model: "echo", messages: [{ role: "user", content: "hi" }], max_tokens: 1, stream: true })
+      .withResponse();
+    expect(streamed.response.headers.get("x-rakka-node")).toBe("local");
+    for await (const _chunk of streamed.data) {
+      // drain the stream
+    }
+  });
+
   it("finish_reason stop when a stop string ends it", async () => {
     const completion = await client.chat.completions.create({
       model: "echo",
