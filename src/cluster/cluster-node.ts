@@ -285,10 +285,12 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
       // The routing and placement rounds of a heartbeat run beside it, never before it: a slow
       // round (Redis, a model loading on this CPU) must not delay the heartbeat past
       // node_timeout_ms. A round still running when the next heartbeat comes is not doubled.
-      let rounds: Promise<unknown> | undefined;
+      let roundsRunning = false;
       const startRounds = () => {
-        rounds ??= Promise.all([syncRoutes().catch(() => {}), placing.tick(liveNodes())]).finally(() => {
-          rounds = undefined;
+        if (roundsRunning) return;
+        roundsRunning = true;
+        void Promise.all([syncRoutes().catch(() => {}), placing.tick(liveNodes())]).finally(() => {
+          roundsRunning = false;
         });
       };
       const reportAndSync = async () => {
