@@ -20,6 +20,7 @@ import type { SecretEnvironment } from "./core/secret.js";
 import type { TokenChunk } from "./core/token-chunk.js";
 import { localEngineProps } from "./engine/local-engine.js";
 import type { RuntimeRegistry, RuntimeRegistryEntry } from "./protocol/runtime-registry.js";
+import type { EngineTargetLoad } from "./protocol/target-load.js";
 import type { ProviderAdapter } from "./remote/provider.js";
 import { type LiteLlmConfig, liteLlmConfigSchema } from "./remote/providers/litellm/litellm-config.js";
 import { liteLlmAdapter } from "./remote/providers/litellm/litellm-provider.js";
@@ -36,7 +37,7 @@ import { type LlamaConfig, llamaConfigSchema } from "./runtimes/llama/llama-conf
 import { LlamaRunner } from "./runtimes/llama/llama-runner.js";
 import { type MockConfig, mockConfigSchema, mockRunnerFactory } from "./runtimes/mock/index.js";
 import { createAdminRoutes } from "./serving/admin-api.js";
-import type { LocalTargetSnapshot, PeerRouteTarget } from "./serving/dp-coordinator-actor.js";
+import type { PeerRouteTarget } from "./serving/dp-coordinator-actor.js";
 import { createHttpGateway, type ListeningGateway } from "./serving/http-gateway.js";
 import type { DeploymentSnapshot } from "./serving/metrics-messages.js";
 import { parseChatRequest } from "./serving/openai-request.js";
@@ -324,7 +325,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
   /** The coordinator's side of the shared routing table (docs/cluster.md, "Forwarding"). */
   const nodeRouting = {
     localTargets: () =>
-      serving.coordinator.ask<readonly LocalTargetSnapshot[]>(
+      serving.coordinator.ask<readonly EngineTargetLoad[]>(
         (replyTo) => ({ type: "local-targets", replyTo }),
         {
           timeoutMs: 10_000,

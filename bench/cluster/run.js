@@ -31,7 +31,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { exchange } from "../lib/http.js";
+import { CHAT_PATH, chatRequestBodies, checkChatAnswers } from "../lib/chat-answers.js";
 import { countFromEnv, numberFromEnv } from "../lib/knobs.js";
 import { autocannonLoad, warmUpAndMeasure } from "../lib/load.js";
 import { describeMachine, pinToCpu0 } from "../lib/machine.js";
@@ -61,20 +61,9 @@ const TOKENS = 32;
 const GOAL_CPU_RATIO = 1.18;
 const GOAL_ADDED_P50_MS = 0.3;
 const GOAL_ADMISSION = 1.0;
-const CHAT_PATH = "/v1/chat/completions";
 const KEY_PREFIX = `rakka-bench:${Date.now().toString(36)}-${randomUUID().slice(0, 8)}:`;
 
-const messages = [{ role: "user", content: "Spell the NATO alphabet, then count to six." }];
-const requestBodies = {
-  unary: JSON.stringify({ model: "bench", max_tokens: TOKENS, messages }),
-  streaming: JSON.stringify({
-    model: "bench",
-    max_tokens: TOKENS,
-    stream: true,
-    stream_options: { include_usage: true },
-    messages,
-  }),
-};
+const requestBodies = chatRequestBodies("bench", TOKENS);
 
 // Every child is killed when this process exits, however it exits (redis-server by process group);
 // every load has a fixed duration or count, and CLUSTER_BENCH_DEADLINE_S bounds the whole run.
@@ -85,18 +74,6 @@ const onLoadCpu = pinning?.loadCpu;
 const onGatewayCpu = pinning?.gatewayCpu;
 
 // ── checks ─────────────────────────────────────────────────────────────────────────────────────
-
-/** Each gateway must answer 32 tokens unary and a stream of 32 content events ending in [DONE]. */
-async function checkGateway(name, url) {
-  const unary = await exchange(`${url}${CHAT_PATH}`, "POST", requestBodies.unary);
-  if (unary.status !== 200 || JSON.parse(unary.body).usage?.completion_tokens !== TOKENS)
-    throw new Error(`${name} unary answer: HTTP ${unary.status}: ${unary.body}`);
-  const streaming = await exchange(`${url}${CHAT_PATH}`, "POST", requestBodies.streaming);
-  const events = streaming.body.split("\n\n").filter(Boolean);
-  const content = events.filter((event) => event.includes('"content":"') && !event.includes('"content":""'));
-  if (streaming.status !== 200 || events.at(-1) !== "data: [DONE]" || content.length !== TOKENS)
-    throw new Error(`${name} streaming answer: HTTP ${streaming.status}:\n${streaming.body}`);
-}
 
 // ── Redis commands per request ─────────────────────────────────────────────────────────────────
 
@@ -444,7 +421,7 @@ async function main() {
       `redis ${redis.external ? "(REDIS_URL)" : `(pid ${redis.tracked.pid})`}, upstream (pid ${upstream.pid}) ` +
         `${upstream.url}, ${gateways.map((g) => `${g.name} (pid ${g.pid}) ${g.url}`).join(", ")}`,
     );
-    for (const gateway of gateways) await checkGateway(gateway.name, gateway.url);
+    for (const gateway of gateways) await checkChatAnswers(gateway.name, gateway.url, requestBodies, TOKENS);
     const context = { upstream, redis: redis.tracked, monitor };
     const targets = {
       memory: { gateways: [memory], onRedis: false },

@@ -31,6 +31,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { deleteKeys, startRedis } from "../cluster/redis-server.js";
+import { CHAT_PATH, chatRequestBodies, checkChatAnswers } from "../lib/chat-answers.js";
 import { exchange } from "../lib/http.js";
 import { countFromEnv, numberFromEnv } from "../lib/knobs.js";
 import { autocannonLoad, warmUpAndMeasure } from "../lib/load.js";
@@ -57,22 +58,11 @@ const TOKENS = 32;
 const HEARTBEAT_MS = 200;
 const ROUTE_WAIT_MS = 15_000;
 const GOAL_ADDED_P50_MS = 1.0;
-const CHAT_PATH = "/v1/chat/completions";
 const KEY_PREFIX = `rakka-bench:${Date.now().toString(36)}-${randomUUID().slice(0, 8)}:`;
 const OWNER_ID = "bench-owner";
 const ENTRY_ID = "bench-entry";
 
-const messages = [{ role: "user", content: "Spell the NATO alphabet, then count to six." }];
-const requestBodies = {
-  unary: JSON.stringify({ model: "bench", max_tokens: TOKENS, messages }),
-  streaming: JSON.stringify({
-    model: "bench",
-    max_tokens: TOKENS,
-    stream: true,
-    stream_options: { include_usage: true },
-    messages,
-  }),
-};
+const requestBodies = chatRequestBodies("bench", TOKENS);
 
 // Every child is killed when this process exits, however it exits (redis-server by process group);
 // every load has a fixed duration, every wait a bound, and FORWARDING_BENCH_DEADLINE_S bounds the run.
@@ -83,27 +73,6 @@ const onLoadCpu = pinning?.loadCpu;
 const onGatewayCpu = pinning?.gatewayCpu;
 
 // ── checks ─────────────────────────────────────────────────────────────────────────────────────
-
-/**
- * `url` must answer 32 tokens unary and a stream of 32 content events ending in [DONE], both with
- * `x-rakka-node: <node>` (the node whose engine ran the request).
- */
-async function checkGateway(name, url, node) {
-  const unary = await exchange(`${url}${CHAT_PATH}`, "POST", requestBodies.unary);
-  if (unary.status !== 200 || JSON.parse(unary.body).usage?.completion_tokens !== TOKENS)
-    throw new Error(`${name} unary answer: HTTP ${unary.status}: ${unary.body}`);
-  if (unary.headers["x-rakka-node"] !== node)
-    throw new Error(`${name} unary answer: x-rakka-node ${unary.headers["x-rakka-node"]}, expected ${node}`);
-  const streaming = await exchange(`${url}${CHAT_PATH}`, "POST", requestBodies.streaming);
-  const events = streaming.body.split("\n\n").filter(Boolean);
-  const content = events.filter((event) => event.includes('"content":"') && !event.includes('"content":""'));
-  if (streaming.status !== 200 || events.at(-1) !== "data: [DONE]" || content.length !== TOKENS)
-    throw new Error(`${name} streaming answer: HTTP ${streaming.status}:\n${streaming.body}`);
-  if (streaming.headers["x-rakka-node"] !== node)
-    throw new Error(
-      `${name} streaming answer: x-rakka-node ${streaming.headers["x-rakka-node"]}, expected ${node}`,
-    );
-}
 
 /**
  * Polls the entry with unary requests until one answers 200 (its routing copy has learned the
@@ -327,8 +296,8 @@ async function main() {
     );
     const routeMs = await waitForRoute(entry);
     console.error(`the entry answers 200 for "bench" after ${routeMs} ms`);
-    await checkGateway("owner", owner.url, OWNER_ID);
-    await checkGateway("entry", entry.url, OWNER_ID);
+    await checkChatAnswers("owner", owner.url, requestBodies, TOKENS, { node: OWNER_ID });
+    await checkChatAnswers("entry", entry.url, requestBodies, TOKENS, { node: OWNER_ID });
     const context = { owner, entry, upstream, redis: redis.tracked };
     // One unmeasured pass, so that no node meets its first load cold.
     for (const target of TARGETS)

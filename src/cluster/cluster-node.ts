@@ -14,17 +14,19 @@ import type { ActorSystem, Clock, Logger } from "../actor/index.js";
 import type { ExecuteBatch } from "../core/batch.js";
 import type { ChunkSink } from "../core/channel.js";
 import type { ClusterConfig } from "../core/config/cluster-schema.js";
+import type { InternalRoutes } from "../core/internal-routes.js";
 import type { SecretEnvironment } from "../core/secret.js";
 import type { CircuitStateStore, RateLimitStore, SpendLedger } from "../core/stores/index.js";
 import type { TokenChunk } from "../core/token-chunk.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
+import type { EngineTargetLoad } from "../protocol/target-load.js";
 import { createCatalogCipher } from "./catalog-secrets.js";
 import { CatalogSync, type LocalServing } from "./catalog-sync.js";
 import { FailoverCircuitStateStore } from "./failover-circuit-state-store.js";
 import { FailoverRateLimitStore } from "./failover-rate-limit-store.js";
 import { FailoverSpendLedger } from "./failover-spend-ledger.js";
 import { Membership, type MembershipView, type NodeReport } from "./membership.js";
-import { createPeerRoutes, type PeerRoutes } from "./peer-endpoint.js";
+import { createPeerRoutes } from "./peer-endpoint.js";
 import { PeerEngines, type PeerTarget } from "./peer-engines.js";
 import { PlacementLease } from "./placement-lease.js";
 import { PlacementSync, type PlacementSyncOptions } from "./placement-sync.js";
@@ -37,7 +39,7 @@ import { RedisRateLimitStore } from "./redis-rate-limit-store.js";
 import { RedisRoutingTable } from "./redis-routing-table.js";
 import { scriptBatcherFor } from "./redis-script-batch.js";
 import { RedisSpendLedger } from "./redis-spend-ledger.js";
-import { type LocalTarget, RoutingSync } from "./routing-sync.js";
+import { RoutingSync } from "./routing-sync.js";
 import { StoreAvailability, type StoreState } from "./store-availability.js";
 import { StoreFailover } from "./store-failover.js";
 import { UnresolvedDeployments } from "./unresolved-deployments.js";
@@ -93,7 +95,7 @@ export interface ClusterNode {
    * The gateway's `/internal/` handler: runs the requests other nodes forward here through
    * `execute` (this node's own engines only), refused without the node key.
    */
-  peerRoutes(execute: (batch: ExecuteBatch, output: ChunkSink<TokenChunk>) => void): PeerRoutes;
+  peerRoutes(execute: (batch: ExecuteBatch, output: ChunkSink<TokenChunk>) => void): InternalRoutes;
   /**
    * The package entry hands the serving layer this wrapping of its registry: a deployment the
    * catalog sync could not resolve here fails to start its replicas, with the reason.
@@ -129,7 +131,7 @@ export interface PlacementStatus extends PlacementSnapshot {
 /** How the node's router and the shared routing table meet (docs/cluster.md, "Forwarding"). */
 export interface NodeRouting {
   /** This node's engine targets and their load now (the coordinator's own). */
-  localTargets(): Promise<readonly LocalTarget[]>;
+  localTargets(): Promise<readonly EngineTargetLoad[]>;
   /** The other live nodes' targets, each with the peer engine that forwards to its node. */
   onPeers(targets: readonly PeerTarget[]): void;
 }

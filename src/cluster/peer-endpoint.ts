@@ -4,11 +4,12 @@
 // no budget, no request metrics; the entry node owns all of that. Refused without the cluster's
 // node_key (compared in constant time), and never served on the public API's paths.
 
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { Logger } from "../actor/index.js";
 import type { ExecuteBatch } from "../core/batch.js";
 import { ChannelClosedError, type ChunkSink } from "../core/channel.js";
 import { errors, InferenceError } from "../core/inference-error.js";
+import type { InternalRoutes } from "../core/internal-routes.js";
 import type { Secret } from "../core/secret.js";
 import type { TokenChunk } from "../core/token-chunk.js";
 import {
@@ -23,12 +24,6 @@ export const PEER_EXECUTE_PATH = "/internal/v1/execute";
 /** Carries `[cluster] node_key` on every node-to-node call. */
 export const PEER_NODE_KEY_HEADER = "x-rakka-node-key";
 
-/** What the gateway's bounded body reader answers (the same shape as its own). */
-export type PeerBodyResult =
-  | { readonly kind: "ok"; readonly bytes: Buffer }
-  | { readonly kind: "too_large" }
-  | { readonly kind: "aborted" };
-
 export interface PeerEndpointOptions {
   readonly nodeKey: Secret;
   /** Runs the request on one of this node's engines (never forwarded again), or fails `output`. */
@@ -37,15 +32,8 @@ export interface PeerEndpointOptions {
   readonly logger: Logger;
 }
 
-/** The gateway hands every `/internal/` request here, with its bounded body reader. */
-export type PeerRoutes = (
-  request: IncomingMessage,
-  response: ServerResponse,
-  path: string,
-  io: { readBody(request: IncomingMessage): Promise<PeerBodyResult> },
-) => Promise<void>;
-
-export function createPeerRoutes(options: PeerEndpointOptions): PeerRoutes {
+/** The gateway hands every `/internal/` request to the returned handler. */
+export function createPeerRoutes(options: PeerEndpointOptions): InternalRoutes {
   return async (request, response, path, io) => {
     if (path !== PEER_EXECUTE_PATH) {
       refuse(response, 404, errors.notFound(`unknown path: ${request.method} ${path.slice(0, 64)}`));

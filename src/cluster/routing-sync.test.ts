@@ -10,10 +10,11 @@ import {
   type RoutingTable,
   type RoutingTarget,
 } from "../core/stores/index.js";
+import type { EngineTargetLoad } from "../protocol/target-load.js";
 import { flushMicrotasks, ManualClock } from "../testkit/index.js";
 import { redisNoticeChannel } from "./redis-notice-channel.js";
 import { RedisRoutingTable } from "./redis-routing-table.js";
-import { type LocalTarget, type RoutingChannel, RoutingSync } from "./routing-sync.js";
+import { type RoutingChannel, RoutingSync } from "./routing-sync.js";
 
 const redis = useRedis();
 
@@ -67,7 +68,11 @@ async function node(
   return { sync, handed, peers: () => handed.at(-1) ?? [] };
 }
 
-function local(deployment: string, targetId: string, fields: Partial<LocalTarget> = {}): LocalTarget {
+function local(
+  deployment: string,
+  targetId: string,
+  fields: Partial<EngineTargetLoad> = {},
+): EngineTargetLoad {
   return { deployment, targetId, maxConcurrent: 4, running: 0, waiting: 0, draining: false, ...fields };
 }
 

@@ -7,16 +7,7 @@
 
 import type { Clock, Logger } from "../actor/index.js";
 import type { RoutingTable, RoutingTarget } from "../core/stores/index.js";
-
-/** One of this node's engine targets as its router knows it. */
-export interface LocalTarget {
-  readonly deployment: string;
-  readonly targetId: string;
-  readonly maxConcurrent: number;
-  readonly running: number;
-  readonly waiting: number;
-  readonly draining: boolean;
-}
+import type { EngineTargetLoad } from "../protocol/target-load.js";
 
 /** Change notices between nodes (Redis pub/sub in a cluster; an in-memory fake in tests). */
 export interface RoutingChannel {
@@ -39,7 +30,7 @@ export interface RoutingSyncOptions {
 export class RoutingSync {
   readonly #options: RoutingSyncOptions;
   /** This node's targets as the table holds them (as far as this node knows), by targetKey. */
-  readonly #written = new Map<string, LocalTarget>();
+  readonly #written = new Map<string, EngineTargetLoad>();
   /** The live nodes of the last sync; undefined before the first one. */
   #liveNodes: ReadonlySet<string> | undefined;
   /** Every target of the last read that landed, this node's and dead nodes' included. */
@@ -81,7 +72,7 @@ export class RoutingSync {
    * Never rejects: a store failure is logged (debug) once per distinct message, the last copy
    * stays, and what could not be written is written at the next call.
    */
-  sync(local: readonly LocalTarget[], liveNodes: ReadonlySet<string> | undefined): Promise<void> {
+  sync(local: readonly EngineTargetLoad[], liveNodes: ReadonlySet<string> | undefined): Promise<void> {
     const run = this.#syncing
       .then(() => this.#sync(local, liveNodes))
       .catch((error: unknown) => {
@@ -108,7 +99,7 @@ export class RoutingSync {
     return this.#stopping;
   }
 
-  async #sync(local: readonly LocalTarget[], liveNodes: ReadonlySet<string> | undefined): Promise<void> {
+  async #sync(local: readonly EngineTargetLoad[], liveNodes: ReadonlySet<string> | undefined): Promise<void> {
     if (this.#stopped) return;
     const { table, channel } = this.#options;
     // undefined: membership has not read the live nodes yet (a node's first heartbeat), so nobody
@@ -123,7 +114,7 @@ export class RoutingSync {
         failed = true;
         this.#failed(error);
       });
-    const register = (key: string, target: LocalTarget): Promise<void> =>
+    const register = (key: string, target: EngineTargetLoad): Promise<void> =>
       attempt(table.register(this.#targetOf(target, reportedAt)), () => {
         this.#written.set(key, target);
         changed = true;
@@ -170,7 +161,7 @@ export class RoutingSync {
     await Promise.all(calls);
     if (lost.size > 0) {
       for (const key of lost) this.#written.delete(key);
-      await Promise.all([...lost].map((key) => register(key, wanted.get(key) as LocalTarget)));
+      await Promise.all([...lost].map((key) => register(key, wanted.get(key) as EngineTargetLoad)));
     }
 
     const notified = changed
@@ -278,7 +269,7 @@ export class RoutingSync {
     await channel.close().catch(() => {});
   }
 
-  #targetOf(target: LocalTarget, reportedAt: number): RoutingTarget {
+  #targetOf(target: EngineTargetLoad, reportedAt: number): RoutingTarget {
     return {
       deployment: target.deployment,
       targetId: target.targetId,

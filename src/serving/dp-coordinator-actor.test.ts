@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type ActorRef, ActorSystem, props } from "../actor/index.js";
 import type { EngineCommand } from "../protocol/engine-messages.js";
+import type { EngineTargetLoad } from "../protocol/target-load.js";
 import { flushMicrotasks, ManualClock } from "../testkit/manual-clock.js";
 import type { DeploymentPolicy } from "./deployment-policy.js";
 import {
   type CoordinatorMessage,
   DpCoordinatorActor,
-  type LocalTargetSnapshot,
   type PeerRouteTarget,
   pickTarget,
   type RouteReply,
@@ -268,7 +268,7 @@ describe("DpCoordinatorActor", () => {
       });
       coordinator.tell({ type: "load-reported", deployment: "d", targetId: "mine", running: 2, waiting: 1 });
       coordinator.tell({ type: "peer-targets", targets: [peer(engine("p1"), { targetId: "remote-1" })] });
-      const local = await coordinator.ask<readonly LocalTargetSnapshot[]>(
+      const local = await coordinator.ask<readonly EngineTargetLoad[]>(
         (replyTo) => ({ type: "local-targets", replyTo }),
         { timeoutMs: 1000 },
       );

@@ -9,6 +9,7 @@
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
 import type { EngineCommand, LoadReported } from "../protocol/engine-messages.js";
+import type { EngineTargetLoad } from "../protocol/target-load.js";
 import type { DeploymentPolicy } from "./deployment-policy.js";
 
 export type DeploymentRouteState = "pending" | "serving" | "draining" | "removed" | "failed";
@@ -31,16 +32,6 @@ export interface PeerRouteTarget {
   readonly draining: boolean;
   /** The peer engine that forwards to `nodeId`. */
   readonly ref: ActorRef<EngineCommand>;
-}
-
-/** One of this node's targets with its load, for the routing sync's heartbeat. */
-export interface LocalTargetSnapshot {
-  readonly deployment: string;
-  readonly targetId: string;
-  readonly maxConcurrent: number;
-  readonly running: number;
-  readonly waiting: number;
-  readonly draining: boolean;
 }
 
 /**
@@ -91,7 +82,7 @@ export type CoordinatorMessage =
   /** The routing sync: every other live node's targets (the whole set; replaces the last). */
   | { readonly type: "peer-targets"; readonly targets: readonly PeerRouteTarget[] }
   /** The routing sync, before each heartbeat: this node's targets and their load. */
-  | { readonly type: "local-targets"; readonly replyTo: ActorRef<readonly LocalTargetSnapshot[]> }
+  | { readonly type: "local-targets"; readonly replyTo: ActorRef<readonly EngineTargetLoad[]> }
   | { readonly type: "target-terminated"; readonly deployment: string; readonly targetId: string };
 
 interface Target {
@@ -266,8 +257,8 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
     for (const [name, routes] of this.#deployments) routes.peers = byDeployment.get(name) ?? [];
   }
 
-  #localTargets(): LocalTargetSnapshot[] {
-    const snapshot: LocalTargetSnapshot[] = [];
+  #localTargets(): EngineTargetLoad[] {
+    const snapshot: EngineTargetLoad[] = [];
     for (const [deployment, routes] of this.#deployments) {
       for (const target of routes.targets.values()) {
         snapshot.push({

@@ -9,6 +9,7 @@ import { type Clock, type Logger, silentLogger } from "../actor/index.js";
 import type { ServerConfig } from "../core/config/server-schema.js";
 import { httpStatusOf, toHttpError } from "../core/http-error.js";
 import { errors, InferenceError, toInferenceError } from "../core/inference-error.js";
+import type { InternalRoutes } from "../core/internal-routes.js";
 import type { FinishReason, TokenChunk, TokenUsage } from "../core/token-chunk.js";
 import type { AdminRoutes } from "./admin-api.js";
 import { MAX_JSON_DEPTH, tooDeepField } from "./json-depth.js";
@@ -19,7 +20,7 @@ import {
   textCompletionChunkEncoder,
   textCompletionJson,
 } from "./openai-response.js";
-import { answerClientError, type BodyResult, readBody } from "./request-reading.js";
+import { answerClientError, readBody } from "./request-reading.js";
 import type {
   ClusterStatus,
   CompletionResult,
@@ -50,14 +51,6 @@ export interface HttpGatewayOptions {
    */
   readonly internal?: InternalRoutes;
 }
-
-/** The handler of every `/internal/` path, given the gateway's bounded body reader. */
-export type InternalRoutes = (
-  request: IncomingMessage,
-  response: ServerResponse,
-  path: string,
-  io: { readBody(request: IncomingMessage): Promise<BodyResult> },
-) => Promise<void>;
 
 export interface ListeningGateway {
   /** `http://host:port`, with the port actually bound (port 0 picks one). */

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { toHttpError } from "../core/http-error.js";
 import { errors } from "../core/inference-error.js";
+import type { BodyResult } from "../core/internal-routes.js";
 
 /**
  * A request node:http could not parse or did not receive in time never reaches the handler; it
@@ -31,11 +32,6 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
       `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
-
-export type BodyResult =
-  | { readonly kind: "ok"; readonly bytes: Buffer }
-  | { readonly kind: "too_large" }
-  | { readonly kind: "aborted" };
 
 /**
  * Reads a request body up to `limit` bytes. Past the limit it stops keeping bytes (the rest is
