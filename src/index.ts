@@ -33,6 +33,7 @@ import {
 } from "./remote/providers/openai-compatible/openai-compatible-config.js";
 import { openAiCompatibleAdapter } from "./remote/providers/openai-compatible/openai-compatible-provider.js";
 import { remoteEngineProps } from "./remote/remote-engine.js";
+import { detectGpus } from "./runtimes/llama/gpu-detection.js";
 import { type LlamaConfig, llamaConfigSchema } from "./runtimes/llama/llama-config.js";
 import { LlamaRunner } from "./runtimes/llama/llama-runner.js";
 import { type MockConfig, mockConfigSchema, mockRunnerFactory } from "./runtimes/mock/index.js";
@@ -70,20 +71,27 @@ const PLACED_RUNTIMES: readonly string[] = ["llama"];
 /** `[cluster] model_slots` when the table leaves it out (docs/configuration.md). */
 const DEFAULT_MODEL_SLOTS = 1;
 
-/** The llama model files among `paths` this process can read, with their sizes: the heartbeat's model list. */
-async function readableModels(paths: readonly string[]): Promise<Array<{ path: string; bytes: number }>> {
-  const files = await Promise.all(
+/** Which of the llama model files `paths` this process can read (with their sizes) and which not: the heartbeat's model lists. */
+async function modelFiles(
+  paths: readonly string[],
+): Promise<{ models: Array<{ path: string; bytes: number }>; missingModels: string[] }> {
+  const models: Array<{ path: string; bytes: number }> = [];
+  const missingModels: string[] = [];
+  await Promise.all(
     [...new Set(paths)].map(async (path) => {
       try {
         await access(path, constants.R_OK);
         const info = await stat(path);
-        return info.isFile() ? { path, bytes: info.size } : undefined;
-      } catch {
-        return undefined;
-      }
+        if (info.isFile()) {
+          models.push({ path, bytes: info.size });
+          return;
+        }
+      } catch {}
+      missingModels.push(path);
     }),
   );
-  return files.filter((file) => file !== undefined);
+  models.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { models, missingModels: missingModels.sort() };
 }
 
 /** A node with this many requests in flight holds its store calls briefly to batch them. */
@@ -117,6 +125,7 @@ export function llamaRuntimeEntry(
         const runner = new LlamaRunner({
           config: deployment.runtimeConfig as LlamaConfig,
           maxSequences: deployment.serving.maxConcurrent,
+          ...(deployment.gpus ? { gpus: deployment.gpus } : {}),
           onDecodeStep: (sequences, tokens) => deps.observer.decodeStep(deployment.name, sequences, tokens),
         });
         options.onRunner?.(runner, deployment.name);
@@ -255,9 +264,24 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         storeLatency: (op, seconds) => storeLatency(op, seconds),
       })
     : undefined;
+  // counted once, when a replica that needs GPUs is first placed here (docs/configuration.md, `gpus`)
+  let gpusFound: Promise<number> | undefined;
+  const countGpus = () => {
+    gpusFound ??= detectGpus().then((found) => {
+      if (found.error) system.log.warn({ error: found.error }, "GPU detection failed: counting no GPU");
+      else
+        system.log.info(
+          { gpus: found.count, backend: found.backend, devices: found.devices },
+          "GPUs counted",
+        );
+      return found.count;
+    });
+    return gpusFound;
+  };
   const serving = startServing({
     system,
     registry: node ? node.runtimes(registry) : registry,
+    detectGpus: countGpus,
     requestTimeoutMs: server.requestTimeoutMs,
     ...(options.random ? { random: options.random } : {}),
     ...(node
@@ -307,6 +331,15 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         },
       ),
     ]);
+    const modelSlots = clusterConfig?.modelSlots ?? DEFAULT_MODEL_SLOTS;
+    const placed = statuses.filter((status) => PLACED_RUNTIMES.includes(status.runtime));
+    // GPUs are counted once a deployment that needs them is to be placed, on a node that may hold one
+    let freeGpus: number | undefined;
+    if (modelSlots > 0 && (gpusFound || placed.some((status) => status.gpus > 0))) {
+      let held = 0;
+      for (const status of placed) held += status.gpus * (assigned.get(status.name)?.size ?? 0);
+      freeGpus = Math.max(0, (await countGpus()) - held);
+    }
     return {
       replicas: statuses
         .filter((status) => status.readyReplicas > 0)
@@ -316,10 +349,9 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
           waiting: live.get(status.name)?.waiting ?? 0,
         })),
       inFlight: serving.service.inFlight,
-      modelSlots: clusterConfig?.modelSlots ?? DEFAULT_MODEL_SLOTS,
-      models: await readableModels(
-        statuses.filter((status) => PLACED_RUNTIMES.includes(status.runtime)).map((status) => status.model),
-      ),
+      modelSlots,
+      ...(await modelFiles(placed.map((status) => status.model))),
+      ...(freeGpus === undefined ? {} : { freeGpus }),
     };
   };
   /** The coordinator's side of the shared routing table (docs/cluster.md, "Forwarding"). */
@@ -347,6 +379,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         deployment: status.name,
         model: status.model,
         replicas: status.replicas,
+        ...(status.gpus > 0 ? { gpus: status.gpus } : {}),
       })),
     reports: async () =>
       (await placedDeployments())

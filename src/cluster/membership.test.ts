@@ -34,6 +34,8 @@ function member(prefix: string, nodeId: string, overrides: Partial<MembershipOpt
       inFlight: 3,
       modelSlots: 2,
       models: [{ path: "models/tiny.gguf", bytes: 1234 }],
+      missingModels: ["models/new.gguf"],
+      freeGpus: 1,
     }),
     availability,
     ...overrides,
@@ -58,6 +60,8 @@ describe("Membership", () => {
       replicas: [{ deployment: "gpt", running: 1, waiting: 2 }],
       modelSlots: 2,
       models: [{ path: "models/tiny.gguf", bytes: 1234 }],
+      missingModels: ["models/new.gguf"],
+      freeGpus: 1,
     });
     expect(seen?.heartbeatAgeMs).toBeGreaterThanOrEqual(0);
     expect(seen?.heartbeatAgeMs).toBeLessThan(3_000);

@@ -24,6 +24,10 @@ export interface NodeReport {
   readonly modelSlots?: number;
   /** The model files of local deployments this node can read, with their sizes (placement's input). */
   readonly models?: ReadonlyArray<{ readonly path: string; readonly bytes: number }>;
+  /** The model files of local deployments this node looked for and cannot read (placement's input). */
+  readonly missingModels?: readonly string[];
+  /** GPUs free beside this node's replicas, once counted (a node that ran no GPU replica has not). */
+  readonly freeGpus?: number;
   /** Set while the node shuts down: placement moves its replicas to other nodes. */
   readonly draining?: boolean;
   /** Deployment → the nodes its routing copy can send requests to (live, non-draining targets). */
@@ -186,6 +190,8 @@ export class Membership {
         inFlight: report.inFlight,
         ...(report.modelSlots === undefined ? {} : { modelSlots: report.modelSlots }),
         ...(report.models === undefined ? {} : { models: report.models }),
+        ...(report.missingModels?.length ? { missingModels: report.missingModels } : {}),
+        ...(report.freeGpus === undefined ? {} : { freeGpus: report.freeGpus }),
         ...(report.draining ? { draining: true } : {}),
         ...(report.routes ? { routes: report.routes } : {}),
       };
@@ -238,6 +244,12 @@ function parseRecord(json: string, ttlMs: number, nodeTimeoutMs: number): NodeRe
         ? { modelSlots: value.modelSlots as number }
         : {}),
       ...(Array.isArray(value.models) ? { models: value.models.filter(isModelFile) } : {}),
+      ...(Number.isInteger(value.freeGpus) && (value.freeGpus as number) >= 0
+        ? { freeGpus: value.freeGpus as number }
+        : {}),
+      ...(Array.isArray(value.missingModels)
+        ? { missingModels: value.missingModels.filter((path) => typeof path === "string") }
+        : {}),
       ...(value.draining === true ? { draining: true } : {}),
       ...(isRoutes(value.routes) ? { routes: value.routes } : {}),
       heartbeatAgeMs: Math.max(0, nodeTimeoutMs - Math.max(0, ttlMs)),

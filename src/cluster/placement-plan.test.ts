@@ -12,11 +12,12 @@ const file = (path: string) => ({ path, bytes: 4_000_000_000 });
 const node = (
   nodeId: string,
   modelSlots: number,
-  options: { models?: string[]; freeGpus?: number; draining?: boolean } = {},
+  options: { models?: string[]; missing?: string[]; freeGpus?: number; draining?: boolean } = {},
 ): PlacementNode => ({
   nodeId,
   modelSlots,
   models: (options.models ?? [MODEL]).map(file),
+  ...(options.missing === undefined ? {} : { missingModels: options.missing }),
   ...(options.freeGpus === undefined ? {} : { freeGpus: options.freeGpus }),
   ...(options.draining === undefined ? {} : { draining: options.draining }),
 });
@@ -161,17 +162,47 @@ describe("planPlacements: stability", () => {
   });
 
   it("a node that can no longer read the model file loses that deployment's replicas only", () => {
-    const lost = [node("n1", 2), node("n2", 2, { models: [] }), node("n3", 2)];
+    const lost = [
+      node("n1", 2),
+      node("n2", 2, { models: [], missing: [MODEL, "models/b.gguf"] }),
+      node("n3", 2),
+    ];
     const mixed = [demand("a", 2), demand("b", 1, { model: "models/b.gguf" })];
     const before = [at("a", 0, "n1"), at("a", 1, "n2"), at("b", 0, "n2")];
-    const withB = [node("n1", 2), node("n2", 2, { models: ["models/b.gguf"] }), node("n3", 2)];
+    const withB = [
+      node("n1", 2),
+      node("n2", 2, { models: ["models/b.gguf"], missing: [MODEL] }),
+      node("n3", 2),
+    ];
     expect(planPlacements(withB, mixed, before)).toEqual(
       plan([at("a", 0, "n1"), at("a", 1, "n3"), at("b", 0, "n2")], [], [at("a", 1, "n2")]),
     );
     // b's file is listed by no live node: a change the heartbeats have not caught up with, so b stays
     expect(planPlacements(lost, mixed, before).moved).toEqual([at("a", 1, "n2")]);
-    const lostB = [node("n1", 2), node("n2", 2), node("n3", 2, { models: [MODEL, "models/b.gguf"] })];
+    const lostB = [
+      node("n1", 2),
+      node("n2", 2, { missing: ["models/b.gguf"] }),
+      node("n3", 2, { models: [MODEL, "models/b.gguf"] }),
+    ];
     expect(planPlacements(lostB, mixed, before).moved).toEqual([at("b", 0, "n2")]);
+  });
+
+  it("a node that has not looked at a new model file yet keeps its placement while another lists it", () => {
+    // right after a deployment changed to models/new.gguf: n1's heartbeat lists it, n2's and
+    // n3's were written before they looked at it (a rolling update must not move their replicas)
+    const changed = [demand("a", 3, { model: "models/new.gguf" })];
+    const before = [at("a", 0, "n1"), at("a", 1, "n2"), at("a", 2, "n3")];
+    const catchingUp = [node("n1", 2, { models: [MODEL, "models/new.gguf"] }), node("n2", 2), node("n3", 2)];
+    expect(planPlacements(catchingUp, changed, before)).toEqual(plan(before));
+    // once n3 says it cannot read the file, its replica moves to a node that can
+    const n3Missing = [
+      catchingUp[0],
+      catchingUp[1],
+      node("n3", 2, { missing: ["models/new.gguf"] }),
+    ] as PlacementNode[];
+    expect(planPlacements(n3Missing, changed, before)).toEqual(
+      plan([at("a", 0, "n1"), at("a", 1, "n2"), at("a", 2, "n1")], [], [at("a", 2, "n3")]),
+    );
   });
 
   it("a deployment changed to a model file no node lists yet keeps its placements", () => {

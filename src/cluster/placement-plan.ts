@@ -7,7 +7,9 @@
 //
 // Rules, in this order:
 // 1. Stability first. A current placement stays on its node while that node is listed (live), not
-//    draining and still lists the deployment's model file, and the node is not over its slots. A
+//    draining and has not reported the deployment's model file missing (a node whose heartbeat has
+//    not looked at a file yet, right after a deployment changed to it, keeps it), and the node is
+//    not over its slots. A
 //    node whose `model_slots` shrank keeps its placements in (deployment name, index) order up to
 //    its slots and moves the rest. Nothing is rebalanced: a kept placement never moves to a better
 //    node. Kept placements neither check nor take GPUs: a heartbeat's `freeGpus` is what is free
@@ -33,6 +35,8 @@ export interface PlacementNode {
   readonly modelSlots: number;
   /** The model files this node can read, with their sizes in bytes. */
   readonly models: ReadonlyArray<{ readonly path: string; readonly bytes: number }>;
+  /** The model files this node looked for and cannot read (a file it has not looked at is in neither). */
+  readonly missingModels?: readonly string[];
   /** GPUs free on the node, when detected (undefined: not detected yet / none). */
   readonly freeGpus?: number;
   /** A node that is shutting down takes no new replicas and its current ones move away. */
@@ -73,6 +77,7 @@ interface NodeState {
   readonly nodeId: string;
   readonly slots: number;
   readonly models: ReadonlySet<string>;
+  readonly missing: ReadonlySet<string>;
   readonly draining: boolean;
   freeGpus: number;
   used: number;
@@ -102,8 +107,9 @@ export function planPlacements(
   // Rules 1 and 2: which current placements may stay. Sorted by (deployment, index, node), so a
   // node over its slots keeps the lowest indexes of the deployments in name order.
   const kept = new Set<string>();
-  // a model file no live node lists yet (a deployment just changed to it: the heartbeats have not
-  // caught up) moves nothing: its replicas stay where they are until nodes say what they can read
+  // a placement moves for its model file only once its node said it cannot read it and another
+  // node can: right after a deployment changed to a new file the heartbeats catch up one by one,
+  // and a file no node can read fails the update where it runs (the previous version is kept)
   const listedAnywhere = (model: string) => [...states.values()].some((node) => node.models.has(model));
   for (const placement of [...current].sort(byPlacement)) {
     const demand = wanted.get(placement.deployment);
@@ -117,7 +123,7 @@ export function planPlacements(
       !kept.has(replica) &&
       node !== undefined &&
       !node.draining &&
-      (node.models.has(demand.model) || !listedAnywhere(demand.model));
+      (!node.missing.has(demand.model) || !listedAnywhere(demand.model));
     if (!valid || node.used >= node.slots) {
       moved.push(copy(placement));
       continue;
@@ -176,6 +182,7 @@ function nodeStates(nodes: readonly PlacementNode[]): Map<string, NodeState> {
       nodeId: node.nodeId,
       slots: count(node.modelSlots),
       models: new Set(node.models.map((model) => model.path)),
+      missing: new Set(node.missingModels ?? []),
       draining: node.draining === true,
       freeGpus: count(node.freeGpus),
       used: 0,

@@ -216,6 +216,8 @@ function placementNode(node: NodeRecord): PlacementNode {
     nodeId: node.nodeId,
     modelSlots: node.modelSlots ?? 0,
     models: node.models ?? [],
+    ...(node.missingModels ? { missingModels: node.missingModels } : {}),
+    ...(node.freeGpus === undefined ? {} : { freeGpus: node.freeGpus }),
     ...(node.draining ? { draining: true } : {}),
   };
 }

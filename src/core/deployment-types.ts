@@ -33,7 +33,8 @@ export interface Deployment {
   /** Parsed by the runtime's own schema (see the runtime registry); opaque to serving. */
   readonly runtimeConfig: unknown;
   readonly replicas: number;
-  readonly gpus?: readonly number[];
+  /** GPUs each replica needs (local runtimes; placement puts it only where that many are free). */
+  readonly gpus?: number;
   readonly serving: ServingConfig;
   readonly fallbacks: readonly string[];
   readonly fallbackOn?: readonly InferenceErrorKind[];

@@ -14,6 +14,7 @@ const status: DeploymentStatus = {
   replicas: 2,
   readyReplicas: 1,
   runtime: "openai",
+  gpus: 0,
   model: "gpt-4o",
 };
 

@@ -185,6 +185,7 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
               deployment: name,
               runtime: entry?.rollout.spec.runtime ?? "",
               index: entry?.rollout.replicas.find((replica) => replica.replicaId === replicaId)?.index ?? 0,
+              gpus: entry?.rollout.spec.gpus ?? 0,
               replyTo,
             }),
             { timeoutMs: PLACEMENT_TIMEOUT_MS },

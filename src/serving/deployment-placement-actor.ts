@@ -1,5 +1,6 @@
 // DeploymentPlacementActor: picks the node for each replica. Local replicas need a node with a
-// free model slot; remote ones any node with egress, preferring one that already serves the same
+// free model slot, and a replica whose deployment sets `gpus` that many free GPUs (counted once,
+// when the first such replica is placed: docs/configuration.md, `gpus`); remote ones any node with egress, preferring one that already serves the same
 // provider key (they then share one rate limiter). One node for now; the cluster adds more. A
 // remote replica on a cluster node without egress is placed nowhere: that node forwards the
 // deployment's requests to the nodes that have egress (docs/cluster.md, "Forwarding").
@@ -28,6 +29,8 @@ export type PlacementMessage =
       readonly deployment: string;
       readonly runtime: string;
       readonly index: number;
+      /** GPUs the replica needs (its deployment's `gpus`; 0: none). */
+      readonly gpus: number;
       /** Remote replicas: the (provider, key) they share a rate limiter by. */
       readonly affinity?: string;
       readonly replyTo: ActorRef<PlacementResult>;
@@ -44,6 +47,15 @@ interface Placement {
   readonly nodeId: string;
   readonly transport: "local" | "remote";
   readonly affinity: string | undefined;
+  readonly gpus: number;
+}
+
+export interface PlacementOptions {
+  /** Other nodes exist: see the constructor. */
+  readonly clustered?: boolean;
+  readonly placedRuntimes?: readonly string[];
+  /** Counts this node's GPUs (asked once, at the first replica that needs some); none: 0 GPUs. */
+  readonly detectGpus?: () => Promise<number>;
 }
 
 export class DeploymentPlacementActor implements Actor<PlacementMessage> {
@@ -53,26 +65,35 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
   #assignments: ReadonlyMap<string, ReadonlySet<number>> = new Map();
 
   readonly #placedRuntimes: ReadonlySet<string>;
+  readonly #detectGpus: (() => Promise<number>) | undefined;
+  /** The GPUs this node has, once a replica that needs some was placed. */
+  #gpus: number | undefined;
 
   /**
    * `clustered`: other nodes exist, so a remote replica with no egress here is served by them, and
-   * a local replica of a `placedRuntimes` runtime runs here only where the shared placement puts it.
+   * a local replica of a `placedRuntimes` runtime runs here only where the shared placement puts it
+   * (the cluster's plan has counted the GPUs there).
    */
-  constructor(nodes: readonly NodeCapacity[], clustered = false, placedRuntimes: readonly string[] = []) {
+  constructor(nodes: readonly NodeCapacity[], options: PlacementOptions = {}) {
     this.#nodes = nodes;
-    this.#clustered = clustered;
-    this.#placedRuntimes = new Set(placedRuntimes);
+    this.#clustered = options.clustered ?? false;
+    this.#placedRuntimes = new Set(options.placedRuntimes ?? []);
+    this.#detectGpus = options.detectGpus;
   }
 
-  receive(message: PlacementMessage): void {
+  async receive(message: PlacementMessage): Promise<void> {
     switch (message.type) {
       case "place": {
-        const result = this.#clusterPlacement(message) ?? this.#place(message.transport, message.affinity);
+        const result =
+          this.#clusterPlacement(message) ??
+          (await this.#gpuShortage(message)) ??
+          this.#place(message.transport, message.affinity);
         if (result.type === "placed") {
           this.#placements.set(message.replicaId, {
             nodeId: result.nodeId,
             transport: message.transport,
             affinity: message.affinity,
+            gpus: message.transport === "local" ? message.gpus : 0,
           });
         }
         message.replyTo.tell(result);
@@ -98,6 +119,23 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
       ? `replica ${message.index} is placed on another node`
       : "waiting for the cluster's placement";
     return { type: "elsewhere", reason };
+  }
+
+  /** "no-capacity" for a local replica that needs more GPUs than this node has free. */
+  async #gpuShortage(
+    message: Extract<PlacementMessage, { type: "place" }>,
+  ): Promise<PlacementResult | undefined> {
+    if (message.transport !== "local" || message.gpus <= 0) return undefined;
+    this.#gpus ??= this.#detectGpus ? await this.#detectGpus() : 0;
+    let used = 0;
+    for (const placement of this.#placements.values()) used += placement.gpus;
+    const free = Math.max(0, this.#gpus - used);
+    if (free >= message.gpus) return undefined;
+    const needs = `${message.gpus} GPU${message.gpus === 1 ? "" : "s"}`;
+    return {
+      type: "no-capacity",
+      reason: `the replica needs ${needs} and this node has ${free} free (${this.#gpus} found by node-llama-cpp)`,
+    };
   }
 
   #place(transport: "local" | "remote", affinity: string | undefined): PlacementResult {

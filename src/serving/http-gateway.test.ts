@@ -130,6 +130,7 @@ function status(name: string, state: DeploymentStatus["state"], reason?: string)
     readyReplicas: state === "serving" ? 1 : 0,
     runtime: "mock",
     model: "mock",
+    gpus: 0,
   };
 }
 

@@ -112,6 +112,7 @@ describe("create", () => {
           localReplicas: [{ index: 0, ready: true }],
           runtime: "mock",
           model: "echo-1",
+          gpus: 0,
         },
       },
     });

@@ -57,6 +57,8 @@ export interface RolloutStatus {
   readonly localReplicas: ReadonlyArray<{ readonly index: number; readonly ready: boolean }>;
   readonly runtime: string;
   readonly model: string;
+  /** GPUs each replica needs (0: none). */
+  readonly gpus: number;
 }
 
 export type RolloutResult =
@@ -164,6 +166,7 @@ export function statusOf(state: RolloutState): RolloutStatus {
     })),
     runtime: state.spec.runtime,
     model: state.spec.model,
+    gpus: state.spec.gpus ?? 0,
   };
 }
 

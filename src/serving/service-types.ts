@@ -60,6 +60,8 @@ export interface DeploymentStatus {
   readonly localReplicas?: ReadonlyArray<{ readonly index: number; readonly ready: boolean }>;
   readonly runtime: string;
   readonly model: string;
+  /** GPUs each replica needs (0: none). */
+  readonly gpus: number;
 }
 
 /**

@@ -48,6 +48,8 @@ export interface ServingOptions {
    * replica of one runs here only where the placement puts it (`Serving.placementChanged`).
    */
   readonly placedRuntimes?: readonly string[];
+  /** Counts this node's GPUs for replicas whose deployment sets `gpus` (none given: 0 GPUs). */
+  readonly detectGpus?: () => Promise<number>;
   /** Shared stores (memory by default; Redis in a cluster). */
   readonly rateLimits?: RateLimitStore;
   readonly circuits?: CircuitStateStore;
@@ -109,7 +111,12 @@ export function startServing(options: ServingOptions): Serving {
   ];
   const placement = system.spawn(
     props<PlacementMessage>(
-      () => new DeploymentPlacementActor(nodes, options.nodeId !== undefined, options.placedRuntimes ?? []),
+      () =>
+        new DeploymentPlacementActor(nodes, {
+          clustered: options.nodeId !== undefined,
+          placedRuntimes: options.placedRuntimes ?? [],
+          ...(options.detectGpus ? { detectGpus: options.detectGpus } : {}),
+        }),
     ),
     "deployment-placement",
   );

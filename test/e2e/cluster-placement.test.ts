@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedisConnection } from "../../src/cluster/redis-connection.js";
+import { detectGpus } from "../../src/runtimes/llama/gpu-detection.js";
 import { makeModel } from "../../src/runtimes/llama/make-model.js";
 import {
   eventually,
@@ -170,4 +172,40 @@ describe("local replicas placed across nodes", () => {
     );
     for (const node of nodes.values()) expect([...nodes.keys()]).toContain(await ask(node));
   });
+
+  it("GPUs are counted only once a deployment that needs them is to be placed, and it goes only where they are free", async () => {
+    const store = createRedisConnection(redis.url);
+    const heartbeats = async () =>
+      Promise.all(
+        [...nodes.keys()].map(
+          async (id) => JSON.parse((await store.get(`${prefix}node:${id}`)) ?? "{}") as { freeGpus?: number },
+        ),
+      );
+    try {
+      // no deployment needs a GPU yet: no node has counted them
+      for (const beat of await heartbeats()) expect(beat).not.toHaveProperty("freeGpus");
+      const [entry] = [...nodes.values()] as [NodeProcess];
+      const applied = await fetch(`${entry.url}/admin/v1/deployments`, {
+        method: "POST",
+        headers: { authorization: "Bearer admin-key-placement", "content-type": "application/json" },
+        body: JSON.stringify({ name: "big", model: modelPath, runtime: "llama", gpus: 1 }),
+      });
+      expect(applied.status).toBe(200);
+      const found = (await detectGpus()).count;
+      await eventually(
+        async () => (await heartbeats()).every((beat) => beat.freeGpus === found),
+        10_000,
+        `every node's heartbeat says ${found} free GPUs`,
+      );
+      if (found === 0) {
+        // a CPU build: the plan never places the replica, and no node runs one
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const { placement } = await clusterStatus(entry);
+        expect(placement?.plan.filter((p) => p.deployment === "big")).toEqual([]);
+        expect(await nodesWithReadyReplica(nodes, "big")).toEqual([]);
+      }
+    } finally {
+      store.disconnect();
+    }
+  }, 30_000);
 });

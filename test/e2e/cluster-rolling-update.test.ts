@@ -406,6 +406,8 @@ beforeAll(async () => {
           adminKey: ADMIN_KEY,
           nodeKey: "node-key-rolling-update",
           cluster: "model_slots = 2",
+          // three nodes loading models under load on two cores: a late heartbeat is no node loss
+          nodeTimeoutMs: 3_000,
         }),
       ),
     ),

@@ -67,6 +67,7 @@ describe("createInferenceSystem", () => {
         ],
         runtime: "mock",
         model: "echo-1",
+        gpus: 0,
       },
     ]);
   });

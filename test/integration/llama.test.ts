@@ -11,6 +11,7 @@ import {
   type InferenceSystem,
   llamaRuntimeEntry,
 } from "../../src/index.js";
+import { detectGpus } from "../../src/runtimes/llama/gpu-detection.js";
 import type { LlamaRunner } from "../../src/runtimes/llama/llama-runner.js";
 import { makeModel } from "../../src/runtimes/llama/make-model.js";
 import type { ListeningGateway } from "../../src/serving/http-gateway.js";
@@ -262,5 +263,29 @@ describe("model files cannot crash the server", () => {
       .create({ model: "missing", messages: user("x") })
       .catch((error: unknown) => error);
     expect((failed as { status?: number }).status).toBe(503);
+  }, 30_000);
+});
+
+describe("GPUs", () => {
+  it("a deployment with gpus = 1 runs only where node-llama-cpp finds a free GPU, else fails naming the shortfall", async () => {
+    const found = (await detectGpus()).count;
+    const status = await system.apply({
+      name: "on-gpu",
+      model: modelPath,
+      gpus: 1,
+      runtime_config: { context_size: 128, threads: 1 },
+    });
+    if (found === 0) {
+      // this machine (a CPU build of node-llama-cpp): nothing can take the replica
+      expect(status.state).toBe("failed");
+      expect(status.reason).toBe(
+        "cannot place replica: the replica needs 1 GPU and this node has 0 free (0 found by node-llama-cpp)",
+      );
+    } else {
+      expect(status.state).toBe("serving");
+      const answer = await system.complete({ model: "on-gpu", messages: user("on a GPU"), max_tokens: 2 });
+      expect(answer.usage.outputTokens).toBe(2);
+    }
+    await system.remove("on-gpu");
   }, 30_000);
 });

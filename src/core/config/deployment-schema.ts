@@ -20,9 +20,6 @@ export interface RuntimeSchema {
 }
 export type RuntimeSchemas = ReadonlyMap<string, RuntimeSchema>;
 
-/** Keys whose behaviour this build does not have yet: refused by name, never silently accepted. */
-export const unavailableDeploymentKeys: readonly string[] = ["gpus"];
-
 const nonNegativeUsd = z.number().min(0);
 
 export const deploymentTableSchema = z.strictObject({
@@ -38,7 +35,8 @@ export const deploymentTableSchema = z.strictObject({
   runtime: z.string().optional(),
   runtime_config: z.record(z.string(), z.unknown()).optional(),
   replicas: z.int().min(1).max(64).default(1),
-  gpus: z.array(z.int().min(0)).optional(),
+  /** GPUs each replica needs (local runtimes): it goes only to a node with that many free. */
+  gpus: z.int().min(0).max(64).optional(),
   serving: z
     .strictObject({
       max_concurrent: z.int().min(1).max(4096).default(32),
@@ -116,12 +114,6 @@ function validate(input: unknown, options: ValidateDeploymentOptions): Validated
   const raw = input as Record<string, unknown>;
   const parsed = deploymentTableSchema.safeParse(raw);
   const problems: Problem[] = parsed.success ? [] : zodProblems(base, parsed.error, raw);
-  for (const key of unavailableDeploymentKeys) {
-    const value = raw[key];
-    if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {
-      problems.push({ path: joinPath(base, [key]), message: `"${key}" is not available in this build` });
-    }
-  }
   if (Array.isArray(raw.fallbacks)) {
     raw.fallbacks.forEach((name, index) => {
       if (typeof name !== "string") return;
@@ -140,6 +132,11 @@ function validate(input: unknown, options: ValidateDeploymentOptions): Validated
     const config = schema.configSchema.safeParse(input);
     if (config.success) runtimeConfig = config.data;
     else problems.push(...zodProblems(joinPath(base, ["runtime_config"]), config.error, input));
+    if (schema.transport === "remote" && typeof raw.gpus === "number" && raw.gpus > 0)
+      problems.push({
+        path: joinPath(base, ["gpus"]),
+        message: `"gpus" applies to local runtimes only (${runtime} runs at its provider)`,
+      });
   }
   const secrets = loadSecrets(
     runtimeConfig,

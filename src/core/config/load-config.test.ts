@@ -195,13 +195,24 @@ name = "b"
 model = "m"
 runtime = "mock"
 gpus = [0]
+
+[[deployment]]
+name = "c"
+model = "m"
+runtime = "openai"
+gpus = 1
+runtime_config = { api_key = "k" }
 `);
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.problems).toEqual([
       { path: "deployment[0].runtime", message: 'runtime "anthropic" is not available in this build' },
       { path: "deployment[1].runtime", message: expect.stringContaining('unknown runtime "warp-drive"') },
-      { path: "deployment[2].gpus", message: '"gpus" is not available in this build' },
+      { path: "deployment[2].gpus", message: expect.stringContaining("expected number") },
+      {
+        path: "deployment[3].gpus",
+        message: '"gpus" applies to local runtimes only (openai runs at its provider)',
+      },
     ]);
   });
 

@@ -17,8 +17,11 @@ export const llamaConfigSchema = z
     threads: z.int().min(1).max(256).optional(),
     /** Tokens per sequence (prompt + generation). */
     context_size: z.int().min(64).max(1_048_576).default(2048),
-    /** `auto` uses a GPU when node-llama-cpp finds one; `false` forces the CPU. */
-    gpu: z.union([z.literal("auto"), z.literal(false)]).default(false),
+    /**
+     * `auto` uses a GPU when node-llama-cpp finds one; `false` forces the CPU. Left out: `auto`
+     * when the deployment sets `gpus`, else `false`.
+     */
+    gpu: z.union([z.literal("auto"), z.literal(false)]).optional(),
     /** Tokens per decode batch (llama.cpp's n_batch). */
     batch_size: z.int().min(1).max(65_536).optional(),
   })

@@ -31,6 +31,8 @@ export interface LlamaRunnerOptions {
   readonly config: LlamaConfig;
   /** Sequences in the context: the replica's max_concurrent. */
   readonly maxSequences: number;
+  /** The deployment's `gpus`: with runtime_config.gpu left out, more than 0 means `auto`. */
+  readonly gpus?: number;
   /** Called once per llama.cpp decode step with the sequences and tokens it evaluated. */
   readonly onDecodeStep?: (sequences: number, tokens: number) => void;
 }
@@ -46,7 +48,7 @@ let library: Promise<NodeLlamaCpp> | undefined;
 const llamas = new Map<string, Promise<Llama>>();
 
 /** One Llama (native binding) per process and setting; getLlama forks a binary check once. */
-function sharedLlama(gpu: "auto" | false, threads: number): Promise<Llama> {
+export function sharedLlama(gpu: "auto" | false, threads: number): Promise<Llama> {
   const key = `${gpu}:${threads}`;
   let llama = llamas.get(key);
   if (!llama) {
@@ -122,11 +124,12 @@ export class LlamaRunner implements ModelRunner {
     const inspected = await inspectGguf(source);
     if (!inspected.ok) throw errors.unavailable(inspected.reason);
     const { config, maxSequences, onDecodeStep } = this.#options;
-    const llama = await sharedLlama(config.gpu, config.threads);
+    const gpu = config.gpu ?? ((this.#options.gpus ?? 0) > 0 ? "auto" : false);
+    const llama = await sharedLlama(gpu, config.threads);
     const lib = await (library as Promise<NodeLlamaCpp>);
     let model: LlamaModel;
     try {
-      model = await llama.loadModel({ modelPath: source, ...(config.gpu === false ? { gpuLayers: 0 } : {}) });
+      model = await llama.loadModel({ modelPath: source, ...(gpu === false ? { gpuLayers: 0 } : {}) });
     } catch (error) {
       throw errors.unavailable(`cannot load model ${source}: ${(error as Error).message}`);
     }
