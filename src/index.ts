@@ -38,6 +38,7 @@ import { type LlamaConfig, llamaConfigSchema } from "./runtimes/llama/llama-conf
 import { LlamaRunner } from "./runtimes/llama/llama-runner.js";
 import { type MockConfig, mockConfigSchema, mockRunnerFactory } from "./runtimes/mock/index.js";
 import { createAdminRoutes } from "./serving/admin-api.js";
+import type { ReplaceRequest } from "./serving/deployment-placement-actor.js";
 import type { PeerRouteTarget } from "./serving/dp-coordinator-actor.js";
 import { createHttpGateway, type ListeningGateway } from "./serving/http-gateway.js";
 import type { DeploymentSnapshot } from "./serving/metrics-messages.js";
@@ -278,6 +279,8 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
     });
     return gpusFound;
   };
+  /** This node's share of the shared placement (docs/cluster.md, "Placement"). */
+  let assigned: ReadonlyMap<string, ReadonlySet<number>> = new Map();
   const serving = startServing({
     system,
     registry: node ? node.runtimes(registry) : registry,
@@ -290,6 +293,8 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
           ...node.stores,
           egress: clusterConfig?.egress ?? true,
           placedRuntimes: PLACED_RUNTIMES,
+          placedSlots: clusterConfig?.modelSlots ?? DEFAULT_MODEL_SLOTS,
+          replaceTurn: ({ deployment }: ReplaceRequest) => node.replaceTurn(deployment),
         }
       : {}),
     ...(clusterConfig?.modelSlots === undefined ? {} : { modelSlots: clusterConfig.modelSlots }),
@@ -317,8 +322,8 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
   });
   const clusterStatus = (): ClusterStatus | undefined => {
     const view = node?.view();
-    if (!view || !clusterConfig) return undefined;
-    return { ...view, onStoreUnavailable: clusterConfig.onStoreUnavailable };
+    if (!view || !node || !clusterConfig) return undefined;
+    return { ...view, onStoreUnavailable: clusterConfig.onStoreUnavailable, unplaced: node.unplaced() };
   };
   /** What each heartbeat reports: in-process state only (no store call: no spend, no circuits). */
   const nodeReport = async () => {
@@ -367,7 +372,6 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
       serving.coordinator.tell({ type: "peer-targets", targets }),
   };
   /** The serving layer's side of the shared placement of llama replicas (docs/cluster.md, "Placement"). */
-  let assigned: ReadonlyMap<string, ReadonlySet<number>> = new Map();
   const placedDeployments = async () =>
     (await serving.deployments()).filter(
       (status) =>
@@ -386,8 +390,10 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         .flatMap((status) =>
           [...(assigned.get(status.name) ?? [])].map((index) => {
             const replica = status.localReplicas?.find((local) => local.index === index);
-            if (replica)
-              return { deployment: status.name, index, state: replica.ready ? "ready" : "starting" } as const;
+            if (replica) {
+              const state = replica.ready ? "ready" : replica.waiting ? "waiting" : "starting";
+              return { deployment: status.name, index, state } as const;
+            }
             return {
               deployment: status.name,
               index,

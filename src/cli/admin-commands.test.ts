@@ -301,6 +301,7 @@ describe("rakka cluster status", () => {
           // a replica the plan moved away, still draining where it was
           { deployment: "tiny", index: 1, node_id: "node-c", state: "ready", reported_at: 1 },
         ],
+        unplaced: [{ deployment: "tiny", index: 2, reason: "no live node has a free model slot" }],
       },
     });
     expect(result.code).toBe(0);
@@ -310,11 +311,12 @@ describe("rakka cluster status", () => {
       "node-a         http://10.0.0.1:8080  0.1 s          tiny      0",
       "node-c (this)  http://10.0.0.3:8080  0.0 s          -         2          available",
       "",
-      "DEPLOYMENT  REPLICA  NODE    STATE   REASON",
+      "DEPLOYMENT  REPLICA  NODE    STATE     REASON",
       "big         0        node-c  placed",
       "tiny        0        node-a  ready",
-      "tiny        1        node-b  failed  model file not found: models/tiny.gguf",
+      "tiny        1        node-b  failed    model file not found: models/tiny.gguf",
       "tiny        1        node-c  ready",
+      "tiny        2        -       unplaced  no live node has a free model slot",
       "placement lease: node-a (plan version 7)",
     ]);
   });

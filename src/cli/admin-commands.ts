@@ -312,13 +312,15 @@ interface PlacementJson {
   version?: number;
   lease_holder?: string | null;
   plan?: Array<{ deployment: string; index: number; node_id: string }>;
+  unplaced?: Array<{ deployment: string; index: number; reason: string }>;
   reports?: Array<{ deployment: string; index: number; node_id: string; state: string; reason?: string }>;
 }
 
 /**
  * The replica table of `rakka cluster status`: one row per placed replica (state `placed` until its
  * node reports it), then any replica a node reports that the plan no longer places there (one
- * draining after a move), sorted by deployment, index, node; then the lease holder.
+ * draining after a move), and one per replica no node can take (node `-`, state `unplaced`, the
+ * reason), sorted by deployment, index, node; then the lease holder.
  */
 function replicaLines(placement: PlacementJson): string[] {
   const plan = Array.isArray(placement.plan) ? placement.plan : [];
@@ -326,11 +328,18 @@ function replicaLines(placement: PlacementJson): string[] {
   const key = (entry: { deployment: string; index: number; node_id: string }) =>
     JSON.stringify([entry.deployment, entry.index, entry.node_id]);
   const reported = new Map(reports.map((report) => [key(report), report]));
+  const unplaced = Array.isArray(placement.unplaced) ? placement.unplaced : [];
   const entries = [
     ...plan.map((entry) => ({ ...entry, report: reported.get(key(entry)) })),
     ...reports
       .filter((report) => !plan.some((entry) => key(entry) === key(report)))
       .map((report) => ({ ...report, report })),
+    ...unplaced.map((entry) => ({
+      deployment: entry.deployment,
+      index: entry.index,
+      node_id: "-",
+      report: { state: "unplaced", reason: entry.reason },
+    })),
   ].sort((a, b) => compare(a.deployment, b.deployment) || a.index - b.index || compare(a.node_id, b.node_id));
   const holder = `placement lease: ${placement.lease_holder ?? "none"} (plan version ${placement.version ?? 0})`;
   if (entries.length === 0) return ["no placed replicas", holder];

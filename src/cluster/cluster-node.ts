@@ -34,11 +34,12 @@ import { RedisCircuitStateStore } from "./redis-circuit-state-store.js";
 import { createRedisConnection } from "./redis-connection.js";
 import { RedisDeploymentCatalog } from "./redis-deployment-catalog.js";
 import { redisNoticeChannel } from "./redis-notice-channel.js";
-import { type PlacementSnapshot, RedisPlacementStore } from "./redis-placement-store.js";
+import { type PlacementSnapshot, RedisPlacementStore, type StoredUnplaced } from "./redis-placement-store.js";
 import { RedisRateLimitStore } from "./redis-rate-limit-store.js";
 import { RedisRoutingTable } from "./redis-routing-table.js";
 import { scriptBatcherFor } from "./redis-script-batch.js";
 import { RedisSpendLedger } from "./redis-spend-ledger.js";
+import { isReplaceTurn } from "./replace-turn.js";
 import { RoutingSync } from "./routing-sync.js";
 import { StoreAvailability, type StoreState } from "./store-availability.js";
 import { StoreFailover } from "./store-failover.js";
@@ -108,6 +109,10 @@ export interface ClusterNode {
   openCatalog<S>(options: CatalogOptions<S>): CatalogSync<S>;
   /** The last heartbeat round's view; undefined before join. Read by /readyz and the admin API. */
   view(): MembershipView | undefined;
+  /** The replicas the placement could not place, with the reasons, as last read (for /readyz). */
+  unplaced(): readonly StoredUnplaced[];
+  /** Whether this node may now replace its replica of `deployment` in place (src/cluster/replace-turn.ts). */
+  replaceTurn(deployment: string): boolean;
   /**
    * The entry calls this for `rakka_store_available`: `listener` gets the store's state now and
    * after every change (Redis lost, Redis back).
@@ -217,6 +222,8 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
     peerRoutes: (execute) =>
       createPeerRoutes({ nodeKey: config.nodeKey, execute, clock: options.clock, logger }),
     holdsPlacementLease: () => placementSync?.holdsLease ?? false,
+    unplaced: () => placementSync?.unplaced ?? [],
+    replaceTurn: (deployment) => isReplaceTurn(deployment, nodeId, placementSync?.reports ?? []),
     async handOver(timeoutMs) {
       if (!placementSync) return;
       draining = true;

@@ -15,6 +15,7 @@ import type {
   RedisPlacementStore,
   ReplicaReport,
   StoredPlacement,
+  StoredUnplaced,
 } from "./redis-placement-store.js";
 
 /** This node's share of the plan: for each placed deployment, the replica indexes it runs. */
@@ -46,6 +47,8 @@ export class PlacementSync {
   readonly #options: PlacementSyncOptions;
   #stopped = false;
   #lastShare = "";
+  #unplaced: readonly StoredUnplaced[] = [];
+  #reports: readonly ReplicaReport[] = [];
   #share: Assignments = new Map();
   #lastLog = "";
   #holding = false;
@@ -62,6 +65,16 @@ export class PlacementSync {
   /** Whether this node held the lease at its last heartbeat (for cluster status). */
   get holdsLease(): boolean {
     return this.#holding;
+  }
+
+  /** The replicas the plan could not place, with the reasons, as last read (for /readyz). */
+  get unplaced(): readonly StoredUnplaced[] {
+    return this.#unplaced;
+  }
+
+  /** Every live node's replica reports, as last read (whose turn it is to replace in place). */
+  get reports(): readonly ReplicaReport[] {
+    return this.#reports;
   }
 
   async start(): Promise<void> {
@@ -149,8 +162,12 @@ export class PlacementSync {
           "replica cannot be placed",
         );
     }
-    if (samePlacements(plan.placements, snapshot.placements)) return undefined;
-    const written = await this.#options.store.writePlan(plan.placements, snapshot.version);
+    if (
+      samePlacements(plan.placements, snapshot.placements) &&
+      JSON.stringify(plan.unplaced) === JSON.stringify(snapshot.unplaced)
+    )
+      return undefined;
+    const written = await this.#options.store.writePlan(plan.placements, snapshot.version, plan.unplaced);
     if (!written) return undefined;
     this.#options.logger.info(
       {
@@ -160,11 +177,18 @@ export class PlacementSync {
       "placement changed",
     );
     await this.#options.channel.publish().catch(() => {});
-    return { ...snapshot, version: snapshot.version + 1, placements: plan.placements };
+    return {
+      ...snapshot,
+      version: snapshot.version + 1,
+      placements: plan.placements,
+      unplaced: plan.unplaced,
+    };
   }
 
   /** `heartbeat`: called from a heartbeat's round (a hand-over lets a replica go only there). */
   #hand(snapshot: PlacementSnapshot, demands: readonly PlacementDemand[], heartbeat: boolean): void {
+    this.#unplaced = snapshot.unplaced;
+    this.#reports = snapshot.reports;
     const share = new Map<string, Set<number>>();
     for (const demand of demands) share.set(demand.deployment, new Set());
     const add = (deployment: string, index: number) => {

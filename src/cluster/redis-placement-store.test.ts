@@ -44,13 +44,13 @@ const sortedPlan = [plan[1], plan[2], plan[0]];
 describe("RedisPlacementStore plans", () => {
   it("reads version 0 and nothing before the first plan", async () => {
     const [store] = twoNodes();
-    expect(await store.snapshot()).toEqual({ version: 0, placements: [], reports: [] });
+    expect(await store.snapshot()).toEqual({ version: 0, placements: [], unplaced: [], reports: [] });
   });
 
   it("a plan written on one connection reads back on another, sorted by deployment and index", async () => {
     const [a, b] = twoNodes();
     expect(await a.writePlan(plan, 0)).toBe(true);
-    expect(await b.snapshot()).toEqual({ version: 1, placements: sortedPlan, reports: [] });
+    expect(await b.snapshot()).toEqual({ version: 1, placements: sortedPlan, unplaced: [], reports: [] });
   });
 
   it("versions increase with every plan written, an empty plan included", async () => {
@@ -60,7 +60,7 @@ describe("RedisPlacementStore plans", () => {
     expect(await store.writePlan(plan.slice(1), 1)).toBe(true);
     expect((await store.snapshot()).version).toBe(2);
     expect(await store.writePlan([], 2)).toBe(true);
-    expect(await store.snapshot()).toEqual({ version: 3, placements: [], reports: [] });
+    expect(await store.snapshot()).toEqual({ version: 3, placements: [], unplaced: [], reports: [] });
   });
 
   it("a plan from a stale or unknown version is refused and changes nothing", async () => {
@@ -72,7 +72,7 @@ describe("RedisPlacementStore plans", () => {
     expect(await b.writePlan([], 1)).toBe(false);
     expect(await b.writePlan([], 3)).toBe(false);
     expect(await a.snapshot()).toEqual(before);
-    expect(before).toEqual({ version: 2, placements: [plan[0]], reports: [] });
+    expect(before).toEqual({ version: 2, placements: [plan[0]], unplaced: [], reports: [] });
   });
 
   it("of writers racing from one version on two connections exactly one wins", async () => {
@@ -87,8 +87,24 @@ describe("RedisPlacementStore plans", () => {
     expect(await a.snapshot()).toEqual({
       version: 1,
       placements: [{ deployment: "chat", index: 0, nodeId: `node-${winner}` }],
+      unplaced: [],
       reports: [],
     });
+  });
+
+  it("keeps the replicas the plan could not place with the plan, sorted, and replaces them with the next", async () => {
+    const [a, b] = twoNodes();
+    const left = [
+      { deployment: "llama", index: 2, reason: "no live node has a free model slot" },
+      { deployment: "chat", index: 1, reason: "no live node can read models/x.gguf" },
+    ];
+    expect(await a.writePlan(plan, 0, left)).toBe(true);
+    expect((await b.snapshot()).unplaced).toEqual([left[1], left[0]]);
+    expect(await a.writePlan(plan, 1)).toBe(true);
+    expect((await b.snapshot()).unplaced).toEqual([]);
+    await expect(
+      a.writePlan(plan, 2, [{ deployment: "chat", index: 0, reason: 3 as unknown as string }]),
+    ).rejects.toThrow(/no reason/);
   });
 
   it("the plan does not expire", async () => {

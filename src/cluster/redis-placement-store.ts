@@ -19,7 +19,8 @@ export interface StoredPlacement {
   readonly nodeId: string;
 }
 
-export type ReplicaRunState = "starting" | "ready" | "failed";
+/** `waiting`: placed, waiting for its turn to replace an old replica in place. */
+export type ReplicaRunState = "starting" | "waiting" | "ready" | "failed";
 
 /** What the node running a replica says about it. */
 export interface ReplicaReport {
@@ -33,11 +34,20 @@ export interface ReplicaReport {
   readonly reportedAt: number;
 }
 
+/** A replica the plan could not place, and why (the first requirement no live node meets). */
+export interface StoredUnplaced {
+  readonly deployment: string;
+  readonly index: number;
+  readonly reason: string;
+}
+
 export interface PlacementSnapshot {
   /** Increases with every plan written; 0 before the first. */
   readonly version: number;
   /** Sorted by deployment, then index. */
   readonly placements: readonly StoredPlacement[];
+  /** The replicas the plan could not place; sorted by deployment, then index. */
+  readonly unplaced: readonly StoredUnplaced[];
   /** Sorted by deployment, index, then nodeId. */
   readonly reports: readonly ReplicaReport[];
 }
@@ -49,12 +59,12 @@ export interface RedisPlacementStoreOptions {
   readonly prefix: string;
 }
 
-const RUN_STATES: ReadonlySet<string> = new Set<ReplicaRunState>(["starting", "ready", "failed"]);
+const RUN_STATES: ReadonlySet<string> = new Set<ReplicaRunState>(["starting", "waiting", "ready", "failed"]);
 
 const writePlanScript = {
   name: "rakkaPlacementWritePlan",
   numberOfKeys: 1,
-  // KEYS: plan hash. ARGV: the version planned from (0: no plan yet), placements JSON.
+  // KEYS: plan hash. ARGV: the version planned from (0: no plan yet), placements JSON, unplaced JSON.
   // → the new version when written, 0 when the stored version differs (a stale plan). A corrupted
   // version raises with error({err = ...}): the batch script's pcall turns that into this call's error.
   lua: `
@@ -66,7 +76,7 @@ if raw then
 end
 if stored ~= tonumber(ARGV[1]) then return 0 end
 local version = string.format('%d', stored + 1)
-redis.call('HSET', KEYS[1], 'version', version, 'placements', ARGV[2])
+redis.call('HSET', KEYS[1], 'version', version, 'placements', ARGV[2], 'unplaced', ARGV[3])
 return tonumber(version)
 `,
 };
@@ -86,11 +96,11 @@ const snapshotScript = {
   name: "rakkaPlacementSnapshot",
   numberOfKeys: 2,
   // KEYS: plan hash, reporter set. ARGV: report key prefix.
-  // → {version or '', placements JSON or '', node id, reports JSON, node id, reports JSON, ...};
+  // → {version or '', placements JSON or '', unplaced JSON or '', node id, reports JSON, ...};
   // ids whose report expired leave the set.
   lua: `
-local plan = redis.call('HMGET', KEYS[1], 'version', 'placements')
-local out = {plan[1] or '', plan[2] or ''}
+local plan = redis.call('HMGET', KEYS[1], 'version', 'placements', 'unplaced')
+local out = {plan[1] or '', plan[2] or '', plan[3] or ''}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local json = redis.call('GET', ARGV[1] .. id)
   if json then
@@ -123,7 +133,11 @@ export class RedisPlacementStore {
    * A stale one is refused (resolves false, nothing written), so two nodes that both believe they
    * hold the lease never interleave their plans.
    */
-  async writePlan(placements: readonly StoredPlacement[], ifVersion: number): Promise<boolean> {
+  async writePlan(
+    placements: readonly StoredPlacement[],
+    ifVersion: number,
+    unplaced: readonly StoredUnplaced[] = [],
+  ): Promise<boolean> {
     if (!Number.isSafeInteger(ifVersion) || ifVersion < 0)
       throw new RangeError(`placement plan version must be a non-negative integer, got ${ifVersion}`);
     const seen = new Set<string>();
@@ -135,7 +149,14 @@ export class RedisPlacementStore {
       seen.add(slot);
       return { deployment: placement.deployment, index: placement.index, nodeId: placement.nodeId };
     });
-    const reply = await this.#writePlan([this.#planKey()], [ifVersion, JSON.stringify(plan.sort(byReplica))]);
+    const left = unplaced.map((item) => {
+      checkUnplaced(item);
+      return { deployment: item.deployment, index: item.index, reason: item.reason };
+    });
+    const reply = await this.#writePlan(
+      [this.#planKey()],
+      [ifVersion, JSON.stringify(plan.sort(byReplica)), JSON.stringify(left.sort(byReplica))],
+    );
     return reply !== 0;
   }
 
@@ -178,10 +199,11 @@ export class RedisPlacementStore {
       [this.#planKey(), this.#reportersKey()],
       [this.#reportKey("")],
     )) as string[];
-    const [rawVersion = "", rawPlacements = ""] = reply;
+    const [rawVersion = "", rawPlacements = "", rawUnplaced = ""] = reply;
     const planKey = this.#planKey();
     let version = 0;
     let placements: StoredPlacement[] = [];
+    let unplaced: StoredUnplaced[] = [];
     if (rawVersion !== "" || rawPlacements !== "") {
       version = Number(rawVersion);
       if (rawVersion === "" || !Number.isSafeInteger(version) || version < 1)
@@ -193,9 +215,16 @@ export class RedisPlacementStore {
         const { deployment, index, nodeId } = item as StoredPlacement;
         return { deployment, index, nodeId };
       });
+      // a plan written before unplaced replicas were stored has none
+      if (rawUnplaced !== "")
+        unplaced = parseList(planKey, rawUnplaced, (item) => {
+          checkUnplaced(item as StoredUnplaced);
+          const { deployment, index, reason } = item as StoredUnplaced;
+          return { deployment, index, reason };
+        });
     }
     const reports: ReplicaReport[] = [];
-    for (let i = 2; i + 1 < reply.length; i += 2) {
+    for (let i = 3; i + 1 < reply.length; i += 2) {
       const nodeId = reply[i]!;
       const key = this.#reportKey(nodeId);
       reports.push(
@@ -215,8 +244,9 @@ export class RedisPlacementStore {
       );
     }
     placements.sort(byReplica);
+    unplaced.sort(byReplica);
     reports.sort((a, b) => byReplica(a, b) || compareStrings(a.nodeId, b.nodeId));
-    return { version, placements, reports };
+    return { version, placements, unplaced, reports };
   }
 
   #planKey(): string {
@@ -257,6 +287,13 @@ function checkPlacement(placement: StoredPlacement): void {
   checkReplica(placement);
   if (typeof placement.nodeId !== "string" || placement.nodeId === "")
     throw new TypeError(`placement of ${placement.deployment}[${placement.index}] has no nodeId`);
+}
+
+function checkUnplaced(item: StoredUnplaced): void {
+  if (typeof item !== "object" || item === null) throw new TypeError("unplaced replica is not an object");
+  checkReplica(item);
+  if (typeof item.reason !== "string")
+    throw new TypeError(`unplaced replica ${item.deployment}[${item.index}] has no reason`);
 }
 
 function checkReport(report: ReplicaReport): void {

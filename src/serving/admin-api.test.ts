@@ -92,6 +92,7 @@ const placement: ClusterPlacement = {
     { deployment: "tiny", index: 0, nodeId: "node-a" },
     { deployment: "tiny", index: 1, nodeId: "node-b" },
   ],
+  unplaced: [{ deployment: "tiny", index: 2, reason: "no live node has a free model slot" }],
   reports: [
     { deployment: "tiny", index: 0, nodeId: "node-a", state: "ready", reportedAt: 1_700_000_000_000 },
     {
@@ -281,6 +282,7 @@ describe("admin API: GET cluster", () => {
             { deployment: "tiny", index: 0, node_id: "node-a" },
             { deployment: "tiny", index: 1, node_id: "node-b" },
           ],
+          unplaced: [{ deployment: "tiny", index: 2, reason: "no live node has a free model slot" }],
           reports: [
             {
               deployment: "tiny",
@@ -304,9 +306,15 @@ describe("admin API: GET cluster", () => {
   });
 
   it("shows no lease holder as null, and an empty plan before the first", async () => {
-    readPlacement = async () => ({ version: 0, leaseHolder: undefined, placements: [], reports: [] });
+    readPlacement = async () => ({
+      version: 0,
+      leaseHolder: undefined,
+      placements: [],
+      unplaced: [],
+      reports: [],
+    });
     expect((await call("GET", "cluster", undefined, clusterRoutes))?.body).toMatchObject({
-      placement: { version: 0, lease_holder: null, plan: [], reports: [] },
+      placement: { version: 0, lease_holder: null, plan: [], unplaced: [], reports: [] },
     });
   });
 

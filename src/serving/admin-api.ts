@@ -126,6 +126,7 @@ async function placementJson(read: (() => Promise<ClusterPlacement>) | undefined
         index: entry.index,
         node_id: entry.nodeId,
       })),
+      unplaced: placement.unplaced.map(({ deployment, index, reason }) => ({ deployment, index, reason })),
       reports: placement.reports.map((report) => ({
         deployment: report.deployment,
         index: report.index,

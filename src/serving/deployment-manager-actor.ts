@@ -39,6 +39,13 @@ export type ManagerMessage =
   | ReplicaEvent
   | EngineDrained
   | { readonly type: "placed"; readonly replicaId: string; readonly result: PlacementResult }
+  /** A rollout's `place` effect with a delay, due now. */
+  | {
+      readonly type: "place-later";
+      readonly deployment: string;
+      readonly replicaId: string;
+      readonly transport: "local" | "remote";
+    }
   | { readonly type: "replica-terminated"; readonly replicaId: string }
   /** Admin: relay a command to every live replica of a deployment. */
   | {
@@ -104,6 +111,17 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
       case "get": {
         const entry = this.#entries.get(message.name);
         message.replyTo.tell(entry ? statusOf(entry.rollout) : undefined);
+        return;
+      }
+      case "place-later": {
+        const entry = this.#entries.get(message.deployment);
+        const replica = entry?.rollout.replicas.find((r) => r.replicaId === message.replicaId);
+        if (replica?.status === "placing")
+          this.#carryOut(
+            message.deployment,
+            { type: "place", replicaId: message.replicaId, transport: message.transport },
+            entry,
+          );
         return;
       }
       case "placed":
@@ -176,6 +194,16 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
     switch (effect.type) {
       case "place": {
         const { replicaId, transport } = effect;
+        if (effect.afterMs !== undefined) {
+          this.#context.scheduleOnce(effect.afterMs, {
+            type: "place-later",
+            deployment: name,
+            replicaId,
+            transport,
+          });
+          return;
+        }
+        const spec = entry?.rollout.spec;
         this.#context.pipeToSelf(
           placement.ask<PlacementResult>(
             (replyTo) => ({
@@ -183,9 +211,10 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
               replicaId,
               transport,
               deployment: name,
-              runtime: entry?.rollout.spec.runtime ?? "",
+              runtime: spec?.runtime ?? "",
               index: entry?.rollout.replicas.find((replica) => replica.replicaId === replicaId)?.index ?? 0,
-              gpus: entry?.rollout.spec.gpus ?? 0,
+              replicas: spec?.replicas ?? 1,
+              gpus: spec?.gpus ?? 0,
               replyTo,
             }),
             { timeoutMs: PLACEMENT_TIMEOUT_MS },

@@ -22,6 +22,7 @@ function placementActor(modelSlots: number, options: PlacementOptions = {}) {
           deployment: replicaId.split("#")[0] as string,
           runtime: transport === "local" ? "llama" : "openai",
           index: 0,
+          replicas: 1,
           gpus,
           replyTo: callbackRef<PlacementResult>("test", resolve),
         });
@@ -77,5 +78,57 @@ describe("DeploymentPlacementActor", () => {
       type: "no-capacity",
       reason: "the replica needs 2 GPUs and this node has 0 free (0 found by node-llama-cpp)",
     });
+  });
+
+  it("in a cluster: an assigned replica takes a free model slot, else replaces in place when it is its turn", async () => {
+    let turn = false;
+    const asked: string[] = [];
+    const actor = new DeploymentPlacementActor(
+      [{ nodeId: "node-a", modelSlots: Number.POSITIVE_INFINITY, egress: true }],
+      {
+        clustered: true,
+        placedRuntimes: ["llama"],
+        placedSlots: 1,
+        replaceTurn: (request) => {
+          asked.push(`${request.replicaId}/${request.replicas}`);
+          return turn;
+        },
+      },
+    );
+    const place = (replicaId: string, index: number) =>
+      new Promise<PlacementResult>((resolve) => {
+        void actor.receive({
+          type: "place",
+          replicaId,
+          transport: "local",
+          deployment: "tiny",
+          runtime: "llama",
+          index,
+          replicas: 3,
+          gpus: 0,
+          replyTo: callbackRef<PlacementResult>("test", resolve),
+        });
+      });
+    await actor.receive({ type: "assignments", assignments: new Map([["tiny", new Set([0])]]) });
+    expect(await place("tiny#1.1", 1)).toMatchObject({ type: "elsewhere" });
+    expect(await place("tiny#1.0", 0)).toEqual({ type: "placed", nodeId: "node-a" });
+    // the next generation: the one slot is taken by the old replica
+    expect(await place("tiny#2.0", 0)).toEqual({
+      type: "wait",
+      reason: "no free model slot here: replaced once the other replicas of tiny serve",
+    });
+    turn = true;
+    expect(await place("tiny#2.0", 0)).toEqual({ type: "replace" });
+    expect(asked).toEqual(["tiny#2.0/3", "tiny#2.0/3"]);
+    // one replica of a deployment at a time here: another index waits until this one is placed
+    await actor.receive({ type: "assignments", assignments: new Map([["tiny", new Set([0, 1])]]) });
+    expect(await place("tiny#2.1", 1)).toMatchObject({ type: "wait" });
+    expect(await place("tiny#2.0", 0)).toEqual({ type: "replace" });
+    expect(asked).toHaveLength(2);
+    // the old replica went: the slot is free again
+    await actor.receive({ type: "release", replicaId: "tiny#1.0" });
+    expect(await place("tiny#2.0", 0)).toEqual({ type: "placed", nodeId: "node-a" });
+    expect(await place("tiny#2.1", 1)).toEqual({ type: "replace" });
+    expect(asked).toHaveLength(3);
   });
 });

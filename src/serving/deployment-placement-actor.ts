@@ -18,7 +18,11 @@ export type PlacementResult =
   | { readonly type: "placed"; readonly nodeId: string }
   | { readonly type: "no-capacity"; readonly reason: string }
   /** No replica here: the deployment is served by other nodes of the cluster. */
-  | { readonly type: "elsewhere"; readonly reason: string };
+  | { readonly type: "elsewhere"; readonly reason: string }
+  /** Placed here, but no model slot is free: the previous generation's replica of the index goes first. */
+  | { readonly type: "replace" }
+  /** Placed here, but not now: no slot is free and another replica of the deployment is being replaced. */
+  | { readonly type: "wait"; readonly reason: string };
 
 export type PlacementMessage =
   | {
@@ -29,6 +33,8 @@ export type PlacementMessage =
       readonly deployment: string;
       readonly runtime: string;
       readonly index: number;
+      /** The deployment's replica count. */
+      readonly replicas: number;
       /** GPUs the replica needs (its deployment's `gpus`; 0: none). */
       readonly gpus: number;
       /** Remote replicas: the (provider, key) they share a rate limiter by. */
@@ -48,6 +54,15 @@ interface Placement {
   readonly transport: "local" | "remote";
   readonly affinity: string | undefined;
   readonly gpus: number;
+  /** A replica of a runtime the cluster places (it takes one of `[cluster] model_slots`). */
+  readonly placed: boolean;
+}
+
+/** The replica a cluster node wants to replace in place: whether it is this node's turn. */
+export interface ReplaceRequest {
+  readonly deployment: string;
+  readonly replicaId: string;
+  readonly replicas: number;
 }
 
 export interface PlacementOptions {
@@ -56,6 +71,13 @@ export interface PlacementOptions {
   readonly placedRuntimes?: readonly string[];
   /** Counts this node's GPUs (asked once, at the first replica that needs some); none: 0 GPUs. */
   readonly detectGpus?: () => Promise<number>;
+  /** In a cluster: `[cluster] model_slots`, the replicas of `placedRuntimes` this node holds at most. */
+  readonly placedSlots?: number;
+  /**
+   * In a cluster, for a replica placed here with no free slot: whether it may replace its index's
+   * old replica now (one replica of a deployment at a time across the cluster). Default: yes.
+   */
+  readonly replaceTurn?: (request: ReplaceRequest) => boolean;
 }
 
 export class DeploymentPlacementActor implements Actor<PlacementMessage> {
@@ -66,6 +88,10 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
 
   readonly #placedRuntimes: ReadonlySet<string>;
   readonly #detectGpus: (() => Promise<number>) | undefined;
+  readonly #placedSlots: number;
+  readonly #replaceTurn: ((request: ReplaceRequest) => boolean) | undefined;
+  /** Per deployment, the replica told to replace in place and not placed yet (one at a time here). */
+  readonly #replacing = new Map<string, string>();
   /** The GPUs this node has, once a replica that needs some was placed. */
   #gpus: number | undefined;
 
@@ -79,6 +105,8 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
     this.#clustered = options.clustered ?? false;
     this.#placedRuntimes = new Set(options.placedRuntimes ?? []);
     this.#detectGpus = options.detectGpus;
+    this.#placedSlots = options.placedSlots ?? Number.POSITIVE_INFINITY;
+    this.#replaceTurn = options.replaceTurn;
   }
 
   async receive(message: PlacementMessage): Promise<void> {
@@ -94,6 +122,7 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
             transport: message.transport,
             affinity: message.affinity,
             gpus: message.transport === "local" ? message.gpus : 0,
+            placed: this.#placesHere(message),
           });
         }
         message.replyTo.tell(result);
@@ -101,6 +130,8 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
       }
       case "release":
         this.#placements.delete(message.replicaId);
+        for (const [deployment, replicaId] of this.#replacing)
+          if (replicaId === message.replicaId) this.#replacing.delete(deployment);
         return;
       case "assignments":
         this.#assignments = message.assignments;
@@ -108,13 +139,40 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
     }
   }
 
+  get #nodeId(): string {
+    return this.#nodes[0]?.nodeId ?? "local";
+  }
+
+  /** Whether the cluster's shared placement decides where this replica runs. */
+  #placesHere(message: Extract<PlacementMessage, { type: "place" }>): boolean {
+    return this.#clustered && message.transport === "local" && this.#placedRuntimes.has(message.runtime);
+  }
+
   /** "elsewhere" for a replica the shared placement puts on another node (or has not placed yet). */
   #clusterPlacement(message: Extract<PlacementMessage, { type: "place" }>): PlacementResult | undefined {
-    if (!this.#clustered || message.transport !== "local" || !this.#placedRuntimes.has(message.runtime))
-      return undefined;
+    if (!this.#placesHere(message)) return undefined;
     const assigned = this.#assignments.get(message.deployment);
-    // the plan already counted this node's slots; a rolling update surges past them for a while
-    if (assigned?.has(message.index)) return { type: "placed", nodeId: this.#nodes[0]?.nodeId ?? "local" };
+    if (assigned?.has(message.index)) {
+      // a rolling update surges by one where a slot is free, else replaces one replica at a time
+      const { deployment, replicaId, replicas } = message;
+      if (this.#count(this.#nodeId, (p) => p.placed) < this.#placedSlots) {
+        if (this.#replacing.get(deployment) === replicaId) this.#replacing.delete(deployment);
+        return { type: "placed", nodeId: this.#nodeId };
+      }
+      const replacing = this.#replacing.get(deployment);
+      const turn =
+        replacing === undefined
+          ? (this.#replaceTurn?.({ deployment, replicaId, replicas }) ?? true)
+          : replacing === replicaId;
+      if (turn) {
+        this.#replacing.set(deployment, replicaId);
+        return { type: "replace" };
+      }
+      return {
+        type: "wait",
+        reason: `no free model slot here: replaced once the other replicas of ${deployment} serve`,
+      };
+    }
     const reason = assigned
       ? `replica ${message.index} is placed on another node`
       : "waiting for the cluster's placement";

@@ -508,6 +508,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         replicas: deployment.replicas,
         ready_replicas: deployment.readyReplicas,
         ...(cluster ? { serving_nodes: servingNodes(deployment.name) } : {}),
+        ...unplacedOf(cluster, deployment.name),
       })),
     });
   }
@@ -614,4 +615,11 @@ function matches(pattern: RegExp, text: string): boolean {
 /** An SseWriter result as a promise (for the rare writes outside the per-token loop). */
 function proceeds(written: boolean | Promise<boolean>): Promise<boolean> {
   return typeof written === "boolean" ? Promise.resolve(written) : written;
+}
+
+/** /readyz: the replicas of `deployment` a cluster's placement could not place, and why. */
+function unplacedOf(cluster: ClusterStatus | undefined, deployment: string) {
+  const unplaced = cluster?.unplaced?.filter((replica) => replica.deployment === deployment) ?? [];
+  if (unplaced.length === 0) return {};
+  return { unplaced_replicas: unplaced.map(({ index, reason }) => ({ index, reason })) };
 }

@@ -495,3 +495,73 @@ describe("placement changes (a cluster's shared placement)", () => {
     expect(run(removing.state, changed(0)).effects).toEqual([]);
   });
 });
+
+describe("replacing in place (a cluster node without a free model slot)", () => {
+  const answer = (
+    replicaId: string,
+    result: Extract<RolloutEvent, { type: "placed" }>["result"],
+  ): RolloutEvent => ({
+    type: "placed",
+    replicaId,
+    result,
+  });
+
+  it("replace: the old replica of the index drains first, then the new one is placed, started and serves", () => {
+    const updating = run(serving(1), apply(spec(1, "echo-2")));
+    const replacing = run(updating.state, answer("chat#1.0", { type: "replace" }));
+    expect(kinds(replacing.effects)).toEqual(["set-draining chat#0.0", "drain chat#0.0"]);
+    expect(replicas(replacing.state)).toEqual(["chat#0.0 draining", "chat#1.0 placing"]);
+    // once the old one went (its slot released), the new one asks again, and now gets the slot
+    const freed = run(replacing.state, drained("chat#0.0"));
+    expect(kinds(freed.effects)).toEqual([
+      "deregister chat#0.0",
+      "release chat#0.0",
+      "stop chat#0.0",
+      "place chat#1.0 local",
+    ]);
+    const done = run(freed.state, placed("chat#1.0"), ready("chat#1.0"));
+    expect(kinds(done.effects)).toEqual([
+      "start chat#1.0",
+      "register chat#1.0",
+      "publish serving",
+      "reply apply ok",
+    ]);
+    expect(replicas(done.state)).toEqual(["chat#1.0 ready"]);
+    expect(done.state?.spec.model).toBe("echo-2");
+  });
+
+  it("wait: the placement is asked again later, once logged, until it is this replica's turn", () => {
+    const updating = run(serving(1), apply(spec(1, "echo-2")));
+    const reason = "no free model slot here: replaced once the other replicas of chat serve";
+    const waiting = run(updating.state, answer("chat#1.0", { type: "wait", reason }));
+    expect(kinds(waiting.effects)).toEqual(["log info replica waits for its turn", "place chat#1.0 local"]);
+    expect(waiting.effects.at(-1)).toMatchObject({ afterMs: 250 });
+    // the old replica keeps serving meanwhile
+    expect(replicas(waiting.state)).toEqual(["chat#0.0 ready", "chat#1.0 placing"]);
+    const again = run(waiting.state, answer("chat#1.0", { type: "wait", reason }));
+    expect(kinds(again.effects)).toEqual(["place chat#1.0 local"]);
+    const turn = run(again.state, answer("chat#1.0", { type: "replace" }));
+    expect(kinds(turn.effects)).toEqual(["set-draining chat#0.0", "drain chat#0.0"]);
+  });
+
+  it("a replace with nothing of its index here waits for a slot instead", () => {
+    const fresh = run(undefined, apply(spec(2)), placed("chat#0.0"), answer("chat#0.1", { type: "replace" }));
+    expect(kinds(fresh.effects).slice(-2)).toEqual([
+      "log info replica waits for its turn",
+      "place chat#0.1 local",
+    ]);
+    expect(replicas(fresh.state)).toEqual(["chat#0.0 loading", "chat#0.1 placing"]);
+  });
+
+  it("one replica replaced here at a time: another waits until the first one is ready", () => {
+    const updating = run(serving(2), apply(spec(2, "echo-2")));
+    const first = run(updating.state, answer("chat#1.0", { type: "replace" }), drained("chat#0.0"));
+    expect(replicas(first.state)).toEqual(["chat#0.1 ready", "chat#1.0 placing", "chat#1.1 placing"]);
+    const loading = run(first.state, placed("chat#1.0"));
+    const second = run(loading.state, answer("chat#1.1", { type: "replace" }));
+    expect(kinds(second.effects)).toEqual(["log info replica waits for its turn", "place chat#1.1 local"]);
+    expect(replicas(second.state)).toEqual(["chat#0.1 ready", "chat#1.0 loading", "chat#1.1 placing"]);
+    const after = run(second.state, ready("chat#1.0"), answer("chat#1.1", { type: "replace" }));
+    expect(replicas(after.state)).toEqual(["chat#0.1 draining", "chat#1.0 ready", "chat#1.1 placing"]);
+  });
+});

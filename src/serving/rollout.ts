@@ -20,6 +20,11 @@ export interface RolloutReplica {
   /** The spec its generation was applied with (the engine is built from it). */
   readonly spec: DeploymentSpec;
   readonly status: ReplicaStatus;
+  /**
+   * While placing on a cluster node without a free model slot: `replace` waits for the previous
+   * generation's replica of its index to go, `turn` for the placement to be asked again later.
+   */
+  readonly waiting?: "replace" | "turn";
 }
 
 export interface RolloutState {
@@ -54,7 +59,11 @@ export interface RolloutStatus {
   readonly reason?: string;
   readonly replicas: number;
   readonly readyReplicas: number;
-  readonly localReplicas: ReadonlyArray<{ readonly index: number; readonly ready: boolean }>;
+  readonly localReplicas: ReadonlyArray<{
+    readonly index: number;
+    readonly ready: boolean;
+    readonly waiting?: boolean;
+  }>;
   readonly runtime: string;
   readonly model: string;
   /** GPUs each replica needs (0: none). */
@@ -70,7 +79,14 @@ export type PlacementOutcome =
   | { readonly type: "placed" }
   | { readonly type: "no-capacity"; readonly reason: string }
   /** No replica here: the deployment is served by other nodes of the cluster. */
-  | { readonly type: "elsewhere"; readonly reason: string };
+  | { readonly type: "elsewhere"; readonly reason: string }
+  /** Placed here, but no model slot is free: the previous generation's replica of the index goes first. */
+  | { readonly type: "replace" }
+  /** Placed here, but not now (no free slot, and another replica is being replaced): ask again later. */
+  | { readonly type: "wait"; readonly reason: string };
+
+/** How long a replica told to `wait` waits before its placement is asked again. */
+export const PLACE_RETRY_MS = 250;
 
 export type RolloutEvent =
   /** Create or update; `transport` is the runtime's, undefined when this build lacks the runtime. */
@@ -99,8 +115,13 @@ export type RolloutEvent =
 export type Waiters = "apply" | "remove";
 
 export type RolloutEffect =
-  /** Ask the placement for a node; its answer comes back as `placed`. */
-  | { readonly type: "place"; readonly replicaId: string; readonly transport: Transport }
+  /** Ask the placement for a node (after `afterMs` when set); its answer comes back as `placed`. */
+  | {
+      readonly type: "place";
+      readonly replicaId: string;
+      readonly transport: Transport;
+      readonly afterMs?: number;
+    }
   /** Build the replica's engine; it reports `replica-ready` or `replica-failed`. */
   | {
       readonly type: "start";
@@ -163,6 +184,7 @@ export function statusOf(state: RolloutState): RolloutStatus {
     localReplicas: current(state).map((replica) => ({
       index: replica.index,
       ready: replica.status === "ready",
+      ...(replica.status === "placing" && replica.waiting === "turn" ? { waiting: true } : {}),
     })),
     runtime: state.spec.runtime,
     model: state.spec.model,
@@ -344,6 +366,16 @@ class Machine {
     const s = this.#s;
     const replica = this.#find(replicaId);
     if (replica?.status !== "placing") return;
+    if (result.type === "replace" || result.type === "wait") {
+      if (s.removing || replica.generation !== s.generation) {
+        this.#stop(replicaId);
+        return;
+      }
+      if (result.type === "replace") this.#replacePrevious(replica);
+      else this.#waitTurn(replica, result.reason);
+      return;
+    }
+    replica.waiting = undefined;
     if (result.type === "no-capacity") {
       this.#failed(replicaId, `cannot place replica: ${result.reason}`);
       return;
@@ -410,6 +442,7 @@ class Machine {
     if (replica.status !== "placing") this.#effects.push({ type: "stop", replicaId });
     // a failed replica is gone: it must not hold up a removal or pile up across re-applies
     this.#delete(replica);
+    this.#resumeReplacing();
     if (replica.status === "draining" || s.removing) {
       this.#checkRemoved();
       return;
@@ -439,7 +472,67 @@ class Machine {
     this.#effects.push({ type: "deregister", replicaId }, { type: "release", replicaId });
     if (replica.status !== "placing") this.#effects.push({ type: "stop", replicaId });
     this.#delete(replica);
+    this.#resumeReplacing();
     this.#checkRemoved();
+  }
+
+  // ---- replacing in place (a cluster node without a free model slot) --------------------------
+
+  /** The previous generations' replicas of the index here, newest first. */
+  #previous(replica: Replica): Replica[] {
+    return this.#s.replicas.filter(
+      (other) => other.index === replica.index && other.generation < replica.generation,
+    );
+  }
+
+  /** The replica takes its index's old slot: the old replica drains, then it is placed again. */
+  #replacePrevious(replica: Replica): void {
+    // one replica down here at a time: another one replaced in place must serve first
+    const another = current(this.#s).some(
+      (other) =>
+        other !== replica &&
+        (other.status === "loading" || (other.status === "placing" && other.waiting === "replace")),
+    );
+    if (another) {
+      this.#waitTurn(replica, "another replica of the deployment is being replaced here");
+      return;
+    }
+    const previous = this.#previous(replica);
+    if (previous.length === 0) {
+      // nothing of this index to replace here (the slots hold other replicas): ask again later
+      this.#waitTurn(replica, "no free model slot on this node");
+      return;
+    }
+    replica.waiting = "replace";
+    for (const old of previous) this.#drain(old);
+    this.#resumeReplacing();
+  }
+
+  #waitTurn(replica: Replica, reason: string): void {
+    if (replica.waiting !== "turn")
+      this.#effects.push({
+        type: "log",
+        level: "info",
+        fields: { deployment: this.#s.spec.name, replica: replica.replicaId, reason },
+        message: "replica waits for its turn",
+      });
+    replica.waiting = "turn";
+    this.#effects.push({
+      type: "place",
+      replicaId: replica.replicaId,
+      transport: "local",
+      afterMs: PLACE_RETRY_MS,
+    });
+  }
+
+  /** Replicas waiting for their index's old replica to go are placed again once it went. */
+  #resumeReplacing(): void {
+    for (const replica of this.#s.replicas) {
+      if (replica.status !== "placing" || replica.waiting !== "replace") continue;
+      if (this.#previous(replica).length > 0) continue;
+      replica.waiting = undefined;
+      this.#effects.push({ type: "place", replicaId: replica.replicaId, transport: "local" });
+    }
   }
 
   // ---- state ----------------------------------------------------------------------------------

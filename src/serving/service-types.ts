@@ -57,7 +57,12 @@ export interface DeploymentStatus {
   readonly replicas: number;
   readonly readyReplicas: number;
   /** This node's replicas of the serving generation, by index (a cluster's placement reports them). */
-  readonly localReplicas?: ReadonlyArray<{ readonly index: number; readonly ready: boolean }>;
+  readonly localReplicas?: ReadonlyArray<{
+    readonly index: number;
+    readonly ready: boolean;
+    /** Waiting for its turn to replace an old replica in place (docs/cluster.md, "Placement"). */
+    readonly waiting?: boolean;
+  }>;
   readonly runtime: string;
   readonly model: string;
   /** GPUs each replica needs (0: none). */
@@ -68,8 +73,17 @@ export interface DeploymentStatus {
  * A cluster node's view of its cluster, as /readyz and the admin API show it: read from the last
  * heartbeat round (no Redis call per probe). The entry builds it from src/cluster/'s membership.
  */
+/** A local model replica the cluster's placement could not place, and why. */
+export interface UnplacedReplica {
+  readonly deployment: string;
+  readonly index: number;
+  readonly reason: string;
+}
+
 export interface ClusterStatus {
   readonly nodeId: string;
+  /** The replicas the placement could not place (as the last heartbeat read the plan). */
+  readonly unplaced?: readonly UnplacedReplica[];
   /** Whether the node reached Redis at its last heartbeat. */
   readonly store: "available" | "unavailable";
   readonly onStoreUnavailable: "open" | "closed";
@@ -103,12 +117,15 @@ export interface ClusterPlacement {
     readonly index: number;
     readonly nodeId: string;
   }>;
+  /** The replicas no live node can take, with the reason; sorted by deployment, then index. */
+  readonly unplaced: readonly UnplacedReplica[];
   /** What each live node reports about the replicas it runs; sorted by deployment, index, node. */
   readonly reports: ReadonlyArray<{
     readonly deployment: string;
     readonly index: number;
     readonly nodeId: string;
-    readonly state: "starting" | "ready" | "failed";
+    /** `waiting`: placed, waiting for its turn to replace an old replica in place. */
+    readonly state: "starting" | "waiting" | "ready" | "failed";
     readonly reason?: string;
     /** ms since epoch, the reporting node's clock. */
     readonly reportedAt: number;

@@ -25,6 +25,7 @@ import {
   DeploymentPlacementActor,
   type NodeCapacity,
   type PlacementMessage,
+  type ReplaceRequest,
 } from "./deployment-placement-actor.js";
 import { type CoordinatorMessage, DpCoordinatorActor, type RouteReply } from "./dp-coordinator-actor.js";
 import { InferenceService } from "./inference-service.js";
@@ -50,6 +51,9 @@ export interface ServingOptions {
   readonly placedRuntimes?: readonly string[];
   /** Counts this node's GPUs for replicas whose deployment sets `gpus` (none given: 0 GPUs). */
   readonly detectGpus?: () => Promise<number>;
+  /** In a cluster: `[cluster] model_slots` and whose turn it is to replace a replica in place. */
+  readonly placedSlots?: number;
+  readonly replaceTurn?: (request: ReplaceRequest) => boolean;
   /** Shared stores (memory by default; Redis in a cluster). */
   readonly rateLimits?: RateLimitStore;
   readonly circuits?: CircuitStateStore;
@@ -116,6 +120,8 @@ export function startServing(options: ServingOptions): Serving {
           clustered: options.nodeId !== undefined,
           placedRuntimes: options.placedRuntimes ?? [],
           ...(options.detectGpus ? { detectGpus: options.detectGpus } : {}),
+          ...(options.placedSlots === undefined ? {} : { placedSlots: options.placedSlots }),
+          ...(options.replaceTurn ? { replaceTurn: options.replaceTurn } : {}),
         }),
     ),
     "deployment-placement",
