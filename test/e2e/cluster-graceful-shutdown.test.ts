@@ -3,7 +3,8 @@
 // with a free slot, the replica keeps serving on the stopping node until its replacement is ready,
 // and only then does the node drain and exit. Clients of the other nodes see no failure (counted).
 // Three `rakka serve` processes on one real redis-server, real llama.cpp on a generated model, the
-// official openai SDK with retries off. Bounded in time.
+// official openai SDK with retries off. Bounded in time. RAKKA_E2E_NODE_LOGS=1 prints every node's
+// log at the end.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -37,6 +38,9 @@ function nodeConfig(nodeId: string): string {
     cluster: "model_slots = 1",
     // a loaded machine can delay a heartbeat past 1 s: no node may look dead unless it is
     nodeTimeoutMs: 3_000,
+    // the hand-over waits for the replacement to load and for every node's routes to reach it
+    // (a few heartbeats): on a loaded machine that can take most of 2 s, so it gets 10
+    drainTimeoutMs: 10_000,
   });
   return `${tables}
 [[deployment]]
@@ -83,7 +87,12 @@ beforeAll(async () => {
   );
 }, 60_000);
 
+const stoppedNodes: NodeProcess[] = [];
+
 afterAll(async () => {
+  if (process.env.RAKKA_E2E_NODE_LOGS)
+    for (const node of [...nodes.values(), ...stoppedNodes])
+      console.log(`--- ${node.name}\n${node.lines.join("\n")}`);
   killAllNodes();
   await redis?.stop();
   await rm(dir, { recursive: true, force: true });
@@ -120,6 +129,7 @@ describe("graceful node shutdown", () => {
     })();
     await new Promise((resolve) => setTimeout(resolve, 300));
     const code = await (nodes.get(stopping) as NodeProcess).stop(20_000);
+    stoppedNodes.push(nodes.get(stopping) as NodeProcess);
     nodes.delete(stopping);
     expect(code).toBe(0);
     // the replica now runs on one of the others, and the load goes on a little longer

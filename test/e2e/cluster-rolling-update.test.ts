@@ -610,7 +610,18 @@ describe("a rolling update under load across three nodes", () => {
       ]);
     }
     // the six that have slots serve on
-    await untilTargets("tiny", { count: 6, maxConcurrent: 4, old: new Set() }, 20_000);
+    const six = await untilTargets("tiny", { count: 6, maxConcurrent: 4, old: new Set() }, 20_000);
+    // and back to three (one per node: the removal below runs on a machine not loaded by six)
+    const three = llamaTable({ maxConcurrent: 4, replicas: 3, model: otherModelPath });
+    expect((await admin(nodes[0] as NodeProcess, "POST", "deployments", three)).status).toBe(200);
+    await untilTargets("tiny", { count: 3, maxConcurrent: 4, old: ids(six), distinct: true }, 20_000);
+    for (const node of nodes)
+      await eventually(
+        async () =>
+          (await (await fetch(`${node.url}/readyz`)).text()).includes("unplaced_replicas") === false,
+        5_000,
+        `${node.name}'s /readyz names no unplaced replica`,
+      );
   }, 60_000);
 
   it("DELETE on one node answers 404 not_found on every node within 2 s; in-flight requests end; it drains everywhere", async () => {

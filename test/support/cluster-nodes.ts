@@ -121,13 +121,15 @@ export function nodeTables(options: {
   readonly cluster?: string;
   /** Default 1000: a node silent this long is dead (raise it where a loaded machine must not kill nodes). */
   readonly nodeTimeoutMs?: number;
+  /** Default 2000: `[server] drain_timeout_ms`, which also bounds a SIGTERM's replica hand-over. */
+  readonly drainTimeoutMs?: number;
 }): string {
   return `
 [server]
 bind = "127.0.0.1:0"
 admin_key = "${options.adminKey}"
 drain_delay_ms = 0
-drain_timeout_ms = 2000
+drain_timeout_ms = ${options.drainTimeoutMs ?? 2000}
 
 [cluster]
 redis_url = "${options.redisUrl}"
