@@ -201,6 +201,17 @@ export class PlacementSync {
     };
     for (const placement of snapshot.placements)
       if (placement.nodeId === this.#options.nodeId) add(placement.deployment, placement.index);
+    // a deployment the plan places nowhere and names no unplaced replica of is one the holder no
+    // longer places (removed from the catalog): this node keeps its replicas of it until its own
+    // catalog copy removes it, so its clients get 404 then rather than 503 in between
+    for (const demand of demands) {
+      const { deployment } = demand;
+      const planned =
+        snapshot.placements.some((p) => p.deployment === deployment) ||
+        snapshot.unplaced.some((u) => u.deployment === deployment);
+      const had = this.#share.get(deployment);
+      if (!planned && had) for (const index of had) add(deployment, index);
+    }
     const handing = this.#handingOver;
     if (handing) {
       // a replica moving away keeps serving here until its new node reports it ready

@@ -544,7 +544,21 @@ describe("replacing in place (a cluster node without a free model slot)", () => 
     expect(kinds(turn.effects)).toEqual(["set-draining chat#0.0", "drain chat#0.0"]);
   });
 
-  it("a replace with nothing of its index here waits for a slot instead", () => {
+  it("a replace of a new index takes the slot of an older replica whose index already serves anew", () => {
+    // scaling 1 → 2 on a node with two slots: index 0's new replica surged into the free slot and
+    // serves; index 1 has no older replica, so the old index 0 (now a leftover) makes room
+    const scaling = run(serving(1), apply(spec(2, "echo-2")), placed("chat#1.0"), ready("chat#1.0"));
+    expect(replicas(scaling.state)).toEqual(["chat#0.0 ready", "chat#1.0 ready", "chat#1.1 placing"]);
+    const room = run(scaling.state, answer("chat#1.1", { type: "replace" }));
+    expect(kinds(room.effects)).toEqual(["set-draining chat#0.0", "drain chat#0.0"]);
+    const freed = run(room.state, drained("chat#0.0"));
+    expect(kinds(freed.effects).at(-1)).toBe("place chat#1.1 local");
+    const done = run(freed.state, placed("chat#1.1"), ready("chat#1.1"));
+    expect(replicas(done.state)).toEqual(["chat#1.0 ready", "chat#1.1 ready"]);
+    expect(kinds(done.effects).at(-1)).toBe("reply apply ok");
+  });
+
+  it("a replace with no older replica here waits for a slot instead", () => {
     const fresh = run(undefined, apply(spec(2)), placed("chat#0.0"), answer("chat#0.1", { type: "replace" }));
     expect(kinds(fresh.effects).slice(-2)).toEqual([
       "log info replica waits for its turn",

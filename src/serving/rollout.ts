@@ -25,6 +25,8 @@ export interface RolloutReplica {
    * generation's replica of its index to go, `turn` for the placement to be asked again later.
    */
   readonly waiting?: "replace" | "turn";
+  /** While waiting to `replace`: the older replicas whose slot it takes (placed again once they went). */
+  readonly displaces?: readonly string[];
 }
 
 export interface RolloutState {
@@ -376,6 +378,7 @@ class Machine {
       return;
     }
     replica.waiting = undefined;
+    replica.displaces = undefined;
     if (result.type === "no-capacity") {
       this.#failed(replicaId, `cannot place replica: ${result.reason}`);
       return;
@@ -479,10 +482,25 @@ class Machine {
   // ---- replacing in place (a cluster node without a free model slot) --------------------------
 
   /** The previous generations' replicas of the index here, newest first. */
-  #previous(replica: Replica): Replica[] {
-    return this.#s.replicas.filter(
-      (other) => other.index === replica.index && other.generation < replica.generation,
+  /**
+   * The older replicas here whose slot `replica` takes: its own index's; else one already
+   * draining; else one whose index already has a ready replica of the new generation (a
+   * leftover); else any. Empty when no older replica is here (the slots hold other deployments').
+   */
+  #displaced(replica: Replica): Replica[] {
+    const older = this.#s.replicas.filter((other) => other.generation < replica.generation);
+    const own = older.filter((other) => other.index === replica.index);
+    if (own.length > 0) return own;
+    const readyIndexes = new Set(
+      this.#s.replicas
+        .filter((other) => other.generation === replica.generation && other.status === "ready")
+        .map((other) => other.index),
     );
+    const pick =
+      older.find((other) => other.status === "draining") ??
+      older.find((other) => readyIndexes.has(other.index)) ??
+      older[0];
+    return pick ? [pick] : [];
   }
 
   /** The replica takes its index's old slot: the old replica drains, then it is placed again. */
@@ -497,14 +515,15 @@ class Machine {
       this.#waitTurn(replica, "another replica of the deployment is being replaced here");
       return;
     }
-    const previous = this.#previous(replica);
-    if (previous.length === 0) {
-      // nothing of this index to replace here (the slots hold other replicas): ask again later
+    const displaced = this.#displaced(replica);
+    if (displaced.length === 0) {
+      // no older replica of this deployment here (the slots hold other ones): ask again later
       this.#waitTurn(replica, "no free model slot on this node");
       return;
     }
     replica.waiting = "replace";
-    for (const old of previous) this.#drain(old);
+    replica.displaces = displaced.map((old) => old.replicaId);
+    for (const old of displaced) this.#drain(old);
     this.#resumeReplacing();
   }
 
@@ -525,12 +544,13 @@ class Machine {
     });
   }
 
-  /** Replicas waiting for their index's old replica to go are placed again once it went. */
+  /** Replicas waiting for the older ones they displace to go are placed again once they went. */
   #resumeReplacing(): void {
     for (const replica of this.#s.replicas) {
       if (replica.status !== "placing" || replica.waiting !== "replace") continue;
-      if (this.#previous(replica).length > 0) continue;
+      if (replica.displaces?.some((id) => this.#find(id))) continue;
       replica.waiting = undefined;
+      replica.displaces = undefined;
       this.#effects.push({ type: "place", replicaId: replica.replicaId, transport: "local" });
     }
   }
