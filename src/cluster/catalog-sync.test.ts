@@ -115,4 +115,37 @@ describe("CatalogSync", () => {
       "environment variable CHAT_KEY is not set",
     );
   });
+
+  it("a catalog whose store restarted empty is written back from a node's copy, and nothing is removed", async () => {
+    const catalog = new MemoryDeploymentCatalog();
+    const a = node(catalog, "k");
+    const b = node(catalog, "k");
+    await a.sync.apply(table("sk-inline"), validated(table("sk-inline")));
+    await a.sync.apply(table("sk-inline"), validated(table("sk-inline")));
+    await b.sync.reconcileNow();
+    const before = await catalog.get("chat");
+    expect(before?.version).toBe(2);
+    // the store loses everything: the records and the mark
+    const lost = new MemoryDeploymentCatalog();
+    const swapped = Object.assign(catalog, {
+      list: () => lost.list(),
+      get: (name: string) => lost.get(name),
+      marked: () => lost.marked(),
+      mark: () => lost.mark(),
+      compareAndPut: (record: Parameters<MemoryDeploymentCatalog["compareAndPut"]>[0], expected: number) =>
+        lost.compareAndPut(record, expected),
+    });
+    expect(swapped).toBe(catalog);
+    await b.sync.reconcileNow();
+    expect(b.removed).toEqual([]);
+    expect(await lost.get("chat")).toEqual(before);
+    expect(await lost.marked()).toBe(true);
+    // the other node finds it there (it lost the race to write it back) and removes nothing either
+    await a.sync.reconcileNow();
+    expect(a.removed).toEqual([]);
+    // a removal after the restart still removes
+    expect(await lost.remove("chat")).toBe(true);
+    await b.sync.reconcileNow();
+    expect(b.removed).toEqual(["chat"]);
+  });
 });

@@ -95,6 +95,8 @@ export class CatalogSync<S> {
   readonly #options: CatalogSyncOptions<S>;
   /** The catalog version applied (or being applied) here, per deployment. */
   readonly #applied = new Map<string, number>();
+  /** The records of the last catalog read (written back if the store loses them). */
+  #known: readonly DeploymentRecord[] = [];
   readonly #busy = new Set<string>();
   readonly #applies = new Map<string, { version: number; result: Promise<LocalResult<S>> }>();
   readonly #removes = new Map<string, Promise<LocalResult<S>>>();
@@ -219,7 +221,9 @@ export class CatalogSync<S> {
   async #round(): Promise<void> {
     try {
       await this.#seed();
+      await this.#keepMark();
       const records = await this.#options.catalog.list();
+      this.#known = records;
       const served = new Set(await this.#options.local.served());
       const decision = reconcileCatalog(records, { served, applied: this.#applied, busy: this.#busy });
       const names = records.map((record) => record.name);
@@ -241,6 +245,27 @@ export class CatalogSync<S> {
         this.#options.logger.warn({ error: message }, "catalog sync failed: serving what this node has");
       this.#lastError = message;
     }
+  }
+
+  /**
+   * The catalog's mark (DeploymentCatalog.mark): set once; gone after this node read records means
+   * the store lost them, so it writes back the records of its last read that are still missing
+   * (another node may have won the race) before the round compares, and nothing is removed.
+   */
+  async #keepMark(): Promise<void> {
+    const { catalog, logger } = this.#options;
+    if (await catalog.marked()) return;
+    if (this.#known.length > 0) {
+      const restored: string[] = [];
+      for (const record of this.#known)
+        if (await catalog.compareAndPut(record, 0)) restored.push(record.name);
+      logger.warn(
+        { restored, known: this.#known.length },
+        "the catalog was lost (its store restarted empty): written back from this node's copy",
+      );
+      for (const name of restored) await this.#publish(name);
+    }
+    await catalog.mark();
   }
 
   /** The startup rule, retried each round until Redis has answered for every seed. */

@@ -109,6 +109,14 @@ export class RedisDeploymentCatalog implements DeploymentCatalog {
     return jsons.map(parseRecord).sort((a, b) => compareStrings(a.name, b.name));
   }
 
+  async mark(): Promise<void> {
+    await this.#client.set(this.#markKey(), "1");
+  }
+
+  async marked(): Promise<boolean> {
+    return (await this.#client.exists(this.#markKey())) === 1;
+  }
+
   async compareAndPut(record: DeploymentRecord, expectedVersion: number): Promise<boolean> {
     const json = JSON.stringify(record);
     const reply = await this.#compareAndPut(this.#keys(record.name), [
@@ -118,6 +126,10 @@ export class RedisDeploymentCatalog implements DeploymentCatalog {
       expectedVersion,
     ]);
     return reply === 1;
+  }
+
+  #markKey(): string {
+    return `${this.#prefix}catalog-mark`;
   }
 
   #keys(name: string): [string, string] {

@@ -213,7 +213,6 @@ export class DeploymentManagerActor implements Actor<ManagerMessage> {
               deployment: name,
               runtime: spec?.runtime ?? "",
               index: entry?.rollout.replicas.find((replica) => replica.replicaId === replicaId)?.index ?? 0,
-              replicas: spec?.replicas ?? 1,
               gpus: spec?.gpus ?? 0,
               replyTo,
             }),

@@ -22,7 +22,6 @@ function placementActor(modelSlots: number, options: PlacementOptions = {}) {
           deployment: replicaId.split("#")[0] as string,
           runtime: transport === "local" ? "llama" : "openai",
           index: 0,
-          replicas: 1,
           gpus,
           replyTo: callbackRef<PlacementResult>("test", resolve),
         });
@@ -90,7 +89,7 @@ describe("DeploymentPlacementActor", () => {
         placedRuntimes: ["llama"],
         placedSlots: 1,
         replaceTurn: (request) => {
-          asked.push(`${request.replicaId}/${request.replicas}`);
+          asked.push(request.replicaId);
           return turn;
         },
       },
@@ -104,7 +103,6 @@ describe("DeploymentPlacementActor", () => {
           deployment: "tiny",
           runtime: "llama",
           index,
-          replicas: 3,
           gpus: 0,
           replyTo: callbackRef<PlacementResult>("test", resolve),
         });
@@ -119,7 +117,7 @@ describe("DeploymentPlacementActor", () => {
     });
     turn = true;
     expect(await place("tiny#2.0", 0)).toEqual({ type: "replace" });
-    expect(asked).toEqual(["tiny#2.0/3", "tiny#2.0/3"]);
+    expect(asked).toEqual(["tiny#2.0", "tiny#2.0"]);
     // one replica of a deployment at a time here: another index waits until this one is placed
     await actor.receive({ type: "assignments", assignments: new Map([["tiny", new Set([0, 1])]]) });
     expect(await place("tiny#2.1", 1)).toMatchObject({ type: "wait" });

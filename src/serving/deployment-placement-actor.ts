@@ -1,9 +1,11 @@
 // DeploymentPlacementActor: picks the node for each replica. Local replicas need a node with a
 // free model slot, and a replica whose deployment sets `gpus` that many free GPUs (counted once,
-// when the first such replica is placed: docs/configuration.md, `gpus`); remote ones any node with egress, preferring one that already serves the same
-// provider key (they then share one rate limiter). One node for now; the cluster adds more. A
-// remote replica on a cluster node without egress is placed nowhere: that node forwards the
-// deployment's requests to the nodes that have egress (docs/cluster.md, "Forwarding").
+// when the first such replica is placed: docs/configuration.md, `gpus`); remote ones any node
+// with egress, preferring one that already serves the same provider key (they then share one rate
+// limiter). On a cluster node the shared placement decides where local model replicas run, and
+// this actor only checks the node's model slots during a rolling update (docs/cluster.md,
+// "Placement"). A remote replica on a cluster node without egress is placed nowhere: that node
+// forwards the deployment's requests to the nodes that have egress (docs/cluster.md, "Forwarding").
 
 import type { Actor, ActorRef } from "../actor/index.js";
 
@@ -33,8 +35,6 @@ export type PlacementMessage =
       readonly deployment: string;
       readonly runtime: string;
       readonly index: number;
-      /** The deployment's replica count. */
-      readonly replicas: number;
       /** GPUs the replica needs (its deployment's `gpus`; 0: none). */
       readonly gpus: number;
       /** Remote replicas: the (provider, key) they share a rate limiter by. */
@@ -62,7 +62,6 @@ interface Placement {
 export interface ReplaceRequest {
   readonly deployment: string;
   readonly replicaId: string;
-  readonly replicas: number;
 }
 
 export interface PlacementOptions {
@@ -154,7 +153,7 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
     const assigned = this.#assignments.get(message.deployment);
     if (assigned?.has(message.index)) {
       // a rolling update surges by one where a slot is free, else replaces one replica at a time
-      const { deployment, replicaId, replicas } = message;
+      const { deployment, replicaId } = message;
       if (this.#count(this.#nodeId, (p) => p.placed) < this.#placedSlots) {
         if (this.#replacing.get(deployment) === replicaId) this.#replacing.delete(deployment);
         return { type: "placed", nodeId: this.#nodeId };
@@ -162,7 +161,7 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
       const replacing = this.#replacing.get(deployment);
       const turn =
         replacing === undefined
-          ? (this.#replaceTurn?.({ deployment, replicaId, replicas }) ?? true)
+          ? (this.#replaceTurn?.({ deployment, replicaId }) ?? true)
           : replacing === replicaId;
       if (turn) {
         this.#replacing.set(deployment, replicaId);

@@ -11,6 +11,9 @@
 // request with exactly one outcome. Then `DELETE` on one node: every node answers 404 `not_found`
 // within 2 s, the requests in flight at that moment end with a completion or a typed error, and
 // the deployments drain everywhere (no node lists them, no target left in the routing table).
+// Then both again, the llama one with a replica in every model slot (6): a change replaces one
+// replica at a time in place and drops no request, and a seventh replica, which no node has a
+// slot for, is named with the reason by every node's /readyz and cluster status.
 // Real llama.cpp on generated models; the official openai SDK, retries off. Every wait bounded.
 // RAKKA_E2E_NODE_LOGS=1 prints every node's log at the end.
 
@@ -541,89 +544,6 @@ describe("a rolling update under load across three nodes", () => {
     expectEveryNodeServed(outcomes, appliedAt);
   });
 
-  // Every slot taken (replicas 6 on three nodes with two slots each): no node can surge, so each
-  // replica is replaced in place, one at a time across the cluster (src/cluster/replace-turn.ts).
-  it("with every model slot taken, a change replaces one replica at a time and drops no request", async () => {
-    const six = llamaTable({ maxConcurrent: 3, replicas: 6, model: otherModelPath });
-    expect((await admin(nodes[0] as NodeProcess, "POST", "deployments", six)).status).toBe(200);
-    const full = await untilTargets("tiny", { count: 6, maxConcurrent: 3, old: new Set() }, 20_000);
-    expect(new Set(full.map((t) => t.nodeId)).size).toBe(3);
-    // the routing table every 25 ms: how few targets served, and how many one node held at most
-    let fewestServing = 6;
-    let mostOnOneNode = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const now = await targets("tiny");
-        fewestServing = Math.min(fewestServing, now.filter((t) => !t.draining).length);
-        for (const id of NODE_IDS)
-          mostOnOneNode = Math.max(mostOnOneNode, now.filter((t) => t.nodeId === id).length);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    })();
-    let appliedAt = 0;
-    const outcomes = await underLoad(
-      "llama in place",
-      async () => {
-        appliedAt = Date.now();
-        const changed = await admin(
-          nodes[0] as NodeProcess,
-          "POST",
-          "deployments",
-          llamaTable({ maxConcurrent: 4, replicas: 6, model: otherModelPath }),
-        );
-        expect(changed.status).toBe(200);
-        await untilTargets("tiny", { count: 6, maxConcurrent: 4, old: ids(full) }, 40_000);
-      },
-      { maxMs: 50_000 },
-    );
-    sampling = false;
-    await sampler;
-    expectNoFailures("llama in place", outcomes);
-    expectEveryNodeServed(outcomes, appliedAt);
-    // never past a node's two slots (no surge), and never two replicas down at once (a replica
-    // loads within a heartbeat here, so the one down is not always seen)
-    console.log("llama in place: fewest serving targets", fewestServing, "most on one node", mostOnOneNode);
-    expect(mostOnOneNode).toBe(2);
-    expect(fewestServing).toBeGreaterThanOrEqual(5);
-  }, 90_000);
-
-  it("a replica no node has a slot for is named with the reason by /readyz and cluster status on every node", async () => {
-    const seven = llamaTable({ maxConcurrent: 4, replicas: 7, model: otherModelPath });
-    expect((await admin(nodes[0] as NodeProcess, "POST", "deployments", seven)).status).toBe(200);
-    const unplaced = [{ index: 6, reason: "no live node has a free model slot" }];
-    for (const node of nodes) {
-      await eventually(
-        async () => {
-          const ready = (await (await fetch(`${node.url}/readyz`)).json()) as {
-            deployments: Array<{ name: string; unplaced_replicas?: unknown }>;
-          };
-          const tiny = ready.deployments.find((d) => d.name === "tiny");
-          return JSON.stringify(tiny?.unplaced_replicas) === JSON.stringify(unplaced);
-        },
-        20_000,
-        `${node.name}'s /readyz names the unplaced replica`,
-      );
-      const cluster = await admin(node, "GET", "cluster");
-      expect((cluster.body.placement as { unplaced: unknown }).unplaced).toEqual([
-        { deployment: "tiny", ...unplaced[0] },
-      ]);
-    }
-    // the six that have slots serve on
-    const six = await untilTargets("tiny", { count: 6, maxConcurrent: 4, old: new Set() }, 20_000);
-    // and back to three (one per node: the removal below runs on a machine not loaded by six)
-    const three = llamaTable({ maxConcurrent: 4, replicas: 3, model: otherModelPath });
-    expect((await admin(nodes[0] as NodeProcess, "POST", "deployments", three)).status).toBe(200);
-    await untilTargets("tiny", { count: 3, maxConcurrent: 4, old: ids(six), distinct: true }, 20_000);
-    for (const node of nodes)
-      await eventually(
-        async () =>
-          (await (await fetch(`${node.url}/readyz`)).text()).includes("unplaced_replicas") === false,
-        5_000,
-        `${node.name}'s /readyz names no unplaced replica`,
-      );
-  }, 60_000);
-
   it("DELETE on one node answers 404 not_found on every node within 2 s; in-flight requests end; it drains everywhere", async () => {
     // three streams of "remote" held upstream after their first event, one entering at each node
     let release: () => void = () => {};
@@ -705,4 +625,78 @@ describe("a rolling update under load across three nodes", () => {
     );
     expect(await catalogVersion("remote")).toBe(0);
   }, 30_000);
+
+  // Every slot taken (replicas 6 on three nodes with two slots each): no node can surge, so each
+  // replica is replaced in place, one at a time across the cluster (src/cluster/replace-turn.ts).
+  it("with every model slot taken, a change replaces one replica at a time and drops no request", async () => {
+    // both deployments again, after the removal above: tiny with a replica in every slot
+    expect((await admin(nodes[0] as NodeProcess, "POST", "deployments", remoteTable(8))).status).toBe(200);
+    const six = llamaTable({ maxConcurrent: 3, replicas: 6, model: otherModelPath });
+    expect((await admin(nodes[0] as NodeProcess, "POST", "deployments", six)).status).toBe(200);
+    const full = await untilTargets("tiny", { count: 6, maxConcurrent: 3, old: new Set() }, 20_000);
+    expect(new Set(full.map((t) => t.nodeId)).size).toBe(3);
+    // the routing table every 25 ms: how few targets served, and how many one node held at most
+    let fewestServing = 6;
+    let mostOnOneNode = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const now = await targets("tiny");
+        fewestServing = Math.min(fewestServing, now.filter((t) => !t.draining).length);
+        for (const id of NODE_IDS)
+          mostOnOneNode = Math.max(mostOnOneNode, now.filter((t) => t.nodeId === id).length);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    })();
+    let appliedAt = 0;
+    const outcomes = await underLoad(
+      "llama in place",
+      async () => {
+        appliedAt = Date.now();
+        const changed = await admin(
+          nodes[0] as NodeProcess,
+          "POST",
+          "deployments",
+          llamaTable({ maxConcurrent: 4, replicas: 6, model: otherModelPath }),
+        );
+        expect(changed.status).toBe(200);
+        await untilTargets("tiny", { count: 6, maxConcurrent: 4, old: ids(full) }, 40_000);
+      },
+      { maxMs: 50_000 },
+    );
+    sampling = false;
+    await sampler;
+    expectNoFailures("llama in place", outcomes);
+    expectEveryNodeServed(outcomes, appliedAt);
+    // never past a node's two slots (no surge), and never two replicas down at once (a replica
+    // loads within a heartbeat here, so the one down is not always seen)
+    console.log("llama in place: fewest serving targets", fewestServing, "most on one node", mostOnOneNode);
+    expect(mostOnOneNode).toBe(2);
+    expect(fewestServing).toBeGreaterThanOrEqual(5);
+  }, 90_000);
+
+  it("a replica no node has a slot for is named with the reason by /readyz and cluster status on every node", async () => {
+    const seven = llamaTable({ maxConcurrent: 4, replicas: 7, model: otherModelPath });
+    expect((await admin(nodes[0] as NodeProcess, "POST", "deployments", seven)).status).toBe(200);
+    const unplaced = [{ index: 6, reason: "no live node has a free model slot" }];
+    for (const node of nodes) {
+      await eventually(
+        async () => {
+          const ready = (await (await fetch(`${node.url}/readyz`)).json()) as {
+            deployments: Array<{ name: string; unplaced_replicas?: unknown }>;
+          };
+          const tiny = ready.deployments.find((d) => d.name === "tiny");
+          return JSON.stringify(tiny?.unplaced_replicas) === JSON.stringify(unplaced);
+        },
+        20_000,
+        `${node.name}'s /readyz names the unplaced replica`,
+      );
+      const cluster = await admin(node, "GET", "cluster");
+      expect((cluster.body.placement as { unplaced: unknown }).unplaced).toEqual([
+        { deployment: "tiny", ...unplaced[0] },
+      ]);
+    }
+    // the six that have slots serve on
+    await untilTargets("tiny", { count: 6, maxConcurrent: 4, old: new Set() }, 20_000);
+  }, 60_000);
 });

@@ -137,6 +137,14 @@ describe.skipIf(Boolean(process.env.REDIS_URL))("a cluster whose Redis goes away
     expect(Date.now() - restarted).toBeLessThan(5_000);
     expect(await storeGauge(open)).toBe("1");
     expect(await chat(closed)).toEqual({ status: 200 });
+    // the empty server lost the catalog too: a node wrote it back, and both serve on
+    await eventually(
+      async () =>
+        nodes.some((node) => node.lines.some((line) => line.includes("written back from this node's copy"))),
+      3_000,
+      "a node wrote the catalog back",
+    );
+    for (const node of nodes) expect(await chat(node)).toEqual({ status: 200 });
     // logged once per change of state
     const logged = (text: string) => open.lines.filter((line) => line.includes(text)).length;
     expect(logged("cluster store unavailable: Redis cannot be reached")).toBe(1);

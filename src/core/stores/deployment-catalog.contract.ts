@@ -141,6 +141,18 @@ export function deploymentCatalogContract(
       expect(read !== undefined && "reason" in read).toBe(false);
     });
 
+    it("a new catalog is not marked; once marked it stays marked, records or none", async () => {
+      const catalog = await create();
+      expect(await catalog.marked()).toBe(false);
+      await catalog.put(deployment("chat"));
+      expect(await catalog.marked()).toBe(false);
+      await catalog.mark();
+      await catalog.mark();
+      expect(await catalog.marked()).toBe(true);
+      await catalog.remove("chat");
+      expect(await catalog.marked()).toBe(true);
+    });
+
     it("a spec that cannot be serialised as JSON is refused and nothing is stored", async () => {
       const catalog = await create();
       await expect(catalog.put(deployment("chat", { spec: { tokens: 1n } }))).rejects.toThrow(TypeError);

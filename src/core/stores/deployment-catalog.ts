@@ -60,4 +60,14 @@ export interface DeploymentCatalog {
    * `version: expectedVersion + 1`; on false it re-reads and decides again.
    */
   compareAndPut(record: DeploymentRecord, expectedVersion: number): Promise<boolean>;
+
+  /**
+   * The catalog sync sets a mark beside the records once it has read them, and checks it each
+   * round: a mark gone means the store lost its data (a Redis restarted without persistence), so
+   * the nodes write back the records they serve instead of removing every deployment.
+   */
+  mark(): Promise<void>;
+
+  /** Whether the mark is there (see `mark`). */
+  marked(): Promise<boolean>;
 }

@@ -7,6 +7,15 @@ import type { DeploymentCatalog, DeploymentRecord } from "./deployment-catalog.j
 export class MemoryDeploymentCatalog implements DeploymentCatalog {
   /** name → the record's JSON text, so a stored record can never share objects with a caller. */
   readonly #records = new Map<string, string>();
+  #marked = false;
+
+  async mark(): Promise<void> {
+    this.#marked = true;
+  }
+
+  async marked(): Promise<boolean> {
+    return this.#marked;
+  }
 
   async put(record: DeploymentRecord): Promise<void> {
     this.#records.set(record.name, JSON.stringify(record));
