@@ -1,8 +1,8 @@
-// Non-2xx answers of OpenAI-style servers → InferenceError kinds, and Retry-After parsing.
+// Non-2xx answers of OpenAI-style servers → InferenceError kinds, Retry-After included.
 
 import { describe, expect, it } from "vitest";
 import { countsAsCircuitFailure, type InferenceErrorKind } from "../../../core/inference-error.js";
-import { mapOpenAiError, retryAfterMs } from "./map-openai-error.js";
+import { mapOpenAiError } from "./map-openai-error.js";
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -177,21 +177,6 @@ describe("mapOpenAiError", () => {
         retryAfterMs: 3000,
       });
     });
-  });
-});
-
-describe("retryAfterMs", () => {
-  it("reads nothing from no headers", () => {
-    expect(retryAfterMs({}, NOW)).toBeUndefined();
-  });
-
-  it("never returns a negative delay", () => {
-    expect(retryAfterMs({ "retry-after": "-3" }, NOW)).toBe(0);
-    expect(retryAfterMs({ "retry-after-ms": "-3" }, NOW)).toBe(0);
-  });
-
-  it("a non-numeric retry-after-ms falls back to retry-after", () => {
-    expect(retryAfterMs({ "retry-after-ms": "x", "retry-after": "2" }, NOW)).toBe(2000);
   });
 });
 

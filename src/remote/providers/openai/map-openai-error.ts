@@ -1,40 +1,28 @@
-// Non-2xx answers of OpenAI-style servers → InferenceError kinds, keeping the provider's message.
+// Non-2xx answers of OpenAI-style servers → InferenceError kinds, keeping the provider's message;
+// what the body does not decide, the status does (src/remote/upstream-errors.ts).
 // The remote worker decides retries, the circuit and fallbacks from the kind (docs/providers.md).
 
 import { errors, type InferenceError } from "../../../core/inference-error.js";
+import { errorForStatus, retryAfterMs, type UpstreamHeaders } from "../../upstream-errors.js";
 import type { OpenAiErrorBody } from "./openai-wire.js";
 
-type Headers = Readonly<Record<string, string | string[] | undefined>>;
-
-function header(headers: Headers, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Retry-After (seconds or an HTTP date) or OpenAI's retry-after-ms, in ms. */
-export function retryAfterMs(headers: Headers, now: number): number | undefined {
-  const ms = header(headers, "retry-after-ms");
-  if (ms !== undefined && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
-  const value = header(headers, "retry-after");
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
+/** The Retry-After a client gets for an exhausted upstream quota when the upstream gave none. */
+const QUOTA_RETRY_HINT_MS = 60_000;
 
 /**
  * OpenAI's 429 "You exceeded your current quota" (`insufficient_quota` as code or type): the
  * account is out of credit, which no retry or wait fixes, unlike a rate limit.
  */
-/** The Retry-After a client gets for an exhausted upstream quota when the upstream gave none. */
-const QUOTA_RETRY_HINT_MS = 60_000;
-
 function isQuotaExhausted(upstream: OpenAiErrorBody["error"]): boolean {
   return upstream?.code === "insufficient_quota" || upstream?.type === "insufficient_quota";
 }
 
-export function mapOpenAiError(status: number, headers: Headers, body: string, now: number): InferenceError {
+export function mapOpenAiError(
+  status: number,
+  headers: UpstreamHeaders,
+  body: string,
+  now: number,
+): InferenceError {
   let parsed: OpenAiErrorBody | undefined;
   try {
     parsed = JSON.parse(body) as OpenAiErrorBody;
@@ -55,7 +43,7 @@ export function mapOpenAiError(status: number, headers: Headers, body: string, n
       retryAfterMs(headers, now) ?? QUOTA_RETRY_HINT_MS,
     );
   }
-  if (status === 429) return errors.rateLimited(message, retryAfterMs(headers, now));
+  if (status === 429) return errorForStatus(status, message, headers, now);
   if (
     code === "context_length_exceeded" ||
     ((status === 400 || status === 413 || status === 422) && lower.includes("context length"))
@@ -69,10 +57,5 @@ export function mapOpenAiError(status: number, headers: Headers, body: string, n
   ) {
     return errors.contentFiltered(message);
   }
-  if (status === 401) return errors.upstreamUnauthorized(message);
-  if (status === 403) return errors.forbidden(message);
-  if (status === 404) return errors.notFound(message);
-  if (status === 408) return errors.timeout(message, "first_byte");
-  if (status >= 500) return errors.serverError(message, status);
-  return errors.badRequest(message);
+  return errorForStatus(status, message, headers, now);
 }
