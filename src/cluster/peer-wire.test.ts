@@ -313,6 +313,7 @@ const fullUsage: Required<TokenUsage> = {
   outputTokens: 48,
   reasoningTokens: 16,
   cachedInputTokens: 64,
+  cacheWriteInputTokens: 32,
   estimated: false,
 };
 

@@ -207,6 +207,7 @@ const usageSchema = z.strictObject({
   outputTokens: z.number(),
   reasoningTokens: z.number().optional(),
   cachedInputTokens: z.number().optional(),
+  cacheWriteInputTokens: z.number().optional(),
   estimated: z.boolean().optional(),
 }) satisfies z.ZodType<TokenUsage>;
 
@@ -248,6 +249,7 @@ function encodeUsage(usage: TokenUsage): AllKeys<TokenUsage> {
     outputTokens: usage.outputTokens,
     reasoningTokens: usage.reasoningTokens,
     cachedInputTokens: usage.cachedInputTokens,
+    cacheWriteInputTokens: usage.cacheWriteInputTokens,
     estimated: usage.estimated,
   };
 }

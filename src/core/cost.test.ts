@@ -22,6 +22,18 @@ describe("costUsd", () => {
     );
   });
 
+  it("prices tokens written to the prompt cache at the cache-write price (input includes them)", () => {
+    const claude = { ...gpt4o, cacheWriteInputPerMillionUsd: 3.125 };
+    // 1,000 input: 300 read from the cache, 200 written to it, 500 plain
+    const usage = { inputTokens: 1000, cachedInputTokens: 300, cacheWriteInputTokens: 200, outputTokens: 10 };
+    expect(costUsd(usage, claude)).toBeCloseTo((500 * 2.5 + 200 * 3.125 + 300 * 1.25 + 10 * 10) / 1e6, 12);
+    // without a cache-write price they cost the input price
+    expect(costUsd(usage, gpt4o)).toBeCloseTo((700 * 2.5 + 300 * 1.25 + 10 * 10) / 1e6, 12);
+    // never more cache writes than the input left after the cached tokens
+    const over = { inputTokens: 100, cachedInputTokens: 60, cacheWriteInputTokens: 90, outputTokens: 0 };
+    expect(costUsd(over, claude)).toBeCloseTo((40 * 3.125 + 60 * 1.25) / 1e6, 12);
+  });
+
   it("estimates the most a request can cost", () => {
     expect(estimateCostUsd(100, 1024, gpt4o)).toBeCloseTo((100 * 2.5 + 1024 * 10) / 1e6, 12);
   });

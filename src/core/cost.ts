@@ -1,6 +1,7 @@
-// The price of a request (docs/providers.md). Usage follows OpenAI's convention: input includes cached
-// tokens, output includes reasoning tokens, so
-// cost = (input − cached) × input price + cached × cached price + output × output price.
+// The price of a request (docs/operations.md, "Cost"). Usage follows OpenAI's convention: input
+// includes the tokens read from and written to the provider's prompt cache, output includes
+// reasoning tokens, so cost = (input − cached − cache writes) × input price + cache writes ×
+// cache-write price + cached × cached price + output × output price.
 
 import type { PricingConfig } from "./deployment-types.js";
 import type { TokenUsage } from "./token-chunk.js";
@@ -9,9 +10,12 @@ const MILLION = 1_000_000;
 
 export function costUsd(usage: TokenUsage, pricing: PricingConfig): number {
   const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
+  const writes = Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - cached);
   const cachedPrice = pricing.cachedInputPerMillionUsd ?? pricing.inputPerMillionUsd;
+  const writePrice = pricing.cacheWriteInputPerMillionUsd ?? pricing.inputPerMillionUsd;
   return (
-    ((usage.inputTokens - cached) * pricing.inputPerMillionUsd +
+    ((usage.inputTokens - cached - writes) * pricing.inputPerMillionUsd +
+      writes * writePrice +
       cached * cachedPrice +
       usage.outputTokens * pricing.outputPerMillionUsd) /
     MILLION

@@ -22,6 +22,8 @@ export interface BudgetConfig {
 export interface PricingConfig {
   readonly inputPerMillionUsd: number;
   readonly cachedInputPerMillionUsd?: number;
+  /** Prompt tokens written to the provider's cache; the input price when unset. */
+  readonly cacheWriteInputPerMillionUsd?: number;
   readonly outputPerMillionUsd: number;
 }
 

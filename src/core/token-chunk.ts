@@ -9,7 +9,10 @@ export interface TokenUsage {
   /** Generated tokens, reasoning ones included. */
   readonly outputTokens: number;
   readonly reasoningTokens?: number;
+  /** Prompt tokens read from the provider's prompt cache (counted in inputTokens). */
   readonly cachedInputTokens?: number;
+  /** Prompt tokens written to the provider's prompt cache (counted in inputTokens; Anthropic prices them apart). */
+  readonly cacheWriteInputTokens?: number;
   /** True when the numbers are an estimate (an upstream that never reported usage). */
   readonly estimated?: boolean;
 }

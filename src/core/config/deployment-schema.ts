@@ -63,6 +63,7 @@ export const deploymentTableSchema = z.strictObject({
     .strictObject({
       input_per_million_usd: nonNegativeUsd,
       cached_input_per_million_usd: nonNegativeUsd.optional(),
+      cache_write_input_per_million_usd: nonNegativeUsd.optional(),
       output_per_million_usd: nonNegativeUsd,
     })
     .optional(),
@@ -177,6 +178,7 @@ function validate(input: unknown, options: ValidateDeploymentOptions): Validated
           pricing: {
             inputPerMillionUsd: table.pricing.input_per_million_usd,
             cachedInputPerMillionUsd: table.pricing.cached_input_per_million_usd,
+            cacheWriteInputPerMillionUsd: table.pricing.cache_write_input_per_million_usd,
             outputPerMillionUsd: table.pricing.output_per_million_usd,
           },
         }
