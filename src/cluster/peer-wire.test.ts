@@ -4,13 +4,14 @@
 // the core types breaks this file until the wire carries it.
 
 import { describe, expect, it } from "vitest";
-import type { ContentPart, ExecuteBatch, Message, PassThrough, Role, SamplingParams } from "../core/batch.js";
+import type { ContentPart, ExecuteBatch, Message, Role, SamplingParams } from "../core/batch.js";
 import {
   InferenceError,
   type InferenceErrorDetails,
   type InferenceErrorKind,
   inferenceErrorKinds,
 } from "../core/inference-error.js";
+import type { RequestFeatures } from "../core/request-features.js";
 import type { TokenChunk, TokenUsage, ToolCallDelta } from "../core/token-chunk.js";
 import {
   decodeErrorBody,
@@ -36,7 +37,7 @@ const executeBatchFields = [
   "stream",
   "priority",
   "estimatedTokens",
-  "passThrough",
+  "features",
   "deadline",
   "signal",
 ] as const;
@@ -52,25 +53,27 @@ const sampling: Required<SamplingParams> = {
   seed: 1234,
 };
 
-const passThrough: Required<PassThrough> = {
+const features: Required<RequestFeatures> = {
   tools: [
     {
-      type: "function",
-      function: {
-        name: "get_weather",
-        description: "Weather for a city",
-        parameters: {
-          type: "object",
-          properties: { city: { type: "string" }, days: { type: "integer", minimum: 1 } },
-          required: ["city"],
-        },
+      name: "get_weather",
+      description: "Weather for a city",
+      parameters: {
+        type: "object",
+        properties: { city: { type: "string" }, days: { type: "integer", minimum: 1 } },
+        required: ["city"],
       },
+      strict: true,
     },
   ],
-  toolChoice: { type: "function", function: { name: "get_weather" } },
+  toolChoice: { name: "get_weather" },
+  parallelToolCalls: false,
   responseFormat: {
     type: "json_schema",
-    json_schema: { name: "w", strict: true, schema: { type: "object" } },
+    name: "w",
+    description: "the weather",
+    strict: true,
+    schema: { type: "object" },
   },
   user: "end-user-42",
 };
@@ -136,7 +139,7 @@ const fullBatch: Required<ExecuteBatch> = {
   stream: true,
   priority: -2,
   estimatedTokens: 1_536,
-  passThrough,
+  features,
   deadline: 6_000,
   signal: senderSignal,
 };
@@ -149,7 +152,7 @@ const minimalBatch: ExecuteBatch = {
   stream: false,
   priority: 0,
   estimatedTokens: 1_025,
-  passThrough: {},
+  features: {},
   signal: senderSignal,
 };
 
@@ -228,7 +231,7 @@ describe("peer wire: the request", () => {
     expect(decoded).toStrictEqual({ ...minimalBatch, signal: receiverSignal });
     expect(Object.keys(decoded).sort()).toEqual(Object.keys(minimalBatch).sort());
     expect(Object.keys(decoded.sampling)).toEqual([]);
-    expect(Object.keys(decoded.passThrough)).toEqual([]);
+    expect(Object.keys(decoded.features)).toEqual([]);
     expect(Object.keys(decoded.messages[0]!).sort()).toEqual(["content", "role"]);
     expect("deadline" in decoded).toBe(false);
     expect(bodyOf(minimalBatch)).not.toHaveProperty("remainingMs");
@@ -240,28 +243,34 @@ describe("peer wire: the request", () => {
     expect(roundTrip({ ...minimalBatch, deadline: 500 }, 1_000, 50_000, senderSignal).deadline).toBe(50_000);
   });
 
-  it("passThrough JSON travels verbatim, null and nesting included", () => {
-    const odd: PassThrough = {
-      tools: [null, 1, "x", [true], { a: { b: [] } }],
-      toolChoice: null,
-      responseFormat: "text",
+  it("a tool's JSON Schema travels verbatim, null and nesting included; each tool choice and format too", () => {
+    const odd: RequestFeatures = {
+      tools: [{ name: "f", parameters: { a: { b: [] }, n: null, list: [1, "x", [true]] } }],
+      toolChoice: "required",
+      responseFormat: { type: "json_object" },
     };
-    expect(roundTrip({ ...minimalBatch, passThrough: odd }, 0, 0, senderSignal).passThrough).toStrictEqual(
-      odd,
-    );
+    expect(roundTrip({ ...minimalBatch, features: odd }, 0, 0, senderSignal).features).toStrictEqual(odd);
+    for (const toolChoice of ["auto", "none", "required", { name: "f" }] as const)
+      expect(roundTrip({ ...minimalBatch, features: { toolChoice } }, 0, 0, senderSignal).features).toEqual({
+        toolChoice,
+      });
+    expect(
+      roundTrip({ ...minimalBatch, features: { responseFormat: { type: "text" } } }, 0, 0, senderSignal)
+        .features,
+    ).toEqual({ responseFormat: { type: "text" } });
   });
 });
 
 describe("peer wire: refused requests", () => {
   it("another version, named with the one this node speaks (before any unknown field)", () => {
-    expect(problemOf({ ...bodyOf(minimalBatch), v: 2 })).toBe(
-      "peer wire version 2 is not supported (this node speaks 1)",
+    expect(problemOf({ ...bodyOf(minimalBatch), v: 1 })).toBe(
+      "peer wire version 1 is not supported (this node speaks 2)",
     );
-    expect(problemOf({ ...bodyOf(minimalBatch), v: 2, newField: true })).toBe(
-      "peer wire version 2 is not supported (this node speaks 1)",
+    expect(problemOf({ ...bodyOf(minimalBatch), v: 3, newField: true })).toBe(
+      "peer wire version 3 is not supported (this node speaks 2)",
     );
     const { v: _v, ...unversioned } = bodyOf(minimalBatch);
-    expect(problemOf(unversioned)).toBe("peer wire version is missing (this node speaks 1)");
+    expect(problemOf(unversioned)).toBe("peer wire version is missing (this node speaks 2)");
   });
 
   it("an unknown field, at the top or nested", () => {
@@ -453,7 +462,7 @@ describe("peer wire: malformed frames", () => {
 
   it("a frame of unknown type", () => {
     expect(() => decodeFrame('{"x":1}')).toThrow(
-      'peer frame of unknown type "x" (peer wire version 1 knows "c", "end" or "e")',
+      'peer frame of unknown type "x" (peer wire version 2 knows "c", "end" or "e")',
     );
     expect(() => decodeFrame('{"c":{"t":""},"end":1}')).toThrow(
       'peer frame must hold exactly one of "c", "end" or "e", it holds "c", "end"',

@@ -13,7 +13,7 @@
 // usage (once per stream), the request and errors keep their field names.
 
 import { z } from "zod";
-import type { ExecuteBatch, Message, PassThrough, SamplingParams } from "../core/batch.js";
+import type { ExecuteBatch, Message, SamplingParams } from "../core/batch.js";
 import { joinPath } from "../core/config/problem.js";
 import { valueAt, zodProblems } from "../core/config/zod-problems.js";
 import {
@@ -22,10 +22,11 @@ import {
   type InferenceErrorDetails,
   type InferenceErrorKind,
 } from "../core/inference-error.js";
+import type { RequestFeatures } from "../core/request-features.js";
 import type { TokenChunk, TokenUsage, ToolCallDelta } from "../core/token-chunk.js";
 
 /** The version every request carries as `v`; a node refuses any other. */
-export const PEER_WIRE_VERSION = 1;
+export const PEER_WIRE_VERSION = 2;
 
 /** How many problems a refusal names before it counts the rest. */
 const MAX_PROBLEMS = 5;
@@ -72,13 +73,37 @@ const samplingSchema = z.strictObject({
   seed: z.number().optional(),
 }) satisfies z.ZodType<SamplingParams>;
 
-// tools, toolChoice and responseFormat are the client's JSON, passed on verbatim
-const passThroughSchema = z.strictObject({
-  tools: z.array(z.unknown()).optional(),
-  toolChoice: z.unknown().optional(),
-  responseFormat: z.unknown().optional(),
+const jsonObjectWire = z.record(z.string(), z.unknown());
+const featuresSchema = z.strictObject({
+  tools: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        description: z.string().optional(),
+        parameters: jsonObjectWire.optional(),
+        strict: z.boolean().optional(),
+      }),
+    )
+    .optional(),
+  toolChoice: z
+    .union([z.enum(["auto", "none", "required"]), z.strictObject({ name: z.string() })])
+    .optional(),
+  parallelToolCalls: z.boolean().optional(),
+  responseFormat: z
+    .discriminatedUnion("type", [
+      z.strictObject({ type: z.literal("text") }),
+      z.strictObject({ type: z.literal("json_object") }),
+      z.strictObject({
+        type: z.literal("json_schema"),
+        name: z.string(),
+        description: z.string().optional(),
+        schema: jsonObjectWire.optional(),
+        strict: z.boolean().optional(),
+      }),
+    ])
+    .optional(),
   user: z.string().optional(),
-}) satisfies z.ZodType<PassThrough>;
+}) satisfies z.ZodType<RequestFeatures>;
 
 const requestSchema = z.strictObject({
   v: z.literal(PEER_WIRE_VERSION),
@@ -89,7 +114,7 @@ const requestSchema = z.strictObject({
   stream: z.boolean(),
   priority: z.number(),
   estimatedTokens: z.number(),
-  passThrough: passThroughSchema,
+  features: featuresSchema,
   /** The deadline as ms left on the sender's clock; absent when the batch has none. */
   remainingMs: z.number().min(0).optional(),
 });
@@ -110,7 +135,7 @@ export function encodePeerRequest(batch: ExecuteBatch, now: number): string {
     stream: batch.stream,
     priority: batch.priority,
     estimatedTokens: batch.estimatedTokens,
-    passThrough: encodePassThrough(batch.passThrough),
+    features: encodeFeatures(batch.features),
     // an infinite deadline is no deadline; a passed one arrives as 0 ms left
     remainingMs:
       batch.deadline === undefined || batch.deadline === Number.POSITIVE_INFINITY
@@ -155,12 +180,13 @@ function encodeSampling(sampling: SamplingParams): AllKeys<SamplingParams> {
   };
 }
 
-function encodePassThrough(passThrough: PassThrough): AllKeys<PassThrough> {
+function encodeFeatures(features: RequestFeatures): AllKeys<RequestFeatures> {
   return {
-    tools: passThrough.tools,
-    toolChoice: passThrough.toolChoice,
-    responseFormat: passThrough.responseFormat,
-    user: passThrough.user,
+    tools: features.tools,
+    toolChoice: features.toolChoice,
+    parallelToolCalls: features.parallelToolCalls,
+    responseFormat: features.responseFormat,
+    user: features.user,
   };
 }
 

@@ -1,6 +1,8 @@
 // The request as engines see it: ExecuteBatch (one request), its messages and sampling params.
 // Built by the gateway / InferenceService from the client's body, consumed by a ModelRunner.
 
+import type { RequestFeatures } from "./request-features.js";
+
 /** OpenAI's `image_url.detail`: how finely a vision model looks at an image. */
 export type ImageDetail = "auto" | "low" | "high";
 
@@ -37,15 +39,6 @@ export interface SamplingParams {
   readonly seed?: number;
 }
 
-/** Request fields only some runtimes honour; passed through to remote providers verbatim. */
-export interface PassThrough {
-  readonly tools?: readonly unknown[];
-  readonly toolChoice?: unknown;
-  readonly responseFormat?: unknown;
-  /** The client's end-user id (`user`); OpenAI-family upstreams get it, local runtimes ignore it. */
-  readonly user?: string;
-}
-
 export interface ExecuteBatch {
   readonly requestId: string;
   /** The deployment's upstream model (the file path for llama). */
@@ -56,7 +49,8 @@ export interface ExecuteBatch {
   /** Lower runs first (vLLM convention); default 0. */
   readonly priority: number;
   readonly estimatedTokens: number;
-  readonly passThrough: PassThrough;
+  /** Tools, tool choice, response format, end-user id (src/core/request-features.ts). */
+  readonly features: RequestFeatures;
   /** The whole request's deadline (clock ms): no retry waits past it. */
   readonly deadline?: number;
   /** Aborted when the client leaves, the deadline passes or the server drains. */

@@ -60,7 +60,7 @@ export function modelRunnerContract(
       stream: true,
       priority: 0,
       estimatedTokens: estimateTokens(messages, sampling.maxTokens),
-      passThrough: {},
+      features: {},
       signal,
     };
   }

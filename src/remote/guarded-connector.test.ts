@@ -121,7 +121,7 @@ describe("guardedConnector", () => {
       stream: true,
       priority: 0,
       estimatedTokens: 1,
-      passThrough: {},
+      features: {},
       signal: new AbortController().signal,
     };
     const pool = new Pool(adapter.origin, { connect: guardedConnector(loopbackBlocked) });

@@ -274,9 +274,7 @@ describe("chat completions through the official client", () => {
       { index: 0, function: { arguments: '{"q":1}' } },
     ]);
     expect(finish).toBe("tool_calls");
-    expect(service.requests[0]?.passThrough.tools).toEqual([
-      { type: "function", function: { name: "look" } },
-    ]);
+    expect(service.requests[0]?.features.tools).toEqual([{ name: "look" }]);
   });
 
   it("delivers an unknown deployment as NotFoundError", async () => {

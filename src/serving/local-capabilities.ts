@@ -6,15 +6,14 @@ import { errors, type InferenceError } from "../core/inference-error.js";
 import type { ServiceRequest } from "./service-types.js";
 
 export function localRefusal(deployment: string, request: ServiceRequest): InferenceError | undefined {
-  const { tools, responseFormat } = request.passThrough;
+  const { tools, responseFormat } = request.features;
   if (tools !== undefined && tools.length > 0) {
     return errors.badRequest(
       `tools: deployment ${deployment} runs a local model, which cannot call tools`,
       "tools",
     );
   }
-  const formatType = (responseFormat as { type?: unknown } | undefined)?.type;
-  if (responseFormat !== undefined && formatType !== "text") {
+  if (responseFormat !== undefined && responseFormat.type !== "text") {
     return errors.badRequest(
       `response_format: deployment ${deployment} runs a local model, which only answers in plain text`,
       "response_format",

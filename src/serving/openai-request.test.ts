@@ -86,8 +86,8 @@ describe("parseChatRequest", () => {
         },
         stream: true,
         priority: -2,
-        passThrough: {
-          tools: [{ type: "function", function: { name: "look" } }],
+        features: {
+          tools: [{ name: "look" }],
           toolChoice: "auto",
           responseFormat: { type: "json_object" },
           user: "someone",
@@ -116,7 +116,7 @@ describe("parseChatRequest", () => {
       { type: "image", url: "https://x/b.png" },
       { type: "image", url: "https://x/c.png", detail: "auto" },
     ]);
-    expect(result.ok && result.request.passThrough).toEqual({});
+    expect(result.ok && result.request.features).toEqual({});
   });
 
   it("fills defaults and accepts null for optional fields", () => {
@@ -130,7 +130,7 @@ describe("parseChatRequest", () => {
         sampling: {},
         stream: false,
         priority: 0,
-        passThrough: {},
+        features: {},
       },
     });
   });
@@ -272,14 +272,14 @@ describe("parseCompletionRequest", () => {
         sampling: { maxTokens: 3 },
         stream: true,
         priority: 0,
-        passThrough: {},
+        features: {},
       },
     });
   });
 
   it("passes user through", () => {
     const result = parseCompletionRequest({ model: "tiny", prompt: "x", user: "user-7" });
-    expect(result.ok && result.request.passThrough).toEqual({ user: "user-7" });
+    expect(result.ok && result.request.features).toEqual({ user: "user-7" });
   });
 
   it.each([
@@ -300,5 +300,89 @@ describe("parseCompletionRequest", () => {
 describe("formatPath", () => {
   it("joins keys with dots and indexes with brackets", () => {
     expect(formatPath(["messages", 1, "content", 0, "text"])).toBe("messages[1].content[0].text");
+  });
+});
+
+describe("parseChatRequest: tools and response formats", () => {
+  const tool = (name: string, extra: Record<string, unknown> = {}) => ({
+    type: "function",
+    function: { name, ...extra },
+  });
+  const parse = (fields: Record<string, unknown>) =>
+    parseChatRequest({ model: "m", messages: [{ role: "user", content: "hi" }], ...fields });
+  const refusal = (fields: Record<string, unknown>) => {
+    const result = parse(fields);
+    return result.ok ? undefined : result.error.message;
+  };
+
+  it("types every tool field, the tool choice, parallel_tool_calls and a json_schema format", () => {
+    const parameters = { type: "object", properties: { q: { type: "string" } } };
+    const result = parse({
+      tools: [tool("search", { description: "look it up", parameters, strict: true }), tool("now")],
+      tool_choice: { type: "function", function: { name: "search" } },
+      parallel_tool_calls: false,
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "answer", description: "d", schema: { type: "object" }, strict: true },
+      },
+    });
+    expect(result.ok && result.request.features).toEqual({
+      tools: [{ name: "search", description: "look it up", parameters, strict: true }, { name: "now" }],
+      toolChoice: { name: "search" },
+      parallelToolCalls: false,
+      responseFormat: {
+        type: "json_schema",
+        name: "answer",
+        description: "d",
+        schema: { type: "object" },
+        strict: true,
+      },
+    });
+  });
+
+  it("refuses a malformed tool, naming the field", () => {
+    expect(refusal({ tools: [{ type: "custom", custom: { name: "x" } }] })).toBe(
+      'tools[0].type: must be "function" (the only tool type supported)',
+    );
+    expect(refusal({ tools: [{ type: "function" }] })).toBe("tools[0].function: must be an object");
+    expect(refusal({ tools: [tool("has space")] })).toBe(
+      "tools[0].function.name: must be 1–64 letters, digits, _ or -",
+    );
+    expect(refusal({ tools: [{ type: "function", function: {} }] })).toBe(
+      "tools[0].function.name: is required",
+    );
+    expect(refusal({ tools: [tool("f", { parameters: "object" })] })).toBe(
+      "tools[0].function.parameters: must be an object",
+    );
+    expect(refusal({ tools: [tool("f"), tool("f")] })).toBe(
+      'tools[1].function.name: repeats the tool name "f"',
+    );
+  });
+
+  it("refuses a tool choice that is malformed, names no given tool, or asks for a call with no tools", () => {
+    expect(refusal({ tools: [tool("f")], tool_choice: "sometimes" })).toBe(
+      'tool_choice: must be "auto", "none", "required" or {"type": "function", "function": {"name": …}}',
+    );
+    expect(refusal({ tools: [tool("f")], tool_choice: { type: "function", function: { name: "g" } } })).toBe(
+      'tool_choice: names the function "g", which is not in tools',
+    );
+    expect(refusal({ tool_choice: "required" })).toBe(
+      "tool_choice: asks for a tool call, but tools is empty",
+    );
+    expect(refusal({ tool_choice: "none" })).toBeUndefined();
+    expect(refusal({ parallel_tool_calls: "yes" })).toBe("parallel_tool_calls: must be a boolean");
+  });
+
+  it("refuses a response format it does not know, and a json_schema without a name", () => {
+    expect(refusal({ response_format: { type: "yaml" } })).toBe(
+      'response_format.type: must be {"type": "text"}, {"type": "json_object"} or {"type": "json_schema", "json_schema": {…}}',
+    );
+    expect(refusal({ response_format: { type: "json_schema", json_schema: { schema: {} } } })).toBe(
+      "response_format.json_schema.name: is required",
+    );
+    expect(parse({ response_format: { type: "text" } })).toMatchObject({
+      ok: true,
+      request: { features: { responseFormat: { type: "text" } } },
+    });
   });
 });

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { ContentPart, ImageDetail, Message, SamplingParams, ToolCall } from "../core/batch.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
+import type { ResponseFormat, ToolChoice, ToolDefinition } from "../core/request-features.js";
 import type { ServiceRequest } from "./service-types.js";
 
 export type ParseResult =
@@ -29,6 +30,65 @@ const numberBetween = (min: number, max: number) => {
   return z.number({ error }).min(min, { error }).max(max, { error });
 };
 const jsonObject = z.record(z.string(), z.unknown(), { error: "must be an object" });
+
+// ── tools and response formats (src/core/request-features.ts) ───────────────────────────────────
+
+const NAME_RULE = "must be 1–64 letters, digits, _ or -";
+const functionName = z
+  .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: NAME_RULE });
+const toolSchema = z.object(
+  {
+    type: z.literal("function", { error: 'must be "function" (the only tool type supported)' }),
+    function: z.object(
+      {
+        name: functionName,
+        description: z.string({ error: "must be a string" }).nullish(),
+        parameters: jsonObject.nullish(),
+        strict: bool.nullish(),
+      },
+      { error: "must be an object" },
+    ),
+  },
+  { error: "must be an object" },
+);
+const TOOL_CHOICE_RULE =
+  'must be "auto", "none", "required" or {"type": "function", "function": {"name": …}}';
+const toolChoiceSchema = z.union(
+  [
+    z.enum(["auto", "none", "required"], { error: TOOL_CHOICE_RULE }),
+    z.object(
+      {
+        type: z.literal("function", { error: 'must be "function"' }),
+        function: z.object({ name: functionName }, { error: "must be an object" }),
+      },
+      { error: TOOL_CHOICE_RULE },
+    ),
+  ],
+  { error: TOOL_CHOICE_RULE },
+);
+const responseFormatSchema = z.discriminatedUnion(
+  "type",
+  [
+    z.object({ type: z.literal("text") }),
+    z.object({ type: z.literal("json_object") }),
+    z.object({
+      type: z.literal("json_schema"),
+      json_schema: z.object(
+        {
+          name: functionName,
+          description: z.string({ error: "must be a string" }).nullish(),
+          schema: jsonObject.nullish(),
+          strict: bool.nullish(),
+        },
+        { error: "must be an object" },
+      ),
+    }),
+  ],
+  {
+    error: 'must be {"type": "text"}, {"type": "json_object"} or {"type": "json_schema", "json_schema": {…}}',
+  },
+);
 
 const contentPartSchema = z.discriminatedUnion(
   "type",
@@ -144,9 +204,10 @@ export const chatRequestSchema = z.object(
       .array(messageSchema, { error: "must be a non-empty array" })
       .min(1, { error: "must be a non-empty array" }),
     max_completion_tokens: positiveInt.nullish(),
-    tools: z.array(jsonObject, { error: "must be an array of objects" }).nullish(),
-    tool_choice: z.union([z.string(), jsonObject], { error: "must be a string or an object" }).nullish(),
-    response_format: jsonObject.nullish(),
+    tools: z.array(toolSchema, { error: "must be an array of objects" }).nullish(),
+    tool_choice: toolChoiceSchema.nullish(),
+    parallel_tool_calls: bool.nullish(),
+    response_format: responseFormatSchema.nullish(),
     logprobs: bool.nullish(),
     top_logprobs: integer.nullish(),
   },
@@ -180,6 +241,7 @@ export function parseChatRequest(body: unknown): ParseResult {
   const data = parsed.data;
   const refusal =
     commonRefusal(data) ??
+    toolRefusal(data) ??
     (data.logprobs === true ? refuse("logprobs", "log probabilities are not supported") : undefined) ??
     (data.top_logprobs != null && data.top_logprobs > 0
       ? refuse("top_logprobs", "log probabilities are not supported")
@@ -193,10 +255,11 @@ export function parseChatRequest(body: unknown): ParseResult {
       sampling: toSampling(data, data.max_completion_tokens ?? data.max_tokens),
       stream: data.stream === true,
       priority: data.priority ?? 0,
-      passThrough: dropUndefined({
-        tools: data.tools ?? undefined,
-        toolChoice: data.tool_choice ?? undefined,
-        responseFormat: data.response_format ?? undefined,
+      features: dropUndefined({
+        tools: data.tools?.map(toToolDefinition),
+        toolChoice: toToolChoice(data.tool_choice),
+        parallelToolCalls: data.parallel_tool_calls ?? undefined,
+        responseFormat: toResponseFormat(data.response_format),
         user: data.user ?? undefined,
       }),
     },
@@ -224,13 +287,55 @@ export function parseCompletionRequest(body: unknown): ParseResult {
       sampling: toSampling(data, data.max_tokens),
       stream: data.stream === true,
       priority: data.priority ?? 0,
-      passThrough: dropUndefined({ user: data.user ?? undefined }),
+      features: dropUndefined({ user: data.user ?? undefined }),
     },
     includeUsage: includeUsage(data),
   };
 }
 
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────────
+
+function toToolDefinition(tool: z.infer<typeof toolSchema>): ToolDefinition {
+  const { name, description, parameters, strict } = tool.function;
+  return dropUndefined({
+    name,
+    description: description ?? undefined,
+    parameters: parameters ?? undefined,
+    strict: strict ?? undefined,
+  }) as ToolDefinition;
+}
+
+function toToolChoice(choice: ChatBody["tool_choice"]): ToolChoice | undefined {
+  if (choice == null) return undefined;
+  return typeof choice === "string" ? choice : { name: choice.function.name };
+}
+
+function toResponseFormat(format: ChatBody["response_format"]): ResponseFormat | undefined {
+  if (format == null) return undefined;
+  if (format.type !== "json_schema") return { type: format.type };
+  const { name, description, schema, strict } = format.json_schema;
+  return dropUndefined({
+    type: "json_schema" as const,
+    name,
+    description: description ?? undefined,
+    schema: schema ?? undefined,
+    strict: strict ?? undefined,
+  }) as ResponseFormat;
+}
+
+/** A repeated tool name, or a tool_choice that names no tool (or asks for one with none given). */
+function toolRefusal(data: ChatBody): InferenceError | undefined {
+  const names = (data.tools ?? []).map((tool) => tool.function.name);
+  const repeated = names.findIndex((name, index) => names.indexOf(name) !== index);
+  if (repeated >= 0)
+    return refuse(`tools[${repeated}].function.name`, `repeats the tool name "${names[repeated]}"`);
+  const choice = data.tool_choice;
+  if (choice == null || choice === "auto" || choice === "none") return undefined;
+  if (names.length === 0) return refuse("tool_choice", "asks for a tool call, but tools is empty");
+  if (typeof choice !== "string" && !names.includes(choice.function.name))
+    return refuse("tool_choice", `names the function "${choice.function.name}", which is not in tools`);
+  return undefined;
+}
 
 function refuse(field: string, message: string): InferenceError {
   return errors.badRequest(`${field}: ${message}`, field);

@@ -401,7 +401,7 @@ export class RequestActor implements Actor<RequestMessage> {
       stream: request.stream,
       priority: request.priority,
       estimatedTokens: estimateTokens(request.messages, request.sampling.maxTokens),
-      passThrough: request.passThrough,
+      features: request.features,
       deadline: this.#arrivedAt + this.#options.requestTimeoutMs,
       signal: attempt.abort.signal,
     };

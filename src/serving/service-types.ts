@@ -1,7 +1,8 @@
 // The InferenceService's surface: what the HTTP gateway and the library API (createInferenceSystem)
 // call. One request path for both: validate → start → iterate chunks (or await the aggregate).
 
-import type { Message, PassThrough, SamplingParams } from "../core/batch.js";
+import type { Message, SamplingParams } from "../core/batch.js";
+import type { RequestFeatures } from "../core/request-features.js";
 import type { FinishReason, TokenChunk, TokenUsage } from "../core/token-chunk.js";
 
 /** A validated request (built from an OpenAI-style body by openai-request.ts). */
@@ -13,7 +14,7 @@ export interface ServiceRequest {
   readonly stream: boolean;
   /** Lower runs first; default 0. */
   readonly priority: number;
-  readonly passThrough: PassThrough;
+  readonly features: RequestFeatures;
 }
 
 export interface CompletionResult {

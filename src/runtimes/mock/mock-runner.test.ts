@@ -43,7 +43,7 @@ function batch(
     stream: true,
     priority: 0,
     estimatedTokens: 0,
-    passThrough: {},
+    features: {},
     signal,
   };
 }

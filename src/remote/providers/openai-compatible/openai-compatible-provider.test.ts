@@ -17,7 +17,7 @@ const batch: ExecuteBatch = {
   stream: false,
   priority: 0,
   estimatedTokens: 10,
-  passThrough: {},
+  features: {},
   signal: new AbortController().signal,
 };
 

@@ -2,14 +2,15 @@
 // params, pass-through fields, and the streaming flags every upstream call carries.
 
 import { describe, expect, it } from "vitest";
-import type { ExecuteBatch, Message, PassThrough, SamplingParams } from "../../../core/batch.js";
+import type { ExecuteBatch, Message, SamplingParams } from "../../../core/batch.js";
+import type { RequestFeatures } from "../../../core/request-features.js";
 import { convertToOpenAiRequest } from "./convert-to-openai-request.js";
 
 function batch(
   options: {
     messages?: readonly Message[];
     sampling?: SamplingParams;
-    passThrough?: PassThrough;
+    features?: RequestFeatures;
     stream?: boolean;
   } = {},
 ): ExecuteBatch {
@@ -21,7 +22,7 @@ function batch(
     stream: options.stream ?? false,
     priority: 0,
     estimatedTokens: 10,
-    passThrough: options.passThrough ?? {},
+    features: options.features ?? {},
     signal: new AbortController().signal,
   };
 }
@@ -154,44 +155,53 @@ describe("convertToOpenAiRequest", () => {
     expect(convertToOpenAiRequest(batch({ sampling: { stop: [] } }), "gpt-4o")).not.toHaveProperty("stop");
   });
 
-  it("passes tools, tool_choice and response_format through verbatim", () => {
-    const tools = [
-      {
-        type: "function",
-        function: {
-          name: "get_weather",
-          description: "Current weather",
-          parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-          strict: true,
-        },
-      },
-    ];
-    const toolChoice = { type: "function", function: { name: "get_weather" } };
-    const responseFormat = {
-      type: "json_schema",
-      json_schema: { name: "answer", schema: { type: "object" }, strict: true },
-    };
+  it("encodes tools, tool_choice, parallel_tool_calls and response_format in OpenAI's shapes", () => {
+    const parameters = { type: "object", properties: { city: { type: "string" } }, required: ["city"] };
     const body = convertToOpenAiRequest(
-      batch({ passThrough: { tools, toolChoice, responseFormat } }),
+      batch({
+        features: {
+          tools: [
+            { name: "get_weather", description: "Current weather", parameters, strict: true },
+            { name: "now" },
+          ],
+          toolChoice: { name: "get_weather" },
+          parallelToolCalls: false,
+          responseFormat: { type: "json_schema", name: "answer", schema: { type: "object" }, strict: true },
+        },
+      }),
       "gpt-4o",
     );
-    expect(body.tools).toEqual(tools);
-    expect(body.tool_choice).toEqual(toolChoice);
-    expect(body.response_format).toEqual(responseFormat);
     expect(JSON.parse(JSON.stringify(body))).toMatchObject({
-      tools,
-      tool_choice: toolChoice,
-      response_format: responseFormat,
+      tools: [
+        {
+          type: "function",
+          function: { name: "get_weather", description: "Current weather", parameters, strict: true },
+        },
+        { type: "function", function: { name: "now" } },
+      ],
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+      parallel_tool_calls: false,
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "answer", schema: { type: "object" }, strict: true },
+      },
     });
+    expect(body.tools?.[1]?.function).toEqual({ name: "now" });
+    const plain = convertToOpenAiRequest(
+      batch({ features: { responseFormat: { type: "json_object" } } }),
+      "m",
+    );
+    expect(plain.response_format).toEqual({ type: "json_object" });
+    expect(plain).not.toHaveProperty("parallel_tool_calls");
   });
 
   it("passes the client's user through", () => {
-    expect(convertToOpenAiRequest(batch({ passThrough: { user: "user-42" } }), "m").user).toBe("user-42");
+    expect(convertToOpenAiRequest(batch({ features: { user: "user-42" } }), "m").user).toBe("user-42");
     expect(convertToOpenAiRequest(batch(), "m")).not.toHaveProperty("user");
   });
 
-  it("passes a string tool_choice through", () => {
-    expect(convertToOpenAiRequest(batch({ passThrough: { toolChoice: "required" } }), "m").tool_choice).toBe(
+  it("sends a string tool_choice as it is", () => {
+    expect(convertToOpenAiRequest(batch({ features: { toolChoice: "required" } }), "m").tool_choice).toBe(
       "required",
     );
   });

@@ -2,6 +2,7 @@
 // unary clients (the engine aggregates), so the first-byte timeout never covers a whole generation.
 
 import type { ExecuteBatch, Message } from "../../../core/batch.js";
+import type { RequestFeatures, ResponseFormat, ToolChoice } from "../../../core/request-features.js";
 import type { OpenAiChatRequest, OpenAiMessage } from "./openai-wire.js";
 
 function toOpenAiMessage(message: Message): OpenAiMessage {
@@ -41,7 +42,7 @@ export function convertToOpenAiRequest(
   options: ConvertOptions = {},
 ): OpenAiChatRequest {
   const sampling = batch.sampling;
-  const pass = batch.passThrough;
+  const features = batch.features;
   return {
     model: upstreamModel,
     messages: batch.messages.map(toOpenAiMessage),
@@ -57,9 +58,48 @@ export function convertToOpenAiRequest(
     ...(sampling.presencePenalty !== undefined ? { presence_penalty: sampling.presencePenalty } : {}),
     ...(sampling.frequencyPenalty !== undefined ? { frequency_penalty: sampling.frequencyPenalty } : {}),
     ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
-    ...(pass.tools !== undefined ? { tools: pass.tools } : {}),
-    ...(pass.toolChoice !== undefined ? { tool_choice: pass.toolChoice } : {}),
-    ...(pass.responseFormat !== undefined ? { response_format: pass.responseFormat } : {}),
-    ...(pass.user !== undefined ? { user: pass.user } : {}),
+    ...featureFields(features),
+  };
+}
+
+/** The request features in OpenAI's chat fields (the shapes docs/api.md lists). */
+function featureFields(features: RequestFeatures): Partial<OpenAiChatRequest> {
+  return {
+    ...(features.tools !== undefined
+      ? {
+          tools: features.tools.map((tool) => ({
+            type: "function" as const,
+            function: {
+              name: tool.name,
+              ...(tool.description !== undefined ? { description: tool.description } : {}),
+              ...(tool.parameters !== undefined ? { parameters: { ...tool.parameters } } : {}),
+              ...(tool.strict !== undefined ? { strict: tool.strict } : {}),
+            },
+          })),
+        }
+      : {}),
+    ...(features.toolChoice !== undefined ? { tool_choice: openAiToolChoice(features.toolChoice) } : {}),
+    ...(features.parallelToolCalls !== undefined ? { parallel_tool_calls: features.parallelToolCalls } : {}),
+    ...(features.responseFormat !== undefined
+      ? { response_format: openAiResponseFormat(features.responseFormat) }
+      : {}),
+    ...(features.user !== undefined ? { user: features.user } : {}),
+  };
+}
+
+function openAiToolChoice(choice: ToolChoice): NonNullable<OpenAiChatRequest["tool_choice"]> {
+  return typeof choice === "string" ? choice : { type: "function", function: { name: choice.name } };
+}
+
+function openAiResponseFormat(format: ResponseFormat): NonNullable<OpenAiChatRequest["response_format"]> {
+  if (format.type !== "json_schema") return { type: format.type };
+  return {
+    type: "json_schema",
+    json_schema: {
+      name: format.name,
+      ...(format.description !== undefined ? { description: format.description } : {}),
+      ...(format.schema !== undefined ? { schema: { ...format.schema } } : {}),
+      ...(format.strict !== undefined ? { strict: format.strict } : {}),
+    },
   };
 }

@@ -17,7 +17,7 @@ const batch: ExecuteBatch = {
   stream: false,
   priority: 0,
   estimatedTokens: 10,
-  passThrough: {},
+  features: {},
   signal: new AbortController().signal,
 };
 
@@ -194,7 +194,7 @@ describe("fields a provider cannot honour", () => {
       stream: true,
       priority: 0,
       estimatedTokens: 8,
-      passThrough: {},
+      features: {},
       signal: new AbortController().signal,
     }) as const;
   const target = (acceptsTopK: boolean) =>

@@ -15,11 +15,27 @@ export interface OpenAiChatRequest {
   presence_penalty?: number;
   frequency_penalty?: number;
   seed?: number;
-  tools?: readonly unknown[];
-  tool_choice?: unknown;
-  response_format?: unknown;
+  tools?: OpenAiTool[];
+  tool_choice?: "auto" | "none" | "required" | { type: "function"; function: { name: string } };
+  parallel_tool_calls?: boolean;
+  response_format?:
+    | { type: "text" | "json_object" }
+    | {
+        type: "json_schema";
+        json_schema: {
+          name: string;
+          description?: string;
+          schema?: Record<string, unknown>;
+          strict?: boolean;
+        };
+      };
   /** The client's end-user id, passed through (OpenAI uses it for abuse monitoring). */
   user?: string;
+}
+
+export interface OpenAiTool {
+  type: "function";
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
 }
 
 export type OpenAiContentPart =
