@@ -338,6 +338,7 @@ const fullChunk: Required<TokenChunk> = {
   text: "line one\nline two",
   toolCalls: [fullDelta],
   refusal: "I can't",
+  reasoning: "first, the city",
   finishReason: "stop",
   usage: fullUsage,
 };

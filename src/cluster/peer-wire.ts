@@ -8,7 +8,7 @@
 // losing data. Frames carry no version: the owning node answers in the version it accepted.
 //
 // Chunk frames are the hot path (one per token) and use short keys:
-//   chunk          { t: text, tc?: toolCalls, r?: refusal, fr?: finishReason, u?: usage }
+//   chunk          { t: text, tc?: toolCalls, r?: refusal, rs?: reasoning, fr?: finishReason, u?: usage }
 //   toolCalls[i]   { i: index, id?: id, ty?: type, fn?: { n?: name, a?: arguments } }
 // usage (once per stream), the request and errors keep their field names.
 
@@ -241,6 +241,7 @@ const chunkWire = z.strictObject({
   t: z.string(),
   tc: z.array(toolCallDeltaWire).optional(),
   r: z.string().optional(),
+  rs: z.string().optional(),
   fr: z.enum(["stop", "length", "tool_calls", "content_filter"]).optional(),
   u: usageSchema.optional(),
 });
@@ -254,6 +255,7 @@ export function encodeChunkFrame(chunk: TokenChunk): string {
     t: chunk.text,
     tc: chunk.toolCalls?.map(encodeToolCallDelta),
     r: chunk.refusal,
+    rs: chunk.reasoning,
     fr: chunk.finishReason,
     u: chunk.usage === undefined ? undefined : encodeUsage(chunk.usage),
   };
@@ -357,6 +359,7 @@ function decodeChunk(wire: ChunkWire): TokenChunk {
       }),
     ),
     refusal: wire.r,
+    reasoning: wire.rs,
     finishReason: wire.fr,
     usage: wire.u,
   });

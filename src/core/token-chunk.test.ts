@@ -9,11 +9,13 @@ describe("commitsResponse", () => {
     expect(commitsResponse({ text: "a" })).toBe(true);
     expect(commitsResponse({ text: "", refusal: "I can't help with that." })).toBe(true);
     expect(commitsResponse({ text: "", toolCalls: [{ index: 0, id: "c" }] })).toBe(true);
+    expect(commitsResponse({ text: "", reasoning: "Let me think" })).toBe(true);
   });
 
   it("an empty chunk, an empty refusal or a final chunk alone does not", () => {
     expect(commitsResponse({ text: "" })).toBe(false);
     expect(commitsResponse({ text: "", refusal: "" })).toBe(false);
+    expect(commitsResponse({ text: "", reasoning: "" })).toBe(false);
     expect(commitsResponse({ text: "", toolCalls: [] })).toBe(false);
     expect(
       commitsResponse({ text: "", finishReason: "stop", usage: { inputTokens: 1, outputTokens: 0 } }),
@@ -30,6 +32,15 @@ describe("Tokens", () => {
     expect(tokens.text).toBe("");
     expect(tokens.refusal).toBe("I'm sorry, I can't.");
     expect(tokens.finishReason).toBe("stop");
+  });
+
+  it("joins reasoning pieces apart from the text", () => {
+    const tokens = new Tokens();
+    tokens.append({ text: "", reasoning: "First " });
+    tokens.append({ text: "Answer", reasoning: "then." });
+    expect(tokens.text).toBe("Answer");
+    expect(tokens.reasoning).toBe("First then.");
+    expect(new Tokens().reasoning).toBeUndefined();
   });
 
   it("has no refusal when the model did not refuse", () => {

@@ -32,6 +32,12 @@ export interface TokenChunk {
    * content. Only remote OpenAI-family upstreams send it; absent when empty.
    */
   readonly refusal?: string;
+  /**
+   * A piece of the model's reasoning text, streamed apart from the content (never inside it):
+   * `delta.reasoning_content` on the OpenAI wire, as vLLM, DeepSeek and LiteLLM send it. Absent
+   * when empty.
+   */
+  readonly reasoning?: string;
   /** Set on the final chunk only. */
   readonly finishReason?: FinishReason;
   /** Set on the final chunk only. */
@@ -39,13 +45,14 @@ export interface TokenChunk {
 }
 
 /**
- * Does this chunk commit the request (docs/architecture.md, request rules: content, a refusal or a tool-call delta, i.e.
- * something the client is shown)?
+ * Does this chunk commit the request (docs/architecture.md, request rules: content, a refusal,
+ * reasoning text or a tool-call delta, i.e. something the client is shown)?
  */
 export function commitsResponse(chunk: TokenChunk): boolean {
   return (
     chunk.text.length > 0 ||
     (chunk.refusal !== undefined && chunk.refusal.length > 0) ||
+    (chunk.reasoning !== undefined && chunk.reasoning.length > 0) ||
     (chunk.toolCalls !== undefined && chunk.toolCalls.length > 0)
   );
 }
@@ -55,6 +62,8 @@ export class Tokens {
   text = "";
   /** The refusal pieces joined; undefined when the model did not refuse. */
   refusal: string | undefined;
+  /** The reasoning pieces joined; undefined when the model sent none. */
+  reasoning: string | undefined;
   chunks = 0;
   finishReason: FinishReason | undefined;
   usage: TokenUsage | undefined;
@@ -65,6 +74,7 @@ export class Tokens {
     this.chunks++;
     this.text += chunk.text;
     if (chunk.refusal) this.refusal = (this.refusal ?? "") + chunk.refusal;
+    if (chunk.reasoning) this.reasoning = (this.reasoning ?? "") + chunk.reasoning;
     if (chunk.toolCalls) {
       for (const delta of chunk.toolCalls) {
         let call = this.toolCalls[delta.index];

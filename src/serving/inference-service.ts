@@ -151,6 +151,7 @@ export class InferenceService implements InferenceServicePort {
       finishReason: tokens.finishReason,
       usage: tokens.usage ?? { inputTokens: 0, outputTokens: 0, estimated: true },
       ...(tokens.refusal !== undefined ? { refusal: tokens.refusal } : {}),
+      ...(tokens.reasoning !== undefined ? { reasoning: tokens.reasoning } : {}),
     };
   }
 

@@ -146,6 +146,41 @@ describe("chat chunk encoder", () => {
     });
   });
 
+  it("encodes reasoning deltas as delta.reasoning_content, never inside content", () => {
+    expect(parse(encoder.delta({ text: "", reasoning: "The user wants" }))).toEqual({
+      ...head,
+      choices: [
+        { index: 0, delta: { reasoning_content: "The user wants" }, logprobs: null, finish_reason: null },
+      ],
+      usage: null,
+    });
+    expect(parse(encoder.delta({ text: "Hi", reasoning: " a greeting." }))).toEqual({
+      ...head,
+      choices: [
+        {
+          index: 0,
+          delta: { content: "Hi", reasoning_content: " a greeting." },
+          logprobs: null,
+          finish_reason: null,
+        },
+      ],
+      usage: null,
+    });
+  });
+
+  it("a unary answer carries the reasoning as message.reasoning_content, and none when there was none", () => {
+    const withReasoning = chatCompletionJson({ ...result, reasoning: "Two steps." }, context);
+    expect(withReasoning.choices[0]?.message).toMatchObject({
+      content: "hello there",
+      reasoning_content: "Two steps.",
+    });
+    expect(chatCompletionJson(result, context).choices[0]?.message).not.toHaveProperty("reasoning_content");
+    // the legacy completions format has no such field: the text stays the answer alone
+    expect(textCompletionJson({ ...result, reasoning: "Two steps." }, context).choices[0]?.text).toBe(
+      "hello there",
+    );
+  });
+
   it("finishes with an empty delta and then the usage chunk", () => {
     expect(parse(encoder.finish("length"))).toEqual({
       ...head,

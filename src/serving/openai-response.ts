@@ -3,6 +3,8 @@
 // the request path). Chunk encoders precompute the constant JSON around each delta, so one token
 // costs one JSON.stringify of its text. A refusal (OpenAI-family upstreams) is `message.refusal` /
 // `delta.refusal` on chat; the legacy completions format has no such field, so there it is the text.
+// Reasoning text is `message.reasoning_content` / `delta.reasoning_content` on chat (docs/api.md) and
+// left out of legacy completions (never mixed into the answer).
 
 import type { FinishReason, TokenChunk, TokenUsage, ToolCallDelta } from "../core/token-chunk.js";
 import type { CompletionResult } from "./service-types.js";
@@ -26,6 +28,8 @@ export interface ChatCompletionJson {
       readonly role: "assistant";
       readonly content: string | null;
       readonly refusal: string | null;
+      /** The reasoning text (vLLM's, DeepSeek's and LiteLLM's field), when the model sent any. */
+      readonly reasoning_content?: string;
       readonly tool_calls?: CompletionResult["toolCalls"];
     };
     readonly logprobs: null;
@@ -102,6 +106,7 @@ export function chatCompletionJson(result: UnaryResult, context: ResponseContext
           // as OpenAI: null content when the answer is only tool calls or only a refusal
           content: (hasToolCalls || refusal !== null) && result.text === "" ? null : result.text,
           refusal,
+          ...(result.reasoning ? { reasoning_content: result.reasoning } : {}),
           ...(hasToolCalls ? { tool_calls: result.toolCalls } : {}),
         },
         logprobs: null,
@@ -132,7 +137,7 @@ export function textCompletionJson(result: UnaryResult, context: ResponseContext
 export interface ChunkEncoder {
   /** The opening payload (chat: the role-only delta); undefined when the format has none. */
   start(): string | undefined;
-  /** The payload for a chunk's text / refusal / tool-call deltas; undefined when it carries none. */
+  /** The payload for a chunk's text / reasoning / refusal / tool-call deltas; undefined when it carries none. */
   delta(chunk: TokenChunk): string | undefined;
   /** The last choice payload, with an empty delta and the finish reason. */
   finish(reason: FinishReason): string;
@@ -155,9 +160,15 @@ export function chatChunkEncoder(options: ChunkEncoderOptions): ChunkEncoder {
     delta(chunk) {
       const toolCalls = chunk.toolCalls;
       const hasToolCalls = toolCalls !== undefined && toolCalls.length > 0;
-      if (hasToolCalls || (chunk.refusal !== undefined && chunk.refusal !== "")) {
-        const delta: { content?: string; refusal?: string; tool_calls?: readonly ToolCallDelta[] } = {};
+      if (hasToolCalls || chunk.refusal || chunk.reasoning) {
+        const delta: {
+          content?: string;
+          reasoning_content?: string;
+          refusal?: string;
+          tool_calls?: readonly ToolCallDelta[];
+        } = {};
         if (chunk.text !== "") delta.content = chunk.text;
+        if (chunk.reasoning) delta.reasoning_content = chunk.reasoning;
         if (chunk.refusal) delta.refusal = chunk.refusal;
         if (hasToolCalls) delta.tool_calls = toolCalls;
         return `${choiceHead}${JSON.stringify(delta)}${openTail}`;

@@ -33,6 +33,8 @@ export interface CompletionResult {
   readonly usage: TokenUsage;
   /** The model's refusal (OpenAI-family upstreams), when it refused. */
   readonly refusal?: string;
+  /** The model's reasoning text, when it sent any (never part of `text`). */
+  readonly reasoning?: string;
 }
 
 export interface RequestHandle {

@@ -41,6 +41,11 @@ export interface CompleteBehaviour {
   readonly type: "complete";
   /** Content deltas; default ["Hello", " world"]. */
   readonly content?: readonly string[];
+  /**
+   * Chat only: reasoning text sent before the content, as `delta.reasoning_content` pieces (vLLM's
+   * and DeepSeek's field) or the unary message's `reasoning_content`. Default: none.
+   */
+  readonly reasoning?: readonly string[];
   /** Default "tool_calls" when `toolCalls` is non-empty, else "stop". */
   readonly finishReason?: MockFinishReason;
   /** Default: prompt = word count of the request's messages (or prompt), completion = number of deltas. */
@@ -824,13 +829,19 @@ function writeCompletion(
   const writer = bodyWriter(response, claimedEncoding === undefined ? behaviour.contentEncoding : undefined);
   const content = behaviour.content ?? ["Hello", " world"];
   const toolCalls = context.endpoint === "chat" ? (behaviour.toolCalls ?? []) : [];
+  const reasoning = context.endpoint === "chat" ? (behaviour.reasoning ?? []) : [];
   const finishReason = behaviour.finishReason ?? (toolCalls.length > 0 ? "tool_calls" : "stop");
   const deltas = content.length + toolCalls.reduce((sum, call) => sum + call.arguments.length, 0);
   const usage = usageOf(behaviour, context, deltas);
 
   if (!context.stream) {
     response.writeHead(200, { ...jsonHeaders(context), ...header });
-    writer.end(JSON.stringify(unaryBody(context, content, toolCalls, finishReason, usage)));
+    const body = unaryBody(context, content, toolCalls, finishReason, usage);
+    if (reasoning.length > 0) {
+      const choice = (body.choices as Array<{ message: Record<string, unknown> }>)[0];
+      if (choice) choice.message.reasoning_content = reasoning.join("");
+    }
+    writer.end(JSON.stringify(body));
     return;
   }
 
@@ -841,6 +852,8 @@ function writeCompletion(
     events.push(
       chatChunk(context, { role: "assistant", content: roleContent, refusal: null }, null, includeUsage),
     );
+    for (const piece of reasoning)
+      events.push(chatChunk(context, { reasoning_content: piece }, null, includeUsage));
     for (const delta of content) events.push(chatChunk(context, { content: delta }, null, includeUsage));
     toolCalls.forEach((call, index) => {
       const opening: ToolCallDelta = {

@@ -405,6 +405,33 @@ const weatherCall = complete({
   toolCalls: [{ id: "call_1", name: "get_weather", arguments: ['{"city":', '"Paris"}'] }],
 });
 
+describe("reasoning text from an OpenAI-compatible upstream (vLLM, DeepSeek)", () => {
+  const thinking = complete({ reasoning: ["The user ", "greets."], content: ["Hi", "!"] });
+
+  it("unary: message.reasoning_content beside the content, never inside it", async () => {
+    setup = await start(everyRuntime);
+    setup.provider.script(thinking);
+    const completion = await ask(setup, "vllm");
+    const message = completion.choices[0]?.message as { content: string | null; reasoning_content?: string };
+    expect(message.content).toBe("Hi!");
+    expect(message.reasoning_content).toBe("The user greets.");
+  });
+
+  it("streaming: delta.reasoning_content pieces first, then the content", async () => {
+    setup = await start(everyRuntime);
+    setup.provider.script(thinking);
+    const chunks = await askStream(setup, "vllm");
+    const deltas = chunks.map(
+      (chunk) => chunk.choices[0]?.delta as { content?: string; reasoning_content?: string } | undefined,
+    );
+    expect(deltas.flatMap((delta) => (delta?.reasoning_content ? [delta.reasoning_content] : []))).toEqual([
+      "The user ",
+      "greets.",
+    ]);
+    expect(deltas.map((delta) => delta?.content ?? "").join("")).toBe("Hi!");
+  });
+});
+
 describe("tools pass through end to end", () => {
   it("unary: the upstream gets tools and tool_choice verbatim; the client sees the assembled tool call", async () => {
     setup = await start(everyRuntime);

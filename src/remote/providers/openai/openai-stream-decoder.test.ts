@@ -155,6 +155,24 @@ describe("OpenAiStreamDecoder", () => {
     ).toEqual([{ text: "Let me check.", toolCalls: [{ index: 0, id: "c", function: { name: "f" } }] }]);
   });
 
+  it("passes reasoning_content deltas (vLLM, DeepSeek) apart from the content; null or empty ones produce nothing", () => {
+    const decoder = new OpenAiStreamDecoder();
+    const chunks = decodeAll(decoder, [
+      delta({ role: "assistant", content: "", reasoning_content: null }),
+      delta({ reasoning_content: "The user " }),
+      delta({ reasoning_content: "greets.", content: null }),
+      delta({ content: "Hello", reasoning_content: "" }),
+      delta({}, "stop"),
+      "[DONE]",
+    ]);
+    expect(chunks).toEqual([
+      { text: "", reasoning: "The user " },
+      { text: "", reasoning: "greets." },
+      { text: "Hello" },
+    ]);
+    expect(chunks.every(commitsResponse)).toBe(true);
+  });
+
   it("passes refusal deltas; a null or empty refusal produces nothing", () => {
     const decoder = new OpenAiStreamDecoder();
     const chunks = decodeAll(decoder, [

@@ -1,4 +1,4 @@
-// OpenAI SSE chunks → TokenChunks (content, refusal and tool-call deltas). The finish reason arrives
+// OpenAI SSE chunks → TokenChunks (content, refusal, reasoning text and tool-call deltas). The finish reason arrives
 // before the usage chunk, so it is held until the stream ends; usage is reported on the final chunk
 // (cached and reasoning tokens kept).
 
@@ -48,6 +48,7 @@ export class OpenAiStreamDecoder implements StreamDecoder {
       if ((choice.index ?? 0) !== 0) continue;
       const text = choice.delta?.content ?? "";
       const refusal = choice.delta?.refusal ?? "";
+      const reasoning = choice.delta?.reasoning_content ?? "";
       const toolCalls: ToolCallDelta[] | undefined = choice.delta?.tool_calls?.map((call) => ({
         index: call.index,
         ...(call.id !== undefined ? { id: call.id } : {}),
@@ -62,12 +63,17 @@ export class OpenAiStreamDecoder implements StreamDecoder {
           : {}),
       }));
       const hasToolCalls = toolCalls !== undefined && toolCalls.length > 0;
-      if (text.length > 0 || refusal.length > 0 || hasToolCalls) {
+      if (text.length > 0 || refusal.length > 0 || reasoning.length > 0 || hasToolCalls) {
         this.#outputTokens++;
         out.push(
-          refusal.length === 0 && !hasToolCalls
+          refusal.length === 0 && reasoning.length === 0 && !hasToolCalls
             ? { text } // the common case: content only
-            : { text, ...(refusal.length > 0 ? { refusal } : {}), ...(hasToolCalls ? { toolCalls } : {}) },
+            : {
+                text,
+                ...(refusal.length > 0 ? { refusal } : {}),
+                ...(reasoning.length > 0 ? { reasoning } : {}),
+                ...(hasToolCalls ? { toolCalls } : {}),
+              },
         );
       }
       if (choice.finish_reason && finishReasons.has(choice.finish_reason)) {

@@ -58,6 +58,8 @@ export interface OpenAiChunk {
       role?: string;
       content?: string | null;
       refusal?: string | null;
+      /** Reasoning text (vLLM, DeepSeek, LiteLLM); OpenAI itself never sends it. */
+      reasoning_content?: string | null;
       tool_calls?: Array<{
         index: number;
         id?: string;
