@@ -68,6 +68,7 @@ const features: Required<RequestFeatures> = {
   ],
   toolChoice: { name: "get_weather" },
   parallelToolCalls: false,
+  reasoningEffort: "high",
   responseFormat: {
     type: "json_schema",
     name: "w",

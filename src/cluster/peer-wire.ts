@@ -22,7 +22,7 @@ import {
   type InferenceErrorDetails,
   type InferenceErrorKind,
 } from "../core/inference-error.js";
-import type { RequestFeatures } from "../core/request-features.js";
+import { type RequestFeatures, reasoningEfforts } from "../core/request-features.js";
 import type { TokenChunk, TokenUsage, ToolCallDelta } from "../core/token-chunk.js";
 
 /** The version every request carries as `v`; a node refuses any other. */
@@ -102,6 +102,7 @@ const featuresSchema = z.strictObject({
       }),
     ])
     .optional(),
+  reasoningEffort: z.enum(reasoningEfforts).optional(),
   user: z.string().optional(),
 }) satisfies z.ZodType<RequestFeatures>;
 
@@ -186,6 +187,7 @@ function encodeFeatures(features: RequestFeatures): AllKeys<RequestFeatures> {
     toolChoice: features.toolChoice,
     parallelToolCalls: features.parallelToolCalls,
     responseFormat: features.responseFormat,
+    reasoningEffort: features.reasoningEffort,
     user: features.user,
   };
 }

@@ -1,12 +1,13 @@
 // What a local model (llama, mock) cannot honour, refused with 400 naming the field rather than
 // silently ignored (issue: "a request field a deployment cannot honour is refused"): tools, a
-// structured response_format, and image content parts (the local runtimes take text only).
+// structured response_format, reasoning_effort, and image content parts (the local runtimes take
+// text only).
 
 import { errors, type InferenceError } from "../core/inference-error.js";
 import type { ServiceRequest } from "./service-types.js";
 
 export function localRefusal(deployment: string, request: ServiceRequest): InferenceError | undefined {
-  const { tools, responseFormat } = request.features;
+  const { tools, responseFormat, reasoningEffort } = request.features;
   if (tools !== undefined && tools.length > 0) {
     return errors.badRequest(
       `tools: deployment ${deployment} runs a local model, which cannot call tools`,
@@ -17,6 +18,12 @@ export function localRefusal(deployment: string, request: ServiceRequest): Infer
     return errors.badRequest(
       `response_format: deployment ${deployment} runs a local model, which only answers in plain text`,
       "response_format",
+    );
+  }
+  if (reasoningEffort !== undefined) {
+    return errors.badRequest(
+      `reasoning_effort: deployment ${deployment} runs a local model, which has no reasoning control`,
+      "reasoning_effort",
     );
   }
   for (const [m, message] of request.messages.entries()) {

@@ -373,6 +373,17 @@ describe("parseChatRequest: tools and response formats", () => {
     expect(refusal({ parallel_tool_calls: "yes" })).toBe("parallel_tool_calls: must be a boolean");
   });
 
+  it("takes reasoning_effort as OpenAI's values, and refuses another", () => {
+    for (const effort of ["none", "minimal", "low", "medium", "high", "xhigh", "max"])
+      expect(parse({ reasoning_effort: effort })).toMatchObject({
+        ok: true,
+        request: { features: { reasoningEffort: effort } },
+      });
+    expect(refusal({ reasoning_effort: "extreme" })).toBe(
+      'reasoning_effort: must be one of "none", "minimal", "low", "medium", "high", "xhigh", "max"',
+    );
+  });
+
   it("refuses a response format it does not know, and a json_schema without a name", () => {
     expect(refusal({ response_format: { type: "yaml" } })).toBe(
       'response_format.type: must be {"type": "text"}, {"type": "json_object"} or {"type": "json_schema", "json_schema": {…}}',

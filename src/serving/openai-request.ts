@@ -5,7 +5,12 @@
 import { z } from "zod";
 import type { ContentPart, ImageDetail, Message, SamplingParams, ToolCall } from "../core/batch.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
-import type { ResponseFormat, ToolChoice, ToolDefinition } from "../core/request-features.js";
+import {
+  type ResponseFormat,
+  reasoningEfforts,
+  type ToolChoice,
+  type ToolDefinition,
+} from "../core/request-features.js";
 import type { ServiceRequest } from "./service-types.js";
 
 export type ParseResult =
@@ -208,6 +213,9 @@ export const chatRequestSchema = z.object(
     tool_choice: toolChoiceSchema.nullish(),
     parallel_tool_calls: bool.nullish(),
     response_format: responseFormatSchema.nullish(),
+    reasoning_effort: z
+      .enum(reasoningEfforts, { error: `must be one of ${reasoningEfforts.map((e) => `"${e}"`).join(", ")}` })
+      .nullish(),
     logprobs: bool.nullish(),
     top_logprobs: integer.nullish(),
   },
@@ -260,6 +268,7 @@ export function parseChatRequest(body: unknown): ParseResult {
         toolChoice: toToolChoice(data.tool_choice),
         parallelToolCalls: data.parallel_tool_calls ?? undefined,
         responseFormat: toResponseFormat(data.response_format),
+        reasoningEffort: data.reasoning_effort ?? undefined,
         user: data.user ?? undefined,
       }),
     },

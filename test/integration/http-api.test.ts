@@ -178,6 +178,7 @@ describe("HTTP API with the openai client", () => {
 
   it.each([
     ["response_format json_object", { response_format: { type: "json_object" } }, "response_format"],
+    ["reasoning_effort", { reasoning_effort: "low" }, "reasoning_effort"],
     [
       "an image part",
       {

@@ -193,6 +193,10 @@ describe("convertToOpenAiRequest", () => {
     );
     expect(plain.response_format).toEqual({ type: "json_object" });
     expect(plain).not.toHaveProperty("parallel_tool_calls");
+    expect(plain).not.toHaveProperty("reasoning_effort");
+    expect(
+      convertToOpenAiRequest(batch({ features: { reasoningEffort: "low" } }), "o3").reasoning_effort,
+    ).toBe("low");
   });
 
   it("passes the client's user through", () => {

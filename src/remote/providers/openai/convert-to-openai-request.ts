@@ -83,6 +83,7 @@ function featureFields(features: RequestFeatures): Partial<OpenAiChatRequest> {
     ...(features.responseFormat !== undefined
       ? { response_format: openAiResponseFormat(features.responseFormat) }
       : {}),
+    ...(features.reasoningEffort !== undefined ? { reasoning_effort: features.reasoningEffort } : {}),
     ...(features.user !== undefined ? { user: features.user } : {}),
   };
 }

@@ -18,6 +18,7 @@ export interface OpenAiChatRequest {
   tools?: OpenAiTool[];
   tool_choice?: "auto" | "none" | "required" | { type: "function"; function: { name: string } };
   parallel_tool_calls?: boolean;
+  reasoning_effort?: string;
   response_format?:
     | { type: "text" | "json_object" }
     | {
