@@ -81,7 +81,7 @@ const features: Required<RequestFeatures> = {
 
 const imageWithDetail: Required<Extract<ContentPart, { type: "image" }>> = {
   type: "image",
-  url: "data:image/png;base64,iVBORw0KGgo=",
+  source: { kind: "base64", mediaType: "image/png", data: "iVBORw0KGgo=" },
   detail: "high",
 };
 
@@ -104,7 +104,7 @@ const messages: readonly Message[] = [
     content: [
       { type: "text", text: "What is in these pictures?" },
       imageWithDetail,
-      { type: "image", url: "https://example.test/cat.jpg" },
+      { type: "image", source: { kind: "url", url: "https://example.test/cat.jpg" } },
     ],
     name: "alice",
   },

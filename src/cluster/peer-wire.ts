@@ -43,7 +43,10 @@ const contentPartSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("text"), text: z.string() }),
   z.strictObject({
     type: z.literal("image"),
-    url: z.string(),
+    source: z.discriminatedUnion("kind", [
+      z.strictObject({ kind: z.literal("url"), url: z.string() }),
+      z.strictObject({ kind: z.literal("base64"), mediaType: z.string(), data: z.string() }),
+    ]),
     detail: z.enum(["auto", "low", "high"]).optional(),
   }),
 ]);
@@ -156,7 +159,14 @@ function encodeMessage(message: Message): AllKeys<Message> {
         : content.map((part) =>
             part.type === "text"
               ? { type: part.type, text: part.text }
-              : { type: part.type, url: part.url, detail: part.detail },
+              : {
+                  type: part.type,
+                  source:
+                    part.source.kind === "url"
+                      ? { kind: "url" as const, url: part.source.url }
+                      : { kind: "base64" as const, mediaType: part.source.mediaType, data: part.source.data },
+                  detail: part.detail,
+                },
           ),
     name: message.name,
     toolCallId: message.toolCallId,

@@ -6,10 +6,16 @@ import type { RequestFeatures } from "./request-features.js";
 /** OpenAI's `image_url.detail`: how finely a vision model looks at an image. */
 export type ImageDetail = "auto" | "low" | "high";
 
+/** Where an image part's bytes are: a URL the provider fetches, or the bytes themselves. */
+export type ImageSource =
+  | { readonly kind: "url"; readonly url: string }
+  /** `mediaType` is an `image/…` type; `data` is the base64 text (a client's data: URL, split). */
+  | { readonly kind: "base64"; readonly mediaType: string; readonly data: string };
+
 export type ContentPart =
   | { readonly type: "text"; readonly text: string }
-  // url: http(s) URL or a data: URL with base64; detail: only when the client sent it
-  | { readonly type: "image"; readonly url: string; readonly detail?: ImageDetail };
+  // detail: only when the client sent it
+  | { readonly type: "image"; readonly source: ImageSource; readonly detail?: ImageDetail };
 
 export type Role = "system" | "user" | "assistant" | "tool" | "developer";
 

@@ -63,7 +63,7 @@ describe("parseChatRequest", () => {
             role: "user",
             content: [
               { type: "text", text: "what is this?" },
-              { type: "image", url: "https://example.com/cat.png", detail: "low" },
+              { type: "image", source: { kind: "url", url: "https://example.com/cat.png" }, detail: "low" },
             ],
             name: "ann",
           },
@@ -112,9 +112,9 @@ describe("parseChatRequest", () => {
       user: null,
     });
     expect(result.ok && result.request.messages[0]?.content).toEqual([
-      { type: "image", url: "https://x/a.png" },
-      { type: "image", url: "https://x/b.png" },
-      { type: "image", url: "https://x/c.png", detail: "auto" },
+      { type: "image", source: { kind: "url", url: "https://x/a.png" } },
+      { type: "image", source: { kind: "url", url: "https://x/b.png" } },
+      { type: "image", source: { kind: "url", url: "https://x/c.png" }, detail: "auto" },
     ]);
     expect(result.ok && result.request.features).toEqual({});
   });
@@ -190,7 +190,7 @@ describe("parseChatRequest", () => {
         ...valid,
         messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "ftp://x" } }] }],
       },
-      "messages[0].content[0].image_url.url: must be an http(s) URL or a data: URL",
+      "messages[0].content[0].image_url.url: must be an http(s) URL or a data:image/<type>;base64,<data> URL",
       "messages[0].content[0].image_url.url",
     ],
     [
@@ -395,5 +395,44 @@ describe("parseChatRequest: tools and response formats", () => {
       ok: true,
       request: { features: { responseFormat: { type: "text" } } },
     });
+  });
+});
+
+describe("parseChatRequest: image parts", () => {
+  const withImage = (url: string) =>
+    parseChatRequest({
+      model: "m",
+      messages: [{ role: "user", content: [{ type: "image_url", image_url: { url } }] }],
+    });
+  const partOf = (url: string) => {
+    const result = withImage(url);
+    const content = result.ok ? result.request.messages[0]?.content : undefined;
+    return Array.isArray(content) ? content[0] : undefined;
+  };
+
+  it("splits a base64 data: URL into its media type and data; keeps an http(s) URL as a URL", () => {
+    expect(partOf("data:image/PNG;base64,iVBORw0KGgo=")).toEqual({
+      type: "image",
+      source: { kind: "base64", mediaType: "image/png", data: "iVBORw0KGgo=" },
+    });
+    expect(partOf("https://example.com/cat.jpg")).toEqual({
+      type: "image",
+      source: { kind: "url", url: "https://example.com/cat.jpg" },
+    });
+  });
+
+  it("refuses a data: URL that is not base64 image data, naming the field", () => {
+    for (const url of [
+      "data:text/plain;base64,aGk=",
+      "data:image/png,rawbytes",
+      "data:image/png;base64,not base64!",
+    ]) {
+      const result = withImage(url);
+      expect(result.ok).toBe(false);
+      if (!result.ok)
+        expect(result.error.message).toBe(
+          "messages[0].content[0].image_url.url: must be an http(s) URL or a data:image/<type>;base64,<data> URL",
+        );
+    }
   });
 });

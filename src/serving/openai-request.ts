@@ -3,7 +3,14 @@
 // a `bad_request` InferenceError whose message starts with the offending field's path.
 
 import { z } from "zod";
-import type { ContentPart, ImageDetail, Message, SamplingParams, ToolCall } from "../core/batch.js";
+import type {
+  ContentPart,
+  ImageDetail,
+  ImageSource,
+  Message,
+  SamplingParams,
+  ToolCall,
+} from "../core/batch.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
 import {
   type ResponseFormat,
@@ -103,8 +110,8 @@ const contentPartSchema = z.discriminatedUnion(
       type: z.literal("image_url"),
       image_url: z.object(
         {
-          url: requiredString().refine((url) => matches(/^(https?:\/\/|data:)/i, url), {
-            error: "must be an http(s) URL or a data: URL",
+          url: requiredString().refine((url) => imageSourceOf(url) !== undefined, {
+            error: "must be an http(s) URL or a data:image/<type>;base64,<data> URL",
           }),
           detail: z.enum(imageDetails, { error: `must be one of ${imageDetails.join(", ")}` }).nullish(),
         },
@@ -377,6 +384,16 @@ function toSampling(data: CommonBody, maxTokens: number | null | undefined): Sam
   });
 }
 
+const DATA_URL = /^data:(image\/[A-Za-z0-9.+-]+);base64,([A-Za-z0-9+/]+={0,2})$/;
+
+/** An image_url's url as a source: an http(s) URL, or a base64 data: URL split; undefined otherwise. */
+function imageSourceOf(url: string): ImageSource | undefined {
+  if (/^https?:\/\//i.test(url)) return { kind: "url", url };
+  const data = DATA_URL.exec(url);
+  if (!data) return undefined;
+  return { kind: "base64", mediaType: (data[1] as string).toLowerCase(), data: data[2] as string };
+}
+
 function toMessage(message: ChatBody["messages"][number]): Message {
   const content = message.content;
   let converted: Message["content"];
@@ -389,7 +406,7 @@ function toMessage(message: ChatBody["messages"][number]): Message {
           ? { type: "text", text: part.text }
           : dropUndefined({
               type: "image",
-              url: part.image_url.url,
+              source: imageSourceOf(part.image_url.url) as ImageSource,
               detail: part.image_url.detail ?? undefined,
             }),
     );
@@ -451,9 +468,4 @@ export function formatPath(path: readonly PathSegment[]): string {
     else text += text === "" ? String(segment) : `.${String(segment)}`;
   }
   return text;
-}
-
-/** Whether `text` matches `pattern` (a whole-string check when the pattern is anchored). */
-function matches(pattern: RegExp, text: string): boolean {
-  return pattern.exec(text) !== null;
 }

@@ -112,7 +112,7 @@ describe("MockRunner", () => {
         role: "user",
         content: [
           { type: "text", text: "  red\tgreen" },
-          { type: "image", url: "data:image/png;base64,AAAA" },
+          { type: "image", source: { kind: "base64", mediaType: "image/png", data: "AAAA" } },
           { type: "text", text: "blue\n" },
         ],
       },

@@ -58,9 +58,9 @@ describe("convertToOpenAiRequest", () => {
             role: "user",
             content: [
               { type: "text", text: "what is this?" },
-              { type: "image", url: "https://example.com/cat.png" },
-              { type: "image", url: "data:image/png;base64,iVBORw0KGgo=" },
-              { type: "image", url: "https://example.com/map.png", detail: "high" },
+              { type: "image", source: { kind: "url", url: "https://example.com/cat.png" } },
+              { type: "image", source: { kind: "base64", mediaType: "image/png", data: "iVBORw0KGgo=" } },
+              { type: "image", source: { kind: "url", url: "https://example.com/map.png" }, detail: "high" },
             ],
           },
         ],

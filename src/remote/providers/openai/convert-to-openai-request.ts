@@ -14,8 +14,13 @@ function toOpenAiMessage(message: Message): OpenAiMessage {
             ? { type: "text" as const, text: part.text }
             : {
                 type: "image_url" as const,
-                image_url:
-                  part.detail === undefined ? { url: part.url } : { url: part.url, detail: part.detail },
+                image_url: {
+                  url:
+                    part.source.kind === "url"
+                      ? part.source.url
+                      : `data:${part.source.mediaType};base64,${part.source.data}`,
+                  ...(part.detail === undefined ? {} : { detail: part.detail }),
+                },
               },
         );
   return {
