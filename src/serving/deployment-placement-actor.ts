@@ -89,8 +89,6 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
   readonly #detectGpus: (() => Promise<number>) | undefined;
   readonly #placedSlots: number;
   readonly #replaceTurn: ((request: ReplaceRequest) => boolean) | undefined;
-  /** Per deployment, the replica told to replace in place and not placed yet (one at a time here). */
-  readonly #replacing = new Map<string, string>();
   /** The GPUs this node has, once a replica that needs some was placed. */
   #gpus: number | undefined;
 
@@ -129,8 +127,6 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
       }
       case "release":
         this.#placements.delete(message.replicaId);
-        for (const [deployment, replicaId] of this.#replacing)
-          if (replicaId === message.replicaId) this.#replacing.delete(deployment);
         return;
       case "assignments":
         this.#assignments = message.assignments;
@@ -152,21 +148,12 @@ export class DeploymentPlacementActor implements Actor<PlacementMessage> {
     if (!this.#placesHere(message)) return undefined;
     const assigned = this.#assignments.get(message.deployment);
     if (assigned?.has(message.index)) {
-      // a rolling update surges by one where a slot is free, else replaces one replica at a time
+      // a rolling update surges by one where a slot is free, else replaces in place when it is
+      // this node's turn (one replica of a deployment at a time on the node: the rollout's rule)
       const { deployment, replicaId } = message;
-      if (this.#count(this.#nodeId, (p) => p.placed) < this.#placedSlots) {
-        if (this.#replacing.get(deployment) === replicaId) this.#replacing.delete(deployment);
+      if (this.#count(this.#nodeId, (p) => p.placed) < this.#placedSlots)
         return { type: "placed", nodeId: this.#nodeId };
-      }
-      const replacing = this.#replacing.get(deployment);
-      const turn =
-        replacing === undefined
-          ? (this.#replaceTurn?.({ deployment, replicaId }) ?? true)
-          : replacing === replicaId;
-      if (turn) {
-        this.#replacing.set(deployment, replicaId);
-        return { type: "replace" };
-      }
+      if (this.#replaceTurn?.({ deployment, replicaId }) ?? true) return { type: "replace" };
       return {
         type: "wait",
         reason: `no free model slot here: replaced once the other replicas of ${deployment} serve`,

@@ -341,6 +341,7 @@ function toResponseFormat(format: ChatBody["response_format"]): ResponseFormat |
 
 /** A repeated tool name, or a tool_choice that names no tool (or asks for one with none given). */
 function toolRefusal(data: ChatBody): InferenceError | undefined {
+  if (data.tools == null && data.tool_choice == null) return undefined;
   const names = (data.tools ?? []).map((tool) => tool.function.name);
   const repeated = names.findIndex((name, index) => names.indexOf(name) !== index);
   if (repeated >= 0)

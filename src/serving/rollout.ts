@@ -481,7 +481,6 @@ class Machine {
 
   // ---- replacing in place (a cluster node without a free model slot) --------------------------
 
-  /** The previous generations' replicas of the index here, newest first. */
   /**
    * The older replicas here whose slot `replica` takes: its own index's; else one already
    * draining; else one whose index already has a ready replica of the new generation (a
