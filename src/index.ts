@@ -14,6 +14,7 @@ import {
 import { formatProblems } from "./core/config/problem.js";
 import { type ServerConfig, serverDefaults } from "./core/config/server-schema.js";
 import type { DeploymentSpec, PricingConfig } from "./core/deployment.js";
+import type { CompletionResult } from "./core/dialect.js";
 import { errors } from "./core/inference-error.js";
 import { settledWithin } from "./core/runner-clock.js";
 import type { SecretEnvironment } from "./core/secret.js";
@@ -39,11 +40,11 @@ import { LlamaRunner } from "./runtimes/llama/llama-runner.js";
 import { type MockConfig, mockConfigSchema, mockRunnerFactory } from "./runtimes/mock/index.js";
 import { createAdminRoutes } from "./serving/admin-api.js";
 import type { ReplaceRequest } from "./serving/deployment-placement-actor.js";
+import { parseChatRequest } from "./serving/dialects/openai/openai-request.js";
 import type { PeerRouteTarget } from "./serving/dp-coordinator-actor.js";
 import { createHttpGateway, type ListeningGateway } from "./serving/http-gateway.js";
 import type { DeploymentSnapshot } from "./serving/metrics-messages.js";
-import { parseChatRequest } from "./serving/openai-request.js";
-import type { ClusterStatus, CompletionResult, DeploymentStatus } from "./serving/service-types.js";
+import type { ClusterStatus, DeploymentStatus } from "./serving/service-types.js";
 import { type Serving, startServing } from "./serving/serving-system.js";
 import { packageVersion } from "./version.js";
 
@@ -52,12 +53,13 @@ export { type ProjectConfig, parseConfig } from "./core/config/load-config.js";
 export { formatProblems, type Problem } from "./core/config/problem.js";
 export type { DeploymentSpec, ServingConfig } from "./core/deployment.js";
 export { Deployment } from "./core/deployment.js";
+export type { CompletionResult } from "./core/dialect.js";
 export type { InferenceErrorDetails, InferenceErrorKind } from "./core/inference-error.js";
 export { countsAsCircuitFailure, errors, InferenceError, isRetryable } from "./core/inference-error.js";
 export { Secret } from "./core/secret.js";
 export type { TokenChunk, TokenUsage } from "./core/token-chunk.js";
 export type { RuntimeRegistry, RuntimeRegistryEntry } from "./protocol/runtime-registry.js";
-export type { CompletionResult, DeploymentStatus } from "./serving/service-types.js";
+export type { DeploymentStatus } from "./serving/service-types.js";
 
 /** A `[[deployment]]` table as written in the config file (snake_case). */
 export type DeploymentInput = z.input<typeof deploymentTableSchema>;

@@ -92,7 +92,16 @@ const everyMessageField: Required<Message> = {
   name: "planner",
   toolCallId: "call_0",
   toolCalls: [
-    { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } },
+    {
+      id: "call_1",
+      type: "function",
+      function: { name: "get_weather", arguments: '{"city":"Oslo"}' },
+      signature: "c2lnbmF0dXJl",
+    },
+  ],
+  reasoningBlocks: [
+    { type: "thinking", thinking: "Oslo is in Norway.", signature: "EqQBCgIYAhIM" },
+    { type: "redacted_thinking", data: "EmwKAhgBEgy3va3pzix" },
   ],
 };
 
@@ -264,14 +273,14 @@ describe("peer wire: the request", () => {
 
 describe("peer wire: refused requests", () => {
   it("another version, named with the one this node speaks (before any unknown field)", () => {
-    expect(problemOf({ ...bodyOf(minimalBatch), v: 1 })).toBe(
-      "peer wire version 1 is not supported (this node speaks 2)",
+    expect(problemOf({ ...bodyOf(minimalBatch), v: 2 })).toBe(
+      "peer wire version 2 is not supported (this node speaks 3)",
     );
-    expect(problemOf({ ...bodyOf(minimalBatch), v: 3, newField: true })).toBe(
-      "peer wire version 3 is not supported (this node speaks 2)",
+    expect(problemOf({ ...bodyOf(minimalBatch), v: 4, newField: true })).toBe(
+      "peer wire version 4 is not supported (this node speaks 3)",
     );
     const { v: _v, ...unversioned } = bodyOf(minimalBatch);
-    expect(problemOf(unversioned)).toBe("peer wire version is missing (this node speaks 2)");
+    expect(problemOf(unversioned)).toBe("peer wire version is missing (this node speaks 3)");
   });
 
   it("an unknown field, at the top or nested", () => {
@@ -332,6 +341,7 @@ const fullDelta: Required<ToolCallDelta> & { function: Required<NonNullable<Tool
   id: "call_9",
   type: "function",
   function: { name: "get_weather", arguments: '{"ci' },
+  signature: "dGhvdWdodA==",
 };
 
 /** Every TokenChunk field set at once (no runner sends this, the wire must still carry it). */
@@ -340,6 +350,10 @@ const fullChunk: Required<TokenChunk> = {
   toolCalls: [fullDelta],
   refusal: "I can't",
   reasoning: "first, the city",
+  reasoningBlocks: [
+    { type: "thinking", thinking: "first, the city", signature: "EqQBCgIYAhIM" },
+    { type: "redacted_thinking", data: "EmwKAhgBEgy3va3pzix" },
+  ],
   finishReason: "stop",
   usage: fullUsage,
 };
@@ -464,7 +478,7 @@ describe("peer wire: malformed frames", () => {
 
   it("a frame of unknown type", () => {
     expect(() => decodeFrame('{"x":1}')).toThrow(
-      'peer frame of unknown type "x" (peer wire version 2 knows "c", "end" or "e")',
+      'peer frame of unknown type "x" (peer wire version 3 knows "c", "end" or "e")',
     );
     expect(() => decodeFrame('{"c":{"t":""},"end":1}')).toThrow(
       'peer frame must hold exactly one of "c", "end" or "e", it holds "c", "end"',

@@ -8,12 +8,13 @@
 // losing data. Frames carry no version: the owning node answers in the version it accepted.
 //
 // Chunk frames are the hot path (one per token) and use short keys:
-//   chunk          { t: text, tc?: toolCalls, r?: refusal, rs?: reasoning, fr?: finishReason, u?: usage }
-//   toolCalls[i]   { i: index, id?: id, ty?: type, fn?: { n?: name, a?: arguments } }
+//   chunk          { t: text, tc?: toolCalls, r?: refusal, rs?: reasoning, rb?: reasoningBlocks,
+//                    fr?: finishReason, u?: usage }
+//   toolCalls[i]   { i: index, id?: id, ty?: type, fn?: { n?: name, a?: arguments }, sg?: signature }
 // usage (once per stream), the request and errors keep their field names.
 
 import { z } from "zod";
-import type { ExecuteBatch, Message, SamplingParams } from "../core/batch.js";
+import type { ExecuteBatch, Message, ReasoningBlock, SamplingParams } from "../core/batch.js";
 import { joinPath } from "../core/config/problem.js";
 import { valueAt, zodProblems } from "../core/config/zod-problems.js";
 import {
@@ -26,7 +27,7 @@ import { type RequestFeatures, reasoningEfforts } from "../core/request-features
 import type { TokenChunk, TokenUsage, ToolCallDelta } from "../core/token-chunk.js";
 
 /** The version every request carries as `v`; a node refuses any other. */
-export const PEER_WIRE_VERSION = 2;
+export const PEER_WIRE_VERSION = 3;
 
 /** How many problems a refusal names before it counts the rest. */
 const MAX_PROBLEMS = 5;
@@ -55,7 +56,13 @@ const toolCallSchema = z.strictObject({
   id: z.string(),
   type: z.literal("function"),
   function: z.strictObject({ name: z.string(), arguments: z.string() }),
+  signature: z.string().optional(),
 });
+
+const reasoningBlockSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("thinking"), thinking: z.string(), signature: z.string() }),
+  z.strictObject({ type: z.literal("redacted_thinking"), data: z.string() }),
+]) satisfies z.ZodType<ReasoningBlock>;
 
 const messageSchema = z.strictObject({
   role: z.enum(["system", "user", "assistant", "tool", "developer"]),
@@ -63,6 +70,7 @@ const messageSchema = z.strictObject({
   name: z.string().optional(),
   toolCallId: z.string().optional(),
   toolCalls: z.array(toolCallSchema).optional(),
+  reasoningBlocks: z.array(reasoningBlockSchema).optional(),
 }) satisfies z.ZodType<Message>;
 
 const samplingSchema = z.strictObject({
@@ -174,8 +182,16 @@ function encodeMessage(message: Message): AllKeys<Message> {
       id: call.id,
       type: call.type,
       function: { name: call.function.name, arguments: call.function.arguments },
+      signature: call.signature,
     })),
+    reasoningBlocks: message.reasoningBlocks?.map(encodeReasoningBlock),
   };
+}
+
+function encodeReasoningBlock(block: ReasoningBlock): ReasoningBlock {
+  return block.type === "thinking"
+    ? { type: block.type, thinking: block.thinking, signature: block.signature }
+    : { type: block.type, data: block.data };
 }
 
 function encodeSampling(sampling: SamplingParams): AllKeys<SamplingParams> {
@@ -238,6 +254,7 @@ const toolCallDeltaWire = z.strictObject({
   id: z.string().optional(),
   ty: z.literal("function").optional(),
   fn: z.strictObject({ n: z.string().optional(), a: z.string().optional() }).optional(),
+  sg: z.string().optional(),
 });
 
 const usageSchema = z.strictObject({
@@ -254,6 +271,7 @@ const chunkWire = z.strictObject({
   tc: z.array(toolCallDeltaWire).optional(),
   r: z.string().optional(),
   rs: z.string().optional(),
+  rb: z.array(reasoningBlockSchema).optional(),
   fr: z.enum(["stop", "length", "tool_calls", "content_filter"]).optional(),
   u: usageSchema.optional(),
 });
@@ -268,6 +286,7 @@ export function encodeChunkFrame(chunk: TokenChunk): string {
     tc: chunk.toolCalls?.map(encodeToolCallDelta),
     r: chunk.refusal,
     rs: chunk.reasoning,
+    rb: chunk.reasoningBlocks?.map(encodeReasoningBlock),
     fr: chunk.finishReason,
     u: chunk.usage === undefined ? undefined : encodeUsage(chunk.usage),
   };
@@ -280,6 +299,7 @@ function encodeToolCallDelta(delta: ToolCallDelta): AllKeys<ToolCallDeltaWire> {
     id: delta.id,
     ty: delta.type,
     fn: delta.function === undefined ? undefined : { n: delta.function.name, a: delta.function.arguments },
+    sg: delta.signature,
   };
 }
 
@@ -368,10 +388,12 @@ function decodeChunk(wire: ChunkWire): TokenChunk {
                 name: delta.fn.n,
                 arguments: delta.fn.a,
               }),
+        signature: delta.sg,
       }),
     ),
     refusal: wire.r,
     reasoning: wire.rs,
+    reasoningBlocks: wire.rb,
     finishReason: wire.fr,
     usage: wire.u,
   });

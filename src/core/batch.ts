@@ -23,7 +23,21 @@ export interface ToolCall {
   readonly id: string;
   readonly type: "function";
   readonly function: { readonly name: string; readonly arguments: string };
+  /**
+   * The provider's opaque signature of the reasoning that led to this call (Gemini's
+   * `thoughtSignature`), replayed with the call on the next turn. Absent when there is none.
+   */
+  readonly signature?: string;
 }
+
+/**
+ * A provider's signed reasoning (Anthropic's thinking blocks), kept whole and replayed verbatim,
+ * in order, before the tool calls of the assistant turn it came with (docs/api.md, "Reasoning").
+ */
+export type ReasoningBlock =
+  | { readonly type: "thinking"; readonly thinking: string; readonly signature: string }
+  /** Reasoning the provider encrypted: only its opaque data comes back. */
+  | { readonly type: "redacted_thinking"; readonly data: string };
 
 export interface Message {
   readonly role: Role;
@@ -32,6 +46,8 @@ export interface Message {
   readonly name?: string;
   readonly toolCallId?: string;
   readonly toolCalls?: readonly ToolCall[];
+  /** Assistant turns: the signed reasoning blocks that came with it, in order. */
+  readonly reasoningBlocks?: readonly ReasoningBlock[];
 }
 
 export interface SamplingParams {

@@ -34,6 +34,21 @@ describe("costUsd", () => {
     expect(costUsd(over, claude)).toBeCloseTo((40 * 3.125 + 60 * 1.25) / 1e6, 12);
   });
 
+  it("prices a prompt above the long-context threshold at the long-context tier", () => {
+    const pro = {
+      inputPerMillionUsd: 1.25,
+      cachedInputPerMillionUsd: 0.31,
+      outputPerMillionUsd: 10,
+      longContext: { aboveInputTokens: 200_000, inputPerMillionUsd: 2.5, outputPerMillionUsd: 15 },
+    };
+    const at = { inputTokens: 200_000, cachedInputTokens: 100_000, outputTokens: 1000 };
+    expect(costUsd(at, pro)).toBeCloseTo((100_000 * 1.25 + 100_000 * 0.31 + 1000 * 10) / 1e6, 12);
+    const above = { ...at, inputTokens: 200_001 };
+    // the tier has no cached price: the listed cached price stays
+    expect(costUsd(above, pro)).toBeCloseTo((100_001 * 2.5 + 100_000 * 0.31 + 1000 * 15) / 1e6, 12);
+    expect(estimateCostUsd(300_000, 10, pro)).toBeCloseTo((300_000 * 2.5 + 10 * 15) / 1e6, 12);
+  });
+
   it("estimates the most a request can cost", () => {
     expect(estimateCostUsd(100, 1024, gpt4o)).toBeCloseTo((100 * 2.5 + 1024 * 10) / 1e6, 12);
   });

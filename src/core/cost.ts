@@ -8,7 +8,8 @@ import type { TokenUsage } from "./token-chunk.js";
 
 const MILLION = 1_000_000;
 
-export function costUsd(usage: TokenUsage, pricing: PricingConfig): number {
+export function costUsd(usage: TokenUsage, listed: PricingConfig): number {
+  const pricing = tierFor(usage.inputTokens, listed);
   const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
   const writes = Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - cached);
   const cachedPrice = pricing.cachedInputPerMillionUsd ?? pricing.inputPerMillionUsd;
@@ -22,12 +23,25 @@ export function costUsd(usage: TokenUsage, pricing: PricingConfig): number {
   );
 }
 
+/** The rates for a prompt of `inputTokens`: the long-context tier above its threshold, else the listed ones. */
+function tierFor(inputTokens: number, pricing: PricingConfig): PricingConfig {
+  const tier = pricing.longContext;
+  if (tier === undefined || inputTokens <= tier.aboveInputTokens) return pricing;
+  return {
+    ...pricing,
+    inputPerMillionUsd: tier.inputPerMillionUsd,
+    cachedInputPerMillionUsd: tier.cachedInputPerMillionUsd ?? pricing.cachedInputPerMillionUsd,
+    outputPerMillionUsd: tier.outputPerMillionUsd,
+  };
+}
+
 /** The most a request can cost before it runs: its estimated prompt plus max_tokens (or 1024). */
 export function estimateCostUsd(
   promptTokens: number,
   maxOutputTokens: number,
-  pricing: PricingConfig,
+  listed: PricingConfig,
 ): number {
+  const pricing = tierFor(promptTokens, listed);
   return (
     (promptTokens * pricing.inputPerMillionUsd + maxOutputTokens * pricing.outputPerMillionUsd) / MILLION
   );

@@ -25,6 +25,16 @@ export interface PricingConfig {
   /** Prompt tokens written to the provider's cache; the input price when unset. */
   readonly cacheWriteInputPerMillionUsd?: number;
   readonly outputPerMillionUsd: number;
+  /**
+   * A higher tier for long prompts (Gemini's Pro models above 200k prompt tokens): a request whose
+   * prompt has more than `aboveInputTokens` tokens is priced at these rates instead.
+   */
+  readonly longContext?: {
+    readonly aboveInputTokens: number;
+    readonly inputPerMillionUsd: number;
+    readonly cachedInputPerMillionUsd?: number;
+    readonly outputPerMillionUsd: number;
+  };
 }
 
 export interface Deployment {

@@ -1,16 +1,12 @@
-// The one mapping from InferenceError to an HTTP status, headers and OpenAI-style error body
-// (docs/api.md, "Errors"). Only the gateway calls it; the SSE error event reuses the same body.
+// The one mapping from InferenceError to an HTTP status and headers (docs/api.md, "Errors"),
+// whatever the wire: each dialect writes its own error body for it (src/core/dialect.ts). Only the
+// gateway calls it.
 
 import type { InferenceError, InferenceErrorKind } from "./inference-error.js";
-
-export interface OpenAiErrorBody {
-  readonly error: { readonly message: string; readonly type: string; readonly code: InferenceErrorKind };
-}
 
 export interface HttpError {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: OpenAiErrorBody;
 }
 
 const statusByKind: Readonly<Record<InferenceErrorKind, number>> = {
@@ -33,18 +29,6 @@ const statusByKind: Readonly<Record<InferenceErrorKind, number>> = {
   timeout: 504,
 };
 
-const typeByStatus: Readonly<Record<number, string>> = {
-  400: "invalid_request_error",
-  401: "authentication_error",
-  403: "permission_error",
-  404: "not_found_error",
-  429: "rate_limit_error",
-  500: "server_error",
-  502: "upstream_error",
-  503: "service_unavailable",
-  504: "timeout_error",
-};
-
 export function httpStatusOf(kind: InferenceErrorKind): number {
   return statusByKind[kind];
 }
@@ -57,9 +41,6 @@ function retryAfterSeconds(ms: number | undefined): string {
 /** `now` (ms, from the injected clock) is needed for circuit_open's Retry-After. */
 export function toHttpError(error: InferenceError, now: number): HttpError {
   const status = statusByKind[error.kind];
-  const body: OpenAiErrorBody = {
-    error: { message: error.message, type: typeByStatus[status] ?? "server_error", code: error.kind },
-  };
   const details = error.details;
   let headers: Record<string, string> = {};
   switch (details.kind) {
@@ -72,5 +53,5 @@ export function toHttpError(error: InferenceError, now: number): HttpError {
       headers = { "retry-after": retryAfterSeconds(details.retryAt - now) };
       break;
   }
-  return { status, headers, body };
+  return { status, headers };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { openAiErrorBody } from "../serving/dialects/openai/openai-error-body.js";
 import { toHttpError } from "./http-error.js";
 import {
   countsAsCircuitFailure,
@@ -92,7 +93,9 @@ describe("InferenceError kinds", () => {
       const http = toHttpError(error, now);
       expect(http.status).toBe(status);
       expect(http.headers["retry-after"]).toBe(retryAfter);
-      expect(http.body).toEqual({ error: { message: error.message, type, code: kind } });
+      expect(openAiErrorBody(error, http.status)).toEqual({
+        error: { message: error.message, type, code: kind },
+      });
     });
   }
 

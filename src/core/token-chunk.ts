@@ -1,6 +1,8 @@
 // What flows back from a runner: TokenChunks (deltas), the final usage, and the Tokens aggregate
 // that unary responses and metrics are built from.
 
+import type { ReasoningBlock, ToolCall } from "./batch.js";
+
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter";
 
 export interface TokenUsage {
@@ -22,6 +24,8 @@ export interface ToolCallDelta {
   readonly id?: string;
   readonly type?: "function";
   readonly function?: { readonly name?: string; readonly arguments?: string };
+  /** The call's reasoning signature (Gemini's `thoughtSignature`), on the delta that opens the call. */
+  readonly signature?: string;
 }
 
 export interface TokenChunk {
@@ -38,6 +42,11 @@ export interface TokenChunk {
    * when empty.
    */
   readonly reasoning?: string;
+  /**
+   * Signed reasoning blocks completed by this chunk (Anthropic's thinking blocks, sent whole once
+   * their signature arrived; their text streamed before as `reasoning`). Absent when none.
+   */
+  readonly reasoningBlocks?: readonly ReasoningBlock[];
   /** Set on the final chunk only. */
   readonly finishReason?: FinishReason;
   /** Set on the final chunk only. */
@@ -53,6 +62,7 @@ export function commitsResponse(chunk: TokenChunk): boolean {
     chunk.text.length > 0 ||
     (chunk.refusal !== undefined && chunk.refusal.length > 0) ||
     (chunk.reasoning !== undefined && chunk.reasoning.length > 0) ||
+    (chunk.reasoningBlocks !== undefined && chunk.reasoningBlocks.length > 0) ||
     (chunk.toolCalls !== undefined && chunk.toolCalls.length > 0)
   );
 }
@@ -64,17 +74,21 @@ export class Tokens {
   refusal: string | undefined;
   /** The reasoning pieces joined; undefined when the model sent none. */
   reasoning: string | undefined;
+  /** The signed reasoning blocks, in order. */
+  readonly reasoningBlocks: ReasoningBlock[] = [];
   chunks = 0;
   finishReason: FinishReason | undefined;
   usage: TokenUsage | undefined;
-  readonly toolCalls: Array<{ id: string; type: "function"; function: { name: string; arguments: string } }> =
-    [];
+  readonly toolCalls: Array<
+    { -readonly [K in keyof ToolCall]: ToolCall[K] } & { function: { name: string; arguments: string } }
+  > = [];
 
   append(chunk: TokenChunk): void {
     this.chunks++;
     this.text += chunk.text;
     if (chunk.refusal) this.refusal = (this.refusal ?? "") + chunk.refusal;
     if (chunk.reasoning) this.reasoning = (this.reasoning ?? "") + chunk.reasoning;
+    if (chunk.reasoningBlocks) this.reasoningBlocks.push(...chunk.reasoningBlocks);
     if (chunk.toolCalls) {
       for (const delta of chunk.toolCalls) {
         let call = this.toolCalls[delta.index];
@@ -83,6 +97,7 @@ export class Tokens {
           this.toolCalls[delta.index] = call;
         }
         if (delta.id) call.id = delta.id;
+        if (delta.signature) call.signature = delta.signature;
         if (delta.function?.name) call.function.name += delta.function.name;
         if (delta.function?.arguments) call.function.arguments += delta.function.arguments;
       }

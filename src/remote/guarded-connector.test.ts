@@ -131,6 +131,7 @@ describe("guardedConnector", () => {
         dispatcher: pool,
         adapter,
         request: adapter.buildRequest(batch, undefined),
+        batch,
         clock: new ManualClock(),
         timeouts: config.resilience.timeouts,
         signal: new AbortController().signal,

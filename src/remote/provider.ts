@@ -38,7 +38,8 @@ export interface ProviderAdapter {
   buildRequest(batch: ExecuteBatch, apiKey: string | undefined): UpstreamRequest;
   /** A request field this provider cannot honour, refused with 400 naming it (never silently dropped). */
   unsupported?(batch: ExecuteBatch): InferenceError | undefined;
-  createDecoder(): StreamDecoder;
+  /** A decoder for one attempt's stream; `batch` is the request it answers (a forced tool may stand for content). */
+  createDecoder(batch: ExecuteBatch): StreamDecoder;
   /** Classifies a non-2xx answer (status, headers, body text) into an InferenceError. */
   mapError(
     status: number,

@@ -125,6 +125,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
         dispatcher: lease.dispatcher,
         adapter,
         request: upstreamRequest,
+        batch,
         clock,
         timeouts: resilience.timeouts,
         signal: batch.signal,

@@ -1,6 +1,7 @@
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { MockAgent } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
+import type { ExecuteBatch } from "../core/batch.js";
 import { errors } from "../core/inference-error.js";
 import type { TokenChunk } from "../core/token-chunk.js";
 import { ManualClock } from "../testkit/manual-clock.js";
@@ -51,6 +52,7 @@ async function attempt(
     dispatcher: agent.get(ORIGIN),
     adapter,
     request: { path: "/v1/chat/completions", headers: {}, body: "{}" },
+    batch,
     clock: new ManualClock(),
     timeouts: { firstByteTimeoutMs: 60_000, readTimeoutMs: 30_000 },
     signal: new AbortController().signal,
@@ -60,6 +62,18 @@ async function attempt(
   });
   return { result, chunks };
 }
+
+const batch: ExecuteBatch = {
+  requestId: "r-1",
+  model: "m",
+  messages: [{ role: "user", content: "hi" }],
+  sampling: {},
+  stream: true,
+  priority: 0,
+  estimatedTokens: 1,
+  features: {},
+  signal: new AbortController().signal,
+};
 
 const textOf = (chunks: readonly TokenChunk[]) => chunks.map((chunk) => chunk.text).join("");
 const failure = (result: AttemptResult) => (result.type === "failed" ? result.error : undefined);

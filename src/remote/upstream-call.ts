@@ -8,6 +8,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { createParser } from "eventsource-parser";
 import type { Dispatcher } from "undici";
 import type { Clock } from "../actor/index.js";
+import type { ExecuteBatch } from "../core/batch.js";
 import { ChannelClosedError } from "../core/channel.js";
 import { errors, InferenceError } from "../core/inference-error.js";
 import type { TokenChunk } from "../core/token-chunk.js";
@@ -23,6 +24,8 @@ export interface UpstreamCall {
   readonly dispatcher: Dispatcher;
   readonly adapter: ProviderAdapter;
   readonly request: UpstreamRequest;
+  /** The request `request` was built from (the decoder reads what it asked for). */
+  readonly batch: ExecuteBatch;
   readonly clock: Clock;
   readonly timeouts: TimeoutSettings;
   /** The client's cancel (or the request deadline). */
@@ -103,7 +106,7 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
       return { type: "failed", error: refusal, status };
     }
     decoded = decodeBody(response.body, contentCodings(response.headers));
-    const decoder = call.adapter.createDecoder();
+    const decoder = call.adapter.createDecoder(call.batch);
     const text = new TextDecoder();
     const events: string[] = [];
     const parser = createParser({ onEvent: (event) => events.push(event.data) });

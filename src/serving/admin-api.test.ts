@@ -6,6 +6,7 @@ import { toHttpError } from "../core/http-error.js";
 import { Secret } from "../core/secret.js";
 import { type AdminResponder, type AdminRoutes, createAdminRoutes } from "./admin-api.js";
 import type { AdminService } from "./admin-service.js";
+import { openAiErrorBody } from "./dialects/openai/openai-error-body.js";
 import type { ClusterPlacement, ClusterStatus, DeploymentStatus } from "./service-types.js";
 
 const status: DeploymentStatus = {
@@ -123,7 +124,7 @@ async function call(method: string, path: string, body?: unknown, via: AdminRout
     },
     sendError: (_response, error, override) => {
       const http = toHttpError(error, 0);
-      answer = { status: override?.status ?? http.status, body: http.body };
+      answer = { status: override?.status ?? http.status, body: openAiErrorBody(error, http.status) };
     },
     readJson: async () => ({ value: body }),
   };

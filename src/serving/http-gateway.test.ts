@@ -2,6 +2,7 @@ import { request as httpRequest } from "node:http";
 import OpenAI, { APIError, NotFoundError, RateLimitError } from "openai";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Logger } from "../actor/index.js";
+import type { CompletionResult, ServiceRequest } from "../core/dialect.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
 import { Secret } from "../core/secret.js";
 import { type TokenChunk, Tokens } from "../core/token-chunk.js";
@@ -9,11 +10,9 @@ import { ManualClock, until } from "../testkit/manual-clock.js";
 import { createHttpGateway, type ListeningGateway } from "./http-gateway.js";
 import type {
   ClusterStatus,
-  CompletionResult,
   DeploymentStatus,
   InferenceServicePort,
   RequestHandle,
-  ServiceRequest,
 } from "./service-types.js";
 
 // ── a scripted InferenceServicePort ───────────────────────────────────────────────────────────

@@ -7,23 +7,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo, Socket } from "node:net";
 import { type Clock, type Logger, silentLogger } from "../actor/index.js";
 import type { ServerConfig } from "../core/config/server-schema.js";
+import type { CompletionResult, Dialect, DialectParse } from "../core/dialect.js";
 import { httpStatusOf, toHttpError } from "../core/http-error.js";
 import { errors, InferenceError, toInferenceError } from "../core/inference-error.js";
 import type { InternalRoutes } from "../core/internal-routes.js";
 import type { FinishReason, TokenChunk, TokenUsage } from "../core/token-chunk.js";
 import type { AdminRoutes } from "./admin-api.js";
+import { openAiChatDialect, openAiCompletionsDialect } from "./dialects/openai/openai-dialects.js";
 import { MAX_JSON_DEPTH, tooDeepField } from "./json-depth.js";
-import { type ParseResult, parseChatRequest, parseCompletionRequest } from "./openai-request.js";
-import {
-  chatChunkEncoder,
-  chatCompletionJson,
-  textCompletionChunkEncoder,
-  textCompletionJson,
-} from "./openai-response.js";
 import { answerClientError, readBody } from "./request-reading.js";
 import type {
   ClusterStatus,
-  CompletionResult,
   DeploymentStatus,
   InferenceServicePort,
   RequestHandle,
@@ -81,8 +75,7 @@ export interface HttpGateway {
 
 type Method = "GET" | "POST";
 type RouteAction = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
-type Endpoint = "chat" | "text";
-type AcceptedRequest = Extract<ParseResult, { ok: true }>;
+type AcceptedRequest = Extract<DialectParse, { ok: true }>;
 /** What a failed request's warning carries so it can be matched to the request. */
 interface RequestLogContext {
   readonly requestId?: string;
@@ -100,8 +93,14 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   const startedAtSeconds = Math.floor(clock.now() / 1000);
 
   const routes: ReadonlyMap<string, Partial<Record<Method, RouteAction>>> = new Map([
-    ["/v1/chat/completions", { POST: (request, response) => completions(request, response, "chat") }],
-    ["/v1/completions", { POST: (request, response) => completions(request, response, "text") }],
+    [
+      "/v1/chat/completions",
+      { POST: (request, response) => completions(request, response, openAiChatDialect) },
+    ],
+    [
+      "/v1/completions",
+      { POST: (request, response) => completions(request, response, openAiCompletionsDialect) },
+    ],
     ["/v1/models", { GET: (_request, response) => models(response) }],
     ["/healthz", { GET: async (_request, response) => sendJson(response, 200, { status: "ok" }) }],
     ["/readyz", { GET: (_request, response) => readiness(response) }],
@@ -132,7 +131,8 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   }
 
   /**
-   * The one way an error leaves the gateway as HTTP: toHttpError, optionally with another status.
+   * The one way an error leaves the gateway as HTTP: toHttpError's status and headers, optionally
+   * another status, and the body of the route's dialect (OpenAI's outside a dialect's route).
    * `request` (the request id when known, the body's model) goes into the warning a 5xx logs.
    */
   function sendError(
@@ -142,12 +142,14 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       status?: number;
       headers?: Readonly<Record<string, string>>;
       request?: RequestLogContext;
+      dialect?: Dialect;
     } = {},
   ): void {
     const http = toHttpError(error, clock.now());
     const status = override.status ?? http.status;
     if (status >= 500) log.warn({ ...override.request, code: error.code, status }, error.message);
-    sendJson(response, status, http.body, { ...http.headers, ...override.headers });
+    const body = (override.dialect ?? openAiChatDialect).errorBody(error, http.status);
+    sendJson(response, status, body, { ...http.headers, ...override.headers });
   }
 
   // ── the handler ─────────────────────────────────────────────────────────────────────────────
@@ -251,6 +253,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   async function readJson(
     request: IncomingMessage,
     response: ServerResponse,
+    dialect?: Dialect,
   ): Promise<{ value: unknown } | undefined> {
     const body = await readBody(request, maxBodyBytes);
     if (body.kind === "aborted" || !isOpen(response)) return undefined;
@@ -258,6 +261,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       sendError(response, errors.badRequest(`request body exceeds max_body_bytes (${maxBodyBytes})`), {
         status: 413,
         headers: { connection: "close" },
+        dialect,
       });
       return undefined;
     }
@@ -266,7 +270,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       value = JSON.parse(body.bytes.toString("utf8"));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      sendError(response, errors.badRequest(`invalid JSON: ${reason}`));
+      sendError(response, errors.badRequest(`invalid JSON: ${reason}`), { dialect });
       return undefined;
     }
     const tooDeep = tooDeepField(value);
@@ -275,6 +279,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       sendError(
         response,
         errors.badRequest(`${truncate(tooDeep)}: nested deeper than ${MAX_JSON_DEPTH} levels`, field),
+        { dialect },
       );
       return undefined;
     }
@@ -286,20 +291,20 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   async function completions(
     request: IncomingMessage,
     response: ServerResponse,
-    endpoint: Endpoint,
+    dialect: Dialect,
   ): Promise<void> {
-    const body = await readJson(request, response);
+    const body = await readJson(request, response, dialect);
     if (!body) return;
-    const parsed = endpoint === "chat" ? parseChatRequest(body.value) : parseCompletionRequest(body.value);
+    const parsed = dialect.parse(body.value);
     if (!parsed.ok) {
-      sendError(response, parsed.error);
+      sendError(response, parsed.error, { dialect });
       return;
     }
-    if (parsed.request.stream) await streamed(response, parsed, endpoint);
-    else await unary(response, parsed, endpoint);
+    if (parsed.request.stream) await streamed(response, parsed, dialect);
+    else await unary(response, parsed, dialect);
   }
 
-  async function unary(response: ServerResponse, parsed: AcceptedRequest, endpoint: Endpoint): Promise<void> {
+  async function unary(response: ServerResponse, parsed: AcceptedRequest, dialect: Dialect): Promise<void> {
     let result: CompletionResult;
     // the client hung up: its request was cancelled on its behalf; nobody is left to answer
     let clientGone = false;
@@ -317,12 +322,14 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         log.debug({ error: describe(error) }, "unary request ended after its client left");
         return;
       }
-      sendError(response, toInferenceError(error), { request: { deployment: parsed.request.model } });
+      sendError(response, toInferenceError(error), {
+        request: { deployment: parsed.request.model },
+        dialect,
+      });
       return;
     }
     const context = { requestId: result.requestId, model: parsed.request.model, nowMs: clock.now() };
-    const json =
-      endpoint === "chat" ? chatCompletionJson(result, context) : textCompletionJson(result, context);
+    const json = dialect.unaryBody(result, context);
     sendJson(response, 200, json, {
       "x-rakka-deployment": headerValue(result.deployment),
       ...(result.node !== undefined ? { "x-rakka-node": headerValue(result.node) } : {}),
@@ -333,13 +340,16 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   async function streamed(
     response: ServerResponse,
     parsed: AcceptedRequest,
-    endpoint: Endpoint,
+    dialect: Dialect,
   ): Promise<void> {
     let handle: RequestHandle;
     try {
       handle = service.start(parsed.request);
     } catch (error) {
-      sendError(response, toInferenceError(error), { request: { deployment: parsed.request.model } });
+      sendError(response, toInferenceError(error), {
+        request: { deployment: parsed.request.model },
+        dialect,
+      });
       return;
     }
     const logContext: RequestLogContext = { requestId: handle.requestId, deployment: parsed.request.model };
@@ -370,20 +380,17 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         next = await pull();
       } catch (error) {
         // Before commit: still a plain HTTP error with the right status (docs/architecture.md, request rules).
-        sendError(response, toInferenceError(error), { request: logContext });
+        sendError(response, toInferenceError(error), { request: logContext, dialect });
         return;
       }
       if (!isOpen(response)) return;
 
       const writer = new SseWriter(response);
-      const encoderOptions = {
-        requestId: handle.requestId,
-        model: parsed.request.model,
-        nowMs: clock.now(),
-        includeUsage: parsed.includeUsage,
-      };
-      const encoder =
-        endpoint === "chat" ? chatChunkEncoder(encoderOptions) : textCompletionChunkEncoder(encoderOptions);
+      const encoder = dialect.streamEncoder(
+        { requestId: handle.requestId, model: parsed.request.model, nowMs: clock.now() },
+        parsed.includeUsage,
+      );
+      const fail = (failure: InferenceError) => writer.end(encoder.fail(failure, httpStatusOf(failure.kind)));
       const node = handle.servedOn();
       writer.begin({
         "x-rakka-deployment": headerValue(handle.servedBy() ?? parsed.request.model),
@@ -391,16 +398,16 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         "x-request-id": headerValue(handle.requestId),
       });
       const opening = encoder.start();
-      if (opening !== undefined && !(await proceeds(writer.event(opening)))) return;
+      if (opening !== "" && !(await proceeds(writer.events(opening)))) return;
       let finishReason: FinishReason | undefined;
       let usage: TokenUsage | undefined;
       while (!next.done) {
         const chunk = next.value;
         if (chunk.finishReason) finishReason = chunk.finishReason;
         if (chunk.usage) usage = chunk.usage;
-        const payload = encoder.delta(chunk);
+        const payload = encoder.chunk(chunk);
         if (payload !== undefined) {
-          const written = writer.event(payload);
+          const written = writer.events(payload);
           // the common case needs no await: one less microtask per token
           if (written !== true && !(await written)) return;
         }
@@ -411,7 +418,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
           const failure = toInferenceError(error);
           if (httpStatusOf(failure.kind) >= 500)
             log.warn({ ...logContext, code: failure.code }, `stream failed after commit: ${failure.message}`);
-          writer.fail(toHttpError(failure, clock.now()).body);
+          fail(failure);
           return;
         }
       }
@@ -422,13 +429,11 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         if (!cancelled && isOpen(response)) {
           const failure = errors.internal("the request ended before it finished");
           log.warn({ ...logContext, code: failure.code }, `stream failed after commit: ${failure.message}`);
-          writer.fail(toHttpError(failure, clock.now()).body);
+          fail(failure);
         }
         return;
       }
-      if (!(await proceeds(writer.event(encoder.finish(finishReason))))) return;
-      if (parsed.includeUsage && !(await proceeds(writer.event(encoder.usage(usage))))) return;
-      writer.done();
+      writer.end(encoder.finish(finishReason, usage));
     } finally {
       if (!ended) {
         cancel();

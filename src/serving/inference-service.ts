@@ -3,6 +3,7 @@
 
 import { type ActorRef, type ActorSystem, systemClock } from "../actor/index.js";
 import { Channel } from "../core/channel.js";
+import type { CompletionResult, ServiceRequest } from "../core/dialect.js";
 import { errors, InferenceError } from "../core/inference-error.js";
 import { settledWithin } from "../core/runner-clock.js";
 import { type TokenChunk, Tokens } from "../core/token-chunk.js";
@@ -11,13 +12,7 @@ import type { ManagerMessage } from "./deployment-manager-actor.js";
 import type { CoordinatorMessage } from "./dp-coordinator-actor.js";
 import type { MetricsMessage } from "./metrics-messages.js";
 import { clientCancelled, type RequestControl, requestActorProps } from "./request-actor.js";
-import type {
-  CompletionResult,
-  DeploymentStatus,
-  InferenceServicePort,
-  RequestHandle,
-  ServiceRequest,
-} from "./service-types.js";
+import type { DeploymentStatus, InferenceServicePort, RequestHandle } from "./service-types.js";
 
 export interface InferenceServiceOptions {
   readonly system: ActorSystem;
@@ -152,6 +147,7 @@ export class InferenceService implements InferenceServicePort {
       usage: tokens.usage ?? { inputTokens: 0, outputTokens: 0, estimated: true },
       ...(tokens.refusal !== undefined ? { refusal: tokens.refusal } : {}),
       ...(tokens.reasoning !== undefined ? { reasoning: tokens.reasoning } : {}),
+      ...(tokens.reasoningBlocks.length > 0 ? { reasoningBlocks: tokens.reasoningBlocks } : {}),
     };
   }
 

@@ -76,6 +76,7 @@ export interface RakkaMetrics {
   readonly fallbacksTotal: Counter<"from" | "to" | "reason">;
   readonly costUsdTotal: Counter<"deployment">;
   readonly costEstimatedUsdTotal: Counter<"deployment">;
+  readonly costUnknownTotal: Counter<"deployment">;
   readonly circuitState: Gauge<"deployment" | "endpoint">;
   readonly rateLimitUtilization: Gauge<"deployment">;
   readonly remoteQueueDepth: Gauge<"deployment">;
@@ -191,6 +192,12 @@ export function createMetrics(registry: Registry, buckets: MetricsBuckets = {}):
     costEstimatedUsdTotal: new Counter({
       name: "rakka_cost_estimated_usd_total",
       help: "The part of rakka_cost_usd_total that is estimated (streams that ended without reporting usage).",
+      labelNames: ["deployment"] as const,
+      registers,
+    }),
+    costUnknownTotal: new Counter({
+      name: "rakka_cost_unknown_requests_total",
+      help: "Remote requests whose cost is unknown: their model has no price (set [deployment.pricing]); never counted as zero spend.",
       labelNames: ["deployment"] as const,
       registers,
     }),
@@ -499,6 +506,9 @@ function metricsActor(context: ActorContext<MetricsMessage>, state: MetricsState
           }
           metrics.costUsdTotal.inc({ deployment }, message.usd);
           if (message.estimated) metrics.costEstimatedUsdTotal.inc({ deployment }, message.usd);
+          return;
+        case "cost-unknown":
+          metrics.costUnknownTotal.inc({ deployment });
           return;
         case "endpoint-used": {
           if (!matches(endpointPattern, message.endpoint)) {

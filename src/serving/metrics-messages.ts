@@ -55,6 +55,8 @@ export type MetricsMessage =
     }
   /** A request's cost; `estimated` when the stream ended without reporting usage. */
   | { readonly type: "cost"; readonly deployment: string; readonly usd: number; readonly estimated: boolean }
+  /** A remote request whose usage has no price (no [deployment.pricing], model not in the table). */
+  | { readonly type: "cost-unknown"; readonly deployment: string }
   /** A remote deployment uses this circuit endpoint (so circuit states can be labelled by deployment). */
   | { readonly type: "endpoint-used"; readonly deployment: string; readonly endpoint: string }
   | {

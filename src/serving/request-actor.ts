@@ -19,6 +19,7 @@ import type { ExecuteBatch } from "../core/batch.js";
 import { estimateTokens, messageText } from "../core/batch.js";
 import { type Channel, ChannelClosedError } from "../core/channel.js";
 import { costUsd, estimateCostUsd } from "../core/cost.js";
+import type { ServiceRequest } from "../core/dialect.js";
 import {
   errors,
   type InferenceError,
@@ -32,7 +33,6 @@ import { type DeploymentPolicy, fallsBackOn } from "./deployment-policy.js";
 import type { CoordinatorMessage, RouteReply, RouteResult, RouteTarget } from "./dp-coordinator-actor.js";
 import { localRefusal } from "./local-capabilities.js";
 import { type MetricsMessage, type RequestOutcome, unknownDeploymentLabel } from "./metrics-messages.js";
-import type { ServiceRequest } from "./service-types.js";
 
 interface AttemptEnded {
   readonly type: "attempt-ended";
@@ -461,6 +461,10 @@ export class RequestActor implements Actor<RequestMessage> {
     }
     const pricing = attempt.policy?.pricing;
     const usd = usage && pricing ? costUsd(usage, pricing) : 0;
+    if (usage && !pricing && attempt.policy?.transport === "remote") {
+      // no price for this model: its cost is unknown, which is not a cost of zero
+      this.#options.metrics.tell({ type: "cost-unknown", deployment: attempt.deployment });
+    }
     if (usage && pricing) {
       this.#options.metrics.tell({ type: "cost", deployment: attempt.deployment, usd, estimated });
       if (estimated && failure !== undefined) {

@@ -3,9 +3,10 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { toHttpError } from "../core/http-error.js";
+import { httpStatusOf } from "../core/http-error.js";
 import { errors } from "../core/inference-error.js";
 import type { BodyResult } from "../core/internal-routes.js";
+import { openAiErrorBody } from "./dialects/openai/openai-error-body.js";
 
 /**
  * A request node:http could not parse or did not receive in time never reaches the handler; it
@@ -26,7 +27,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
       : error.code === "HPE_HEADER_OVERFLOW"
         ? [431, "Request Header Fields Too Large", errors.badRequest("request headers are too large")]
         : [400, "Bad Request", errors.badRequest(`malformed HTTP request (${error.code ?? "parse error"})`)];
-  const body = JSON.stringify(toHttpError(failure, 0).body);
+  const body = JSON.stringify(openAiErrorBody(failure, httpStatusOf(failure.kind)));
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

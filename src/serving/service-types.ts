@@ -1,41 +1,8 @@
 // The InferenceService's surface: what the HTTP gateway and the library API (createInferenceSystem)
 // call. One request path for both: validate → start → iterate chunks (or await the aggregate).
 
-import type { Message, SamplingParams } from "../core/batch.js";
-import type { RequestFeatures } from "../core/request-features.js";
-import type { FinishReason, TokenChunk, TokenUsage } from "../core/token-chunk.js";
-
-/** A validated request (built from an OpenAI-style body by openai-request.ts). */
-export interface ServiceRequest {
-  /** The deployment name (the body's `model`). */
-  readonly model: string;
-  readonly messages: readonly Message[];
-  readonly sampling: SamplingParams;
-  readonly stream: boolean;
-  /** Lower runs first; default 0. */
-  readonly priority: number;
-  readonly features: RequestFeatures;
-}
-
-export interface CompletionResult {
-  readonly requestId: string;
-  /** The deployment that served it. */
-  readonly deployment: string;
-  /** The node whose engine ran it (`x-rakka-node`), once routed. */
-  readonly node?: string;
-  readonly text: string;
-  readonly toolCalls: ReadonlyArray<{
-    id: string;
-    type: "function";
-    function: { name: string; arguments: string };
-  }>;
-  readonly finishReason: FinishReason;
-  readonly usage: TokenUsage;
-  /** The model's refusal (OpenAI-family upstreams), when it refused. */
-  readonly refusal?: string;
-  /** The model's reasoning text, when it sent any (never part of `text`). */
-  readonly reasoning?: string;
-}
+import type { CompletionResult, ServiceRequest } from "../core/dialect.js";
+import type { TokenChunk } from "../core/token-chunk.js";
 
 export interface RequestHandle {
   readonly requestId: string;

@@ -49,20 +49,20 @@ function readAll(client: IncomingMessage): Promise<string> {
 }
 
 describe("SseWriter", () => {
-  it("writes events and [DONE] with event-stream headers", async () => {
+  it("writes framed events and ends with the last ones, with event-stream headers", async () => {
     const { response, client } = await exchange();
     expect(client.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
     expect(client.headers["cache-control"]).toBe("no-cache");
     expect(client.headers["x-extra"]).toBe("1");
     const writer = new SseWriter(response);
     const body = readAll(client);
-    expect(await Promise.resolve(writer.event('{"a":1}'))).toBe(true);
-    writer.done();
+    expect(await Promise.resolve(writer.events('data: {"a":1}\n\n'))).toBe(true);
+    writer.end("data: [DONE]\n\n");
     expect(await body).toBe('data: {"a":1}\n\ndata: [DONE]\n\n');
     expect(writer.open).toBe(false);
   });
 
-  it("ends with the error event, without [DONE], and leaves the keep-alive connection open", async () => {
+  it("ends with an error event and leaves the keep-alive connection open", async () => {
     const { response, client } = await exchange();
     const writer = new SseWriter(response);
     let socketClosed = false;
@@ -70,8 +70,8 @@ describe("SseWriter", () => {
       socketClosed = true;
     });
     const body = readAll(client);
-    await writer.event('{"a":1}');
-    writer.fail({ error: { message: "boom", type: "upstream_error", code: "server_error" } });
+    await writer.events('data: {"a":1}\n\n');
+    writer.end('data: {"error":{"message":"boom","type":"upstream_error","code":"server_error"}}\n\n');
     expect(await body).toBe(
       'data: {"a":1}\n\ndata: {"error":{"message":"boom","type":"upstream_error","code":"server_error"}}\n\n',
     );
@@ -79,17 +79,17 @@ describe("SseWriter", () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(socketClosed).toBe(false);
     expect(writer.open).toBe(false);
-    writer.done();
+    writer.end("data: [DONE]\n\n"); // a no-op once ended
   });
 
   it("waits for drain when the client reads slowly", async () => {
     const { response, client } = await exchange();
     client.pause();
     const writer = new SseWriter(response);
-    const big = JSON.stringify("x".repeat(64 * 1024));
+    const big = `data: ${JSON.stringify("x".repeat(64 * 1024))}\n\n`;
     let pending: Promise<boolean> | undefined;
     for (let i = 0; i < 1000 && pending === undefined; i++) {
-      const written = Promise.resolve(writer.event(big));
+      const written = Promise.resolve(writer.events(big));
       let settled = false;
       void written.then(() => {
         settled = true;
@@ -107,10 +107,10 @@ describe("SseWriter", () => {
     const { response, client } = await exchange();
     client.pause();
     const writer = new SseWriter(response);
-    const big = JSON.stringify("x".repeat(64 * 1024));
-    let written = Promise.resolve(writer.event(big));
+    const big = `data: ${JSON.stringify("x".repeat(64 * 1024))}\n\n`;
+    let written = Promise.resolve(writer.events(big));
     for (let i = 0; i < 1000; i++) {
-      written = Promise.resolve(writer.event(big));
+      written = Promise.resolve(writer.events(big));
       const state = await Promise.race([
         written.then(() => "settled"),
         new Promise((r) => setImmediate(() => r("pending"))),
@@ -119,6 +119,6 @@ describe("SseWriter", () => {
     }
     client.destroy();
     expect(await written).toBe(false);
-    expect(await Promise.resolve(writer.event("{}"))).toBe(false);
+    expect(await Promise.resolve(writer.events("data: {}\n\n"))).toBe(false);
   });
 });

@@ -1,10 +1,10 @@
-// Server-sent events onto a node:http response: the streaming end of the request path. Writes
-// `data: <json>\n\n` events with backpressure, `data: [DONE]` on success, and on a failure after
-// commit the OpenAI error event as the last event, never [DONE] (docs/architecture.md, "Request
-// rules"). Either way the response ends cleanly, so a keep-alive connection stays usable.
+// Server-sent events onto a node:http response: the streaming end of the request path. Writes the
+// events a dialect framed (src/core/dialect.ts) with backpressure, and ends the response with the
+// dialect's last events: its terminator after a finished stream, its error event after a failure
+// past commit (docs/architecture.md, "Request rules"). Either way the response ends cleanly, so a
+// keep-alive connection stays usable.
 
 import type { ServerResponse } from "node:http";
-import type { OpenAiErrorBody } from "../core/http-error.js";
 
 export class SseWriter {
   readonly #response: ServerResponse;
@@ -34,29 +34,24 @@ export class SseWriter {
   }
 
   /**
-   * Writes one event whose payload is already-serialised JSON. `true` (synchronously, the common
-   * case) or a promise of it when the caller may write the next one (after `drain` when the socket
-   * buffer was full); false when the client left.
+   * Writes framed events. `true` (synchronously, the common case) or a promise of it when the
+   * caller may write the next ones (after `drain` when the socket buffer was full); false when the
+   * client left.
    */
-  event(json: string): boolean | Promise<boolean> {
-    return this.#write(`data: ${json}\n\n`);
-  }
-
-  /** Ends a successful stream: `data: [DONE]` then the end of the response. */
-  done(): void {
-    if (!this.open) return;
-    this.#response.end("data: [DONE]\n\n");
+  events(text: string): boolean | Promise<boolean> {
+    return this.#write(text);
   }
 
   /**
-   * Ends a failed stream: the error event (the same body as the HTTP error would carry) is its last
-   * event, and no [DONE] follows, so no client mistakes it for a finished stream. The HTTP response
-   * itself ends cleanly: the headers promised keep-alive, so a pooled client sends its next request
-   * on this connection, and closing it under that request would lose the answer.
+   * Ends the stream with its last events: a finished stream's terminator, or the error event of a
+   * failed one, after which no success terminator follows, so no client mistakes it for a finished
+   * stream. The HTTP response itself ends cleanly: the headers promised keep-alive, so a pooled
+   * client sends its next request on this connection, and closing it under that request would
+   * lose the answer.
    */
-  fail(body: OpenAiErrorBody): void {
+  end(text: string): void {
     if (!this.open) return;
-    this.#response.end(`data: ${JSON.stringify(body)}\n\n`);
+    this.#response.end(text);
   }
 
   #write(text: string): boolean | Promise<boolean> {

@@ -1,5 +1,6 @@
 // The public testkit (`rakka-inference/testkit`): test doubles users run their own deployments
-// and tests against: the manual clock and the mock runtime's runner and config schema.
+// and tests against: the manual clock, the mock runtime's runner and config schema, and the
+// scripted mock upstream with its behaviours and wire writers (docs/providers.md).
 
 export { type MockConfig, mockConfigSchema } from "../runtimes/mock/mock-config.js";
 export { MockRunner, type MockRunnerOptions, mockRunnerFactory } from "../runtimes/mock/mock-runner.js";
@@ -13,19 +14,28 @@ export {
   type DropMidStreamBehaviour,
   dropMidStream,
   type ErrorBehaviour,
+  type ErrorMidStreamBehaviour,
+  errorKindOf,
+  errorMidStream,
   errorResponse,
+  errorStatusOf,
   forbidden,
   type MalformedSseBehaviour,
+  type MislabelledEncodingBehaviour,
   type MockBehaviour,
+  type MockContentEncoding,
   type MockDefaultBehaviour,
+  type MockErrorKind,
   type MockFinishReason,
-  type MockProvider,
-  type MockProviderOptions,
   type MockToolCall,
   type MockUsage,
   malformedSse,
+  mislabelledEncoding,
+  type NotAnEventStreamBehaviour,
+  notAnEventStream,
   type OpenAiErrorBody,
   openAiErrorBody,
+  overloaded,
   type ReceivedRequest,
   rateLimited,
   type StallBeforeFirstByteBehaviour,
@@ -33,8 +43,17 @@ export {
   serverError,
   stallBeforeFirstByte,
   stallMidStream,
-  startMockProvider,
   type UnauthorizedUnlessKeyBehaviour,
   unauthorized,
   unauthorizedUnlessKey,
-} from "./mock-provider.js";
+} from "./mock-behaviours.js";
+export { openAiUnknownUrlBody, openAiWire } from "./mock-openai-wire.js";
+export { type MockProvider, type MockProviderOptions, startMockProvider } from "./mock-provider.js";
+export type {
+  MockAnswerContext,
+  MockRoute,
+  MockSseEvent,
+  MockWire,
+  MockWireError,
+  MockWireName,
+} from "./mock-wire.js";

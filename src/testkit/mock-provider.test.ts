@@ -1,29 +1,30 @@
-import OpenAI, { type APIError, AzureOpenAI } from "openai";
+// The scripted mock upstream's server (src/testkit/mock-provider.ts), whatever the wire: scripts
+// and defaults, request capture, stalls, drops, malformed and failing streams, content types and
+// encodings, waits and close, and routing to its wires (a tiny test wire beside the OpenAI one);
+// the OpenAI bytes themselves are mock-openai-wire.test.ts's (docs/providers.md).
+
+import OpenAI from "openai";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openAiWire } from "./mock-openai-wire.js";
 import {
-  badRequest,
   complete,
-  contentFiltered,
-  contextLengthExceeded,
   dropMidStream,
+  errorMidStream,
   errorResponse,
-  forbidden,
-  type MockBehaviour,
   type MockProvider,
   malformedSse,
   mislabelledEncoding,
   notAnEventStream,
   openAiErrorBody,
+  overloaded,
   rateLimited,
   serverError,
   stallBeforeFirstByte,
   stallMidStream,
   startMockProvider,
-  unauthorized,
   unauthorizedUnlessKey,
 } from "./mock-provider.js";
-
-type ErrorClass = new (...args: never[]) => APIError;
+import type { MockRoute, MockWire } from "./mock-wire.js";
 
 let provider: MockProvider;
 
@@ -66,207 +67,7 @@ interface Chunk {
   usage?: Record<string, unknown> | null;
 }
 
-async function streamedChunks(body: Record<string, unknown>): Promise<{ chunks: Chunk[]; last: string }> {
-  const response = await chatRequest({ stream: true, ...body });
-  expect(response.status).toBe(200);
-  expect(response.headers.get("content-type")).toContain("text/event-stream");
-  const events = dataEvents(await response.text());
-  return {
-    chunks: events.slice(0, -1).map((event) => JSON.parse(event) as Chunk),
-    last: events.at(-1) ?? "",
-  };
-}
-
-describe("complete", () => {
-  it("streams a role chunk, content deltas, a finish chunk and [DONE]", async () => {
-    const { chunks, last } = await streamedChunks({});
-    expect(last).toBe("[DONE]");
-    expect(chunks.map((chunk) => chunk.object)).toEqual(Array(4).fill("chat.completion.chunk"));
-    expect(chunks[0]?.choices[0]?.delta).toMatchObject({ role: "assistant", content: "" });
-    expect(chunks.slice(1, 3).map((chunk) => chunk.choices[0]?.delta.content)).toEqual(["Hello", " world"]);
-    expect(chunks[3]?.choices[0]).toMatchObject({ delta: {}, finish_reason: "stop" });
-    expect(chunks.every((chunk) => !("usage" in chunk))).toBe(true);
-  });
-
-  it("ends with a usage chunk when the request asks for usage", async () => {
-    const { chunks, last } = await streamedChunks({ stream_options: { include_usage: true } });
-    expect(last).toBe("[DONE]");
-    const usageChunk = chunks.at(-1);
-    expect(usageChunk?.choices).toEqual([]);
-    expect(usageChunk?.usage).toEqual({ prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 });
-    expect(chunks.slice(0, -1).every((chunk) => chunk.usage === null)).toBe(true);
-  });
-
-  it("lets the behaviour override whether usage is sent", async () => {
-    provider.script(complete({ includeUsage: false }), complete({ includeUsage: true }));
-    const without = await streamedChunks({ stream_options: { include_usage: true } });
-    expect(without.chunks.some((chunk) => chunk.choices.length === 0)).toBe(false);
-    const withUsage = await streamedChunks({});
-    expect(withUsage.chunks.at(-1)?.usage).toMatchObject({ completion_tokens: 2 });
-  });
-
-  it("answers a unary request with one chat.completion", async () => {
-    provider.script(complete({ content: ["a", "b", "c"], finishReason: "length" }));
-    const completion = await client().chat.completions.create({
-      model: "gpt-test",
-      messages: [
-        { role: "system", content: "be brief" },
-        { role: "user", content: [{ type: "text", text: "one two three" }] },
-      ],
-    });
-    expect(completion.object).toBe("chat.completion");
-    expect(completion.model).toBe("gpt-test");
-    expect(completion.choices[0]?.message).toMatchObject({ role: "assistant", content: "abc" });
-    expect(completion.choices[0]?.finish_reason).toBe("length");
-    expect(completion.usage).toEqual({ prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 });
-  });
-
-  it("passes given usage through, details included", async () => {
-    const usage = {
-      prompt_tokens: 100,
-      completion_tokens: 20,
-      prompt_tokens_details: { cached_tokens: 60 },
-      completion_tokens_details: { reasoning_tokens: 5 },
-    };
-    provider.script(complete({ usage }));
-    const { chunks } = await streamedChunks({ stream_options: { include_usage: true } });
-    expect(chunks.at(-1)?.usage).toEqual({ ...usage, total_tokens: 120 });
-  });
-
-  it("streams tool call deltas the openai client reassembles", async () => {
-    provider.script(
-      complete({
-        content: [],
-        toolCalls: [
-          { id: "call_1", name: "get_weather", arguments: ['{"city":', '"Oslo"}'] },
-          { id: "call_2", name: "get_time", arguments: ["{}"] },
-        ],
-      }),
-    );
-    const stream = await client().chat.completions.create({
-      model: "gpt-test",
-      messages: [{ role: "user", content: "weather?" }],
-      stream: true,
-      stream_options: { include_usage: true },
-    });
-    const calls: Array<{ id: string; name: string; arguments: string }> = [];
-    let finishReason: string | null = null;
-    let completionTokens = 0;
-    for await (const chunk of stream) {
-      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) {
-        const entry = calls[call.index] ?? { id: "", name: "", arguments: "" };
-        calls[call.index] = {
-          id: call.id ?? entry.id,
-          name: call.function?.name ?? entry.name,
-          arguments: entry.arguments + (call.function?.arguments ?? ""),
-        };
-      }
-      finishReason = chunk.choices[0]?.finish_reason ?? finishReason;
-      completionTokens = chunk.usage?.completion_tokens ?? completionTokens;
-    }
-    expect(calls).toEqual([
-      { id: "call_1", name: "get_weather", arguments: '{"city":"Oslo"}' },
-      { id: "call_2", name: "get_time", arguments: "{}" },
-    ]);
-    expect(finishReason).toBe("tool_calls");
-    expect(completionTokens).toBe(3);
-  });
-
-  it("answers tool calls in a unary response", async () => {
-    provider.script(
-      complete({ content: [], toolCalls: [{ id: "call_1", name: "f", arguments: ['{"a"', ":1}"] }] }),
-    );
-    const completion = await client().chat.completions.create({
-      model: "m",
-      messages: [{ role: "user", content: "x" }],
-    });
-    expect(completion.choices[0]?.message.content).toBeNull();
-    expect(completion.choices[0]?.message.tool_calls).toEqual([
-      { id: "call_1", type: "function", function: { name: "f", arguments: '{"a":1}' } },
-    ]);
-    expect(completion.choices[0]?.finish_reason).toBe("tool_calls");
-  });
-
-  it("answers /v1/completions in the text_completion format", async () => {
-    provider.script(complete({ content: ["x", "y"] }));
-    const text = await client().completions.create({ model: "m", prompt: "a b c" });
-    expect(text.choices[0]?.text).toBe("xy");
-    expect(text.usage).toEqual({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
-    const stream = await client().completions.create({
-      model: "m",
-      prompt: "a",
-      stream: true,
-      stream_options: { include_usage: true },
-    });
-    const pieces: string[] = [];
-    let usageTokens = 0;
-    for await (const chunk of stream) {
-      pieces.push(chunk.choices[0]?.text ?? "");
-      usageTokens = chunk.usage?.total_tokens ?? usageTokens;
-    }
-    expect(pieces.join("")).toBe("Hello world");
-    expect(usageTokens).toBe(3);
-  });
-});
-
 describe("errors", () => {
-  it("answers 429 with retry-after and a rate_limit_error body", async () => {
-    provider.script(rateLimited(7));
-    const response = await chatRequest();
-    expect(response.status).toBe(429);
-    expect(response.headers.get("retry-after")).toBe("7");
-    expect(await response.json()).toMatchObject({
-      error: { type: "rate_limit_error", code: "rate_limit_exceeded" },
-    });
-  });
-
-  it("sends no retry-after unless asked", async () => {
-    provider.script(rateLimited());
-    const response = await chatRequest();
-    expect(response.status).toBe(429);
-    expect(response.headers.get("retry-after")).toBeNull();
-  });
-
-  it.each<[string, MockBehaviour, ErrorClass, number, string | null]>([
-    ["rateLimited", rateLimited(1), OpenAI.RateLimitError, 429, "rate_limit_exceeded"],
-    ["serverError", serverError(), OpenAI.InternalServerError, 500, null],
-    ["serverError(503)", serverError(503), OpenAI.InternalServerError, 503, null],
-    ["unauthorized", unauthorized(), OpenAI.AuthenticationError, 401, "invalid_api_key"],
-    ["forbidden", forbidden(), OpenAI.PermissionDeniedError, 403, "permission_denied"],
-    ["badRequest", badRequest("bad field"), OpenAI.BadRequestError, 400, null],
-    ["contentFiltered", contentFiltered(), OpenAI.BadRequestError, 400, "content_filter"],
-    [
-      "contextLengthExceeded",
-      contextLengthExceeded(),
-      OpenAI.BadRequestError,
-      400,
-      "context_length_exceeded",
-    ],
-  ])(
-    "%s makes the openai client raise its error class",
-    async (_name, behaviour, errorClass, status, code) => {
-      provider.script(behaviour);
-      const error: unknown = await client()
-        .chat.completions.create({ model: "m", messages: [{ role: "user", content: "x" }] })
-        .catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(errorClass);
-      expect((error as APIError).status).toBe(status);
-      expect((error as APIError).code ?? null).toBe(code);
-    },
-  );
-
-  it("carries the messages clients classify by", async () => {
-    provider.script(contentFiltered(), contextLengthExceeded(), badRequest("bad field"));
-    const messages: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const response = await chatRequest();
-      messages.push(((await response.json()) as { error: { message: string } }).error.message);
-    }
-    expect(messages[0]).toContain("content management policy");
-    expect(messages[1]).toContain("This model's maximum context length is 4096 tokens");
-    expect(messages[2]).toBe("bad field");
-  });
-
   it("sends a custom status, body and headers", async () => {
     provider.script(
       errorResponse(502, { body: "<html>bad gateway</html>", headers: { "x-upstream": "lb" } }),
@@ -285,45 +86,6 @@ describe("errors", () => {
     expect(await response.json()).toMatchObject({ error: { code: "unknown_url" } });
     expect((await chatRequest()).status).toBe(500);
     expect(provider.requests.map((request) => request.path)).toEqual(["/v1/models", "/v1/chat/completions"]);
-  });
-});
-
-describe("unauthorized-unless-key", () => {
-  it("answers 401 to a wrong key and the next behaviour to the right one", async () => {
-    provider.setDefault(unauthorizedUnlessKey("secret", complete({ content: ["ok"] })));
-    const wrong = await client()
-      .chat.completions.create({ model: "m", messages: [{ role: "user", content: "x" }] })
-      .catch((caught: unknown) => caught);
-    expect(wrong).toBeInstanceOf(OpenAI.AuthenticationError);
-    const right = new OpenAI({ baseURL: `${provider.url}/v1`, apiKey: "secret", maxRetries: 0 });
-    const completion = await right.chat.completions.create({
-      model: "m",
-      messages: [{ role: "user", content: "x" }],
-    });
-    expect(completion.choices[0]?.message.content).toBe("ok");
-    expect(provider.requests.map((request) => request.authorization)).toEqual(["Bearer k", "Bearer secret"]);
-  });
-
-  it("accepts Azure's api-key header and records the deployment path and query", async () => {
-    provider.script(unauthorizedUnlessKey("azure-key"));
-    const azure = new AzureOpenAI({
-      endpoint: provider.url,
-      apiKey: "azure-key",
-      apiVersion: "2024-10-21",
-      deployment: "my-gpt",
-      maxRetries: 0,
-    });
-    const completion = await azure.chat.completions.create({
-      model: "",
-      messages: [{ role: "user", content: "x" }],
-    });
-    expect(completion.choices[0]?.message.content).toBe("Hello world");
-    const [request] = provider.requests;
-    expect(request?.path).toBe("/openai/deployments/my-gpt/chat/completions");
-    expect(request?.query).toEqual({ "api-version": "2024-10-21" });
-    expect(request?.deployment).toBe("my-gpt");
-    expect(request?.apiKey).toBe("azure-key");
-    expect(request?.headers["api-key"]).toBe("azure-key");
   });
 });
 
@@ -603,5 +365,217 @@ describe("script, requests and lifecycle", () => {
     await expect(pending).rejects.toThrow();
     await neverArriving;
     expect(provider.openConnections).toBe(0);
+  });
+});
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A tiny wire for the server's own tests: `POST /test/<endpoint>` (`/test/deployed` names a
+ * deployment), the key in `x-test-key` or `?key=`, named events, and error bodies that echo what
+ * the server handed it. It poses as "anthropic": the name is only a label here.
+ */
+const testWire: MockWire = {
+  name: "anthropic",
+  match(method, path) {
+    if (method !== "POST" || !path.startsWith("/test/")) return undefined;
+    const endpoint = path.slice("/test/".length);
+    const route: MockRoute = { wire: "anthropic", endpoint };
+    return endpoint === "deployed" ? { ...route, deployment: "dep-1" } : route;
+  },
+  apiKey: (request) => request.headers["x-test-key"] ?? request.query.key,
+  streams: (_route, body) => isRecord(body) && body.stream === true,
+  answerId: (route, n) => `test-${route.endpoint}-${n}`,
+  streamEvents: (behaviour, context) => [
+    { event: "start", data: { id: context.id, model: context.model } },
+    ...(behaviour.content ?? ["Hello", " world"]).map((text) => ({ event: "text", data: { text } })),
+    { data: "bye" },
+  ],
+  unaryBody: (behaviour, context) => ({
+    id: context.id,
+    model: context.model,
+    text: (behaviour.content ?? ["Hello", " world"]).join(""),
+  }),
+  partialEvents: (chunks) =>
+    Array.from({ length: chunks }, (_, k) => ({ event: "text", data: { text: `chunk${k + 1}` } })),
+  errorBody: (error) => ({ failure: error }),
+  errorHeaders: (error) => ({ "x-error-kind": error.kind, "x-overridden": "wire" }),
+  errorStatus: (error) => (error.kind === "overloaded" ? 599 : error.status),
+  streamErrorEvent: (error) => ({ event: "failure", data: { kind: error.kind, message: error.message } }),
+  finishReason: (reason) => reason,
+};
+
+describe("wires", () => {
+  let wired: MockProvider;
+
+  beforeEach(async () => {
+    wired = await startMockProvider({ wires: [testWire, openAiWire] });
+  });
+
+  afterEach(async () => {
+    await wired.close();
+  });
+
+  function testRequest(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${wired.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+  }
+
+  it("routes each request to the wire whose path it is, and records which", async () => {
+    const test = await testRequest("/test/generate", { model: "m1" });
+    expect(await test.json()).toEqual({ id: "test-generate-0", model: "m1", text: "Hello world" });
+    const openai = await testRequest("/v1/chat/completions", { model: "m2", messages: [] });
+    expect(await openai.json()).toMatchObject({ id: "chatcmpl-mock-1", object: "chat.completion" });
+    const unknown = await testRequest("/v1/messages", {});
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: { code: "unknown_url" } });
+    expect(wired.requests.map((request) => request.wire)).toEqual(["anthropic", "openai", undefined]);
+  });
+
+  it("asks the first wire that matches", async () => {
+    const greedy: MockWire = {
+      ...testWire,
+      match: (method) => (method === "POST" ? { wire: "anthropic", endpoint: "all" } : undefined),
+    };
+    const first = await startMockProvider({ wires: [greedy, openAiWire] });
+    try {
+      const response = await fetch(`${first.url}/v1/chat/completions`, { method: "POST", body: "{}" });
+      expect(await response.json()).toEqual({ id: "test-all-0", model: "mock-model", text: "Hello world" });
+      expect(first.requests[0]?.wire).toBe("anthropic");
+    } finally {
+      await first.close();
+    }
+  });
+
+  it("formats named events as event: then data:, and a string payload as is", async () => {
+    wired.script(complete({ content: ["a", "b"] }));
+    const response = await testRequest("/test/x", { model: "m", stream: true });
+    expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    expect(await response.text()).toBe(
+      'event: start\ndata: {"id":"test-x-0","model":"m"}\n\n' +
+        'event: text\ndata: {"text":"a"}\n\n' +
+        'event: text\ndata: {"text":"b"}\n\n' +
+        "data: bye\n\n",
+    );
+  });
+
+  it("pauses a named-event stream after n events and ends it with the wire's last event", async () => {
+    let resume = () => {};
+    const resumed = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    wired.script(complete({ pauseAfterEvents: 2, resume: resumed, contentEncoding: "deflate" }));
+    const response = await testRequest("/test/x", { stream: true });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes('"Hello"}\n\n')) {
+      const { value } = await reader.read();
+      text += decoder.decode(value, { stream: true });
+    }
+    expect(text).not.toContain("world");
+    resume();
+    for (let next = await reader.read(); !next.done; next = await reader.read())
+      text += decoder.decode(next.value, { stream: true });
+    expect(text.endsWith('event: text\ndata: {"text":" world"}\n\ndata: bye\n\n')).toBe(true);
+  });
+
+  it("takes the model from the route when the body names none, and the key the wire's way", async () => {
+    wired.script(unauthorizedUnlessKey("secret"), unauthorizedUnlessKey("secret"));
+    const bearer = await testRequest("/test/deployed", {}, { authorization: "Bearer secret" });
+    expect(bearer.status).toBe(401);
+    expect(await bearer.json()).toMatchObject({ failure: { kind: "unauthorized", status: 401 } });
+    const keyed = await testRequest("/test/deployed", {}, { "x-test-key": "secret" });
+    expect(await keyed.json()).toEqual({ id: "test-deployed-1", model: "dep-1", text: "Hello world" });
+    expect(
+      wired.requests.map((request) => [request.apiKey, request.deployment, request.authorization]),
+    ).toEqual([
+      [undefined, "dep-1", "Bearer secret"],
+      ["secret", "dep-1", undefined],
+    ]);
+  });
+
+  it("hands the wire the error's kind, status, message and wait, and sends its headers", async () => {
+    wired.script(rateLimited(3));
+    const response = await testRequest("/test/x", {});
+    expect(response.status).toBe(429);
+    expect(response.headers.get("retry-after")).toBe("3");
+    expect(response.headers.get("x-error-kind")).toBe("rate_limited");
+    expect(await response.json()).toEqual({
+      failure: {
+        kind: "rate_limited",
+        status: 429,
+        message: "Rate limit reached for requests. Please try again later.",
+        retryAfterSeconds: 3,
+      },
+    });
+  });
+
+  it("defaults the kind from the status and the message from the status", async () => {
+    wired.script(errorResponse(418), errorResponse(503), errorResponse(413, { kind: "context_length" }));
+    const bodies: unknown[] = [];
+    for (let i = 0; i < 3; i++) bodies.push(await (await testRequest("/test/x", {})).json());
+    expect(bodies).toEqual([
+      { failure: { kind: "bad_request", status: 418, message: "Mock provider error 418" } },
+      { failure: { kind: "server_error", status: 503, message: "Mock provider error 503" } },
+      { failure: { kind: "context_length", status: 413, message: "Mock provider error 413" } },
+    ]);
+  });
+
+  it("lets the wire pick the status, and the behaviour's headers win over the wire's", async () => {
+    wired.script(overloaded(), errorResponse(500, { headers: { "x-overridden": "behaviour" } }));
+    const busy = await testRequest("/test/x", {});
+    expect(busy.status).toBe(599);
+    expect(await busy.json()).toEqual({
+      failure: { kind: "overloaded", status: 599, message: "Overloaded" },
+    });
+    const overridden = await testRequest("/test/x", {});
+    expect(overridden.headers.get("x-overridden")).toBe("behaviour");
+    expect(overridden.headers.get("x-error-kind")).toBe("server_error");
+  });
+
+  it("sends a behaviour's own body as is, under the scripted status, with the wire's headers", async () => {
+    wired.script(errorResponse(529, { kind: "overloaded", body: { mine: true }, retryAfterSeconds: 2 }));
+    const response = await testRequest("/test/x", {});
+    expect(response.status).toBe(529);
+    expect(response.headers.get("x-error-kind")).toBe("overloaded");
+    expect(response.headers.get("retry-after")).toBe("2");
+    expect(await response.json()).toEqual({ mine: true });
+  });
+
+  it("error-mid-stream sends the partial events, then the wire's error event, then ends", async () => {
+    wired.script(errorMidStream(2), errorMidStream(1, { kind: "server_error", message: "boom" }));
+    const overloadedStream = await testRequest("/test/x", { stream: true });
+    expect(overloadedStream.status).toBe(200);
+    expect(await overloadedStream.text()).toBe(
+      'event: text\ndata: {"text":"chunk1"}\n\n' +
+        'event: text\ndata: {"text":"chunk2"}\n\n' +
+        'event: failure\ndata: {"kind":"overloaded","message":"Mock provider error 599"}\n\n',
+    );
+    const failed = await testRequest("/test/x", { stream: true });
+    expect(await failed.text()).toBe(
+      'event: text\ndata: {"text":"chunk1"}\n\nevent: failure\ndata: {"kind":"server_error","message":"boom"}\n\n',
+    );
+  });
+
+  it("error-mid-stream answers a unary request with the wire's HTTP error for the kind", async () => {
+    wired.script(errorMidStream(2, { kind: "rate_limited" }));
+    const response = await testRequest("/test/x", {});
+    expect(response.status).toBe(429);
+    expect(response.headers.get("x-error-kind")).toBe("rate_limited");
+    expect(await response.json()).toEqual({
+      failure: { kind: "rate_limited", status: 429, message: "Mock provider error 429" },
+    });
+  });
+
+  it("cuts a dropped unary body short in the wire's own JSON", async () => {
+    wired.script(dropMidStream(0));
+    const response = await testRequest("/test/x", { model: "m" });
+    await expect(response.text()).rejects.toThrow();
   });
 });

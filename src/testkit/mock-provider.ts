@@ -1,339 +1,38 @@
-// A mock OpenAI-compatible upstream for tests: a node:http server on loopback that answers
-// `POST /v1/chat/completions` (and Azure-style `/openai/deployments/:deployment/...` paths) with
-// behaviours scripted per test: normal completions (SSE or JSON, optionally gzip/br/deflate encoded),
-// provider errors, stalls, dropped and malformed streams, answers that are not an event stream, and
-// bodies whose content-encoding lies. Remote providers and the gateway's integration tests point their upstream base URL
-// at it (docs/providers.md). It never waits on real time: a stall holds the response until the client
-// disconnects or the server closes.
+// The scripted mock upstream for tests: a node:http server on loopback that answers the paths of
+// its wires (OpenAI by default; src/testkit/mock-wire.ts) with behaviours scripted per test
+// (src/testkit/mock-behaviours.ts): completions (SSE or JSON, optionally encoded), errors, stalls,
+// dropped, malformed and failing streams, non-event-stream answers and lying encodings. Remote
+// providers and the gateway's integration tests point their base URL at it (docs/providers.md).
+// It never waits on real time: a stall holds the response until the client or the server closes.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
+import {
+  type CompleteBehaviour,
+  complete,
+  type ErrorBehaviour,
+  errorKindOf,
+  errorStatusOf,
+  type MockBehaviour,
+  type MockContentEncoding,
+  type MockDefaultBehaviour,
+  type MockErrorKind,
+  type ReceivedRequest,
+  unauthorized,
+} from "./mock-behaviours.js";
+import { openAiUnknownUrlBody, openAiWire } from "./mock-openai-wire.js";
+import type { MockAnswerContext, MockRoute, MockSseEvent, MockWire, MockWireError } from "./mock-wire.js";
 
-// ---------------------------------------------------------------------------------------------------
-// Behaviours
-// ---------------------------------------------------------------------------------------------------
-
-export type MockFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
-
-/** A content-encoding the mock really applies to a body (`identity` sends the header, body as is). */
-export type MockContentEncoding = "gzip" | "br" | "deflate" | "identity";
-
-/** Token usage in OpenAI's shape (input includes cached tokens, output includes reasoning tokens). */
-export interface MockUsage {
-  readonly prompt_tokens: number;
-  readonly completion_tokens: number;
-  /** Defaults to prompt_tokens + completion_tokens. */
-  readonly total_tokens?: number;
-  readonly prompt_tokens_details?: { readonly cached_tokens: number };
-  readonly completion_tokens_details?: { readonly reasoning_tokens: number };
-}
-
-/** One tool call of a completion; `arguments` are the argument deltas, in order. */
-export interface MockToolCall {
-  readonly id: string;
-  readonly name: string;
-  readonly arguments: readonly string[];
-}
-
-/** A normal completion: SSE when the request has `stream: true`, else one JSON body. */
-export interface CompleteBehaviour {
-  readonly type: "complete";
-  /** Content deltas; default ["Hello", " world"]. */
-  readonly content?: readonly string[];
-  /**
-   * Chat only: reasoning text sent before the content, as `delta.reasoning_content` pieces (vLLM's
-   * and DeepSeek's field) or the unary message's `reasoning_content`. Default: none.
-   */
-  readonly reasoning?: readonly string[];
-  /** Default "tool_calls" when `toolCalls` is non-empty, else "stop". */
-  readonly finishReason?: MockFinishReason;
-  /** Default: prompt = word count of the request's messages (or prompt), completion = number of deltas. */
-  readonly usage?: MockUsage;
-  readonly toolCalls?: readonly MockToolCall[];
-  /** Whether a stream ends with a usage chunk; default: the request's `stream_options.include_usage`. */
-  readonly includeUsage?: boolean;
-  /**
-   * Streams only: send this many SSE events (the first is the role-only chunk), then hold until
-   * `resume` resolves (forever when it is omitted), then send the rest.
-   */
-  readonly pauseAfterEvents?: number;
-  readonly resume?: Promise<void>;
-  /**
-   * Encode the body (SSE or JSON) and send `content-encoding`; a stream is flushed after every event,
-   * so each event can be decoded as it arrives. Default: no encoding, no header.
-   */
-  readonly contentEncoding?: MockContentEncoding;
-  /** Replaces the content-type header (default `text/event-stream; charset=utf-8`, or JSON when unary). */
-  readonly contentType?: string;
-}
-
-/** An HTTP error answer; `body` defaults to an OpenAI error body, a string body is sent as plain text. */
-export interface ErrorBehaviour {
-  readonly type: "error";
-  readonly status: number;
-  readonly body?: unknown;
-  readonly headers?: Readonly<Record<string, string>>;
-  /** Encode the body and send `content-encoding`; default none. */
-  readonly contentEncoding?: MockContentEncoding;
-}
-
-/**
- * A 2xx answer that is not an event stream, as a captive portal, a load balancer's error page or a
- * wrong base URL gives: `body` under `content-type` (no content-type header when it is undefined),
- * whether or not the request asked to stream.
- */
-export interface NotAnEventStreamBehaviour {
-  readonly type: "not-an-event-stream";
-  readonly status: number;
-  readonly contentType: string | undefined;
-  readonly body: string;
-}
-
-/**
- * A normal completion whose `content-encoding` header says `encoding` while the body is sent
- * unencoded: a name the client cannot decode (`zstd`), or a lie a decoder trips on (`gzip`).
- */
-export interface MislabelledEncodingBehaviour {
-  readonly type: "mislabelled-encoding";
-  readonly encoding: string;
-}
-
-/** 401 unless `Authorization: Bearer <key>` or `api-key: <key>`; else `then` (default a completion). */
-export interface UnauthorizedUnlessKeyBehaviour {
-  readonly type: "unauthorized-unless-key";
-  readonly key: string;
-  readonly then?: MockBehaviour;
-}
-
-/** Never writes anything, not even headers. */
-export interface StallBeforeFirstByteBehaviour {
-  readonly type: "stall-before-first-byte";
-}
-
-/**
- * Sends headers and `afterChunks` content chunks (the first also carries role "assistant"), then holds.
- * A non-streaming request gets the headers only, then the hold.
- */
-export interface StallMidStreamBehaviour {
-  readonly type: "stall-mid-stream";
-  readonly afterChunks: number;
-}
-
-/**
- * Sends headers and `afterChunks` content chunks, then closes the connection mid-body.
- * A non-streaming request gets the headers and half a JSON body, then the close.
- */
-export interface DropMidStreamBehaviour {
-  readonly type: "drop-mid-stream";
-  readonly afterChunks: number;
-}
-
-/**
- * Sends headers, `afterChunks` content chunks, then the event `data: {not json` and ends the response.
- * A non-streaming request gets a 200 whose body is `{not json`.
- */
-export interface MalformedSseBehaviour {
-  readonly type: "malformed-sse";
-  readonly afterChunks: number;
-}
-
-export type MockBehaviour =
-  | CompleteBehaviour
-  | ErrorBehaviour
-  | UnauthorizedUnlessKeyBehaviour
-  | StallBeforeFirstByteBehaviour
-  | StallMidStreamBehaviour
-  | DropMidStreamBehaviour
-  | MalformedSseBehaviour
-  | NotAnEventStreamBehaviour
-  | MislabelledEncodingBehaviour;
-
-/** Picks the behaviour for a request when the script is empty. */
-export type MockDefaultBehaviour = MockBehaviour | ((request: ReceivedRequest) => MockBehaviour);
-
-/** The body of an OpenAI error response. */
-export interface OpenAiErrorBody {
-  readonly error: {
-    readonly message: string;
-    readonly type: string;
-    readonly param: string | null;
-    readonly code: string | null;
-  };
-}
-
-export function openAiErrorBody(
-  message: string,
-  type: string,
-  code: string | null = null,
-  param: string | null = null,
-): OpenAiErrorBody {
-  return { error: { message, type, param, code } };
-}
-
-export function complete(options: Omit<CompleteBehaviour, "type"> = {}): CompleteBehaviour {
-  return { type: "complete", ...options };
-}
-
-export function errorResponse(
-  status: number,
-  options: {
-    readonly body?: unknown;
-    readonly headers?: Readonly<Record<string, string>>;
-    readonly contentEncoding?: MockContentEncoding;
-  } = {},
-): ErrorBehaviour {
-  return { type: "error", status, ...options };
-}
-
-/** 429 rate_limit_exceeded, with `Retry-After` when `retryAfterSeconds` is given. */
-export function rateLimited(retryAfterSeconds?: number): ErrorBehaviour {
-  return errorResponse(429, {
-    body: openAiErrorBody(
-      "Rate limit reached for requests. Please try again later.",
-      "rate_limit_error",
-      "rate_limit_exceeded",
-    ),
-    ...(retryAfterSeconds === undefined ? {} : { headers: { "retry-after": String(retryAfterSeconds) } }),
-  });
-}
-
-/** A 5xx (default 500) with a server_error body. */
-export function serverError(status = 500): ErrorBehaviour {
-  return errorResponse(status, {
-    body: openAiErrorBody(
-      "The server had an error while processing your request. Sorry about that!",
-      "server_error",
-    ),
-  });
-}
-
-/** 400 content_filter, as OpenAI (Azure) answers a prompt that trips the content policy. */
-export function contentFiltered(): ErrorBehaviour {
-  return errorResponse(400, {
-    body: openAiErrorBody(
-      "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. " +
-        "Please modify your prompt and retry.",
-      "invalid_request_error",
-      "content_filter",
-      "prompt",
-    ),
-  });
-}
-
-/** 400 context_length_exceeded. */
-export function contextLengthExceeded(): ErrorBehaviour {
-  return errorResponse(400, {
-    body: openAiErrorBody(
-      "This model's maximum context length is 4096 tokens. However, your messages resulted in 5000 tokens. " +
-        "Please reduce the length of the messages.",
-      "invalid_request_error",
-      "context_length_exceeded",
-      "messages",
-    ),
-  });
-}
-
-/** 400 invalid_request_error with the given message. */
-export function badRequest(message: string): ErrorBehaviour {
-  return errorResponse(400, { body: openAiErrorBody(message, "invalid_request_error") });
-}
-
-/** 403 permission error. */
-export function forbidden(): ErrorBehaviour {
-  return errorResponse(403, {
-    body: openAiErrorBody(
-      "You are not allowed to access this resource.",
-      "permission_error",
-      "permission_denied",
-    ),
-  });
-}
-
-/** 401 invalid_api_key. */
-export function unauthorized(): ErrorBehaviour {
-  return errorResponse(401, {
-    body: openAiErrorBody(
-      "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
-      "invalid_request_error",
-      "invalid_api_key",
-    ),
-  });
-}
-
-export function unauthorizedUnlessKey(key: string, then?: MockBehaviour): UnauthorizedUnlessKeyBehaviour {
-  return then === undefined
-    ? { type: "unauthorized-unless-key", key }
-    : { type: "unauthorized-unless-key", key, then };
-}
-
-export function stallBeforeFirstByte(): StallBeforeFirstByteBehaviour {
-  return { type: "stall-before-first-byte" };
-}
-
-export function stallMidStream(afterChunks: number): StallMidStreamBehaviour {
-  return { type: "stall-mid-stream", afterChunks };
-}
-
-export function dropMidStream(afterChunks: number): DropMidStreamBehaviour {
-  return { type: "drop-mid-stream", afterChunks };
-}
-
-export function malformedSse(afterChunks: number): MalformedSseBehaviour {
-  return { type: "malformed-sse", afterChunks };
-}
-
-/** Default: 200 `text/html; charset=utf-8` with a small HTML page. */
-export function notAnEventStream(
-  options: {
-    readonly status?: number;
-    readonly contentType?: string | undefined;
-    readonly body?: string;
-  } = {},
-): NotAnEventStreamBehaviour {
-  return {
-    type: "not-an-event-stream",
-    status: options.status ?? 200,
-    contentType: "contentType" in options ? options.contentType : "text/html; charset=utf-8",
-    body: options.body ?? "<!doctype html><html><body><h1>Welcome</h1></body></html>",
-  };
-}
-
-export function mislabelledEncoding(encoding: string): MislabelledEncodingBehaviour {
-  return { type: "mislabelled-encoding", encoding };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The server
-// ---------------------------------------------------------------------------------------------------
-
-/** One request as the mock received it. */
-export interface ReceivedRequest {
-  readonly method: string;
-  /** The path without the query, e.g. "/v1/chat/completions". */
-  readonly path: string;
-  /** The query parameters, e.g. { "api-version": "2024-10-21" } for Azure-style requests. */
-  readonly query: Readonly<Record<string, string>>;
-  /** Header names in lower case; repeated headers joined with ", ". */
-  readonly headers: Readonly<Record<string, string>>;
-  /** The parsed JSON body, or the raw text when it is not JSON ("" when empty). */
-  readonly body: unknown;
-  readonly rawBody: string;
-  /** Index in arrival order, from 0 (reset by `reset()`). */
-  readonly arrivedAt: number;
-  /** The `Authorization` header, if any. */
-  readonly authorization: string | undefined;
-  /** The key the client sent: the Bearer token, else the `api-key` header. */
-  readonly apiKey: string | undefined;
-  /** The deployment of an Azure-style path. */
-  readonly deployment: string | undefined;
-}
+export * from "./mock-behaviours.js";
 
 export interface MockProviderOptions {
   /** Default 127.0.0.1. */
   readonly host?: string;
   /** Default 0 (any free port). */
   readonly port?: number;
+  /** The wires served; a request goes to the first whose `match` answers. Default `[openAiWire]`. */
+  readonly wires?: readonly MockWire[];
 }
 
 export interface MockProvider {
@@ -364,7 +63,7 @@ export interface MockProvider {
 }
 
 export async function startMockProvider(options: MockProviderOptions = {}): Promise<MockProvider> {
-  const provider = new MockProviderServer();
+  const provider = new MockProviderServer(options.wires ?? [openAiWire]);
   await provider.listen(options.host ?? "127.0.0.1", options.port ?? 0);
   return provider;
 }
@@ -375,22 +74,15 @@ interface Waiter {
   readonly reject: (error: Error) => void;
 }
 
-type Endpoint = "chat" | "completions";
-
-/** What the answer to one request needs to know about it. */
-interface AnswerContext {
-  readonly endpoint: Endpoint;
-  readonly request: ReceivedRequest;
-  readonly id: string;
-  readonly model: string;
-  readonly stream: boolean;
-  readonly includeUsageRequested: boolean;
+/** The request being answered and the wire that answers it. */
+interface Answering {
+  readonly wire: MockWire;
+  readonly context: MockAnswerContext;
 }
-
-const CREATED = Date.UTC(2026, 0, 1) / 1000;
 
 class MockProviderServer implements MockProvider {
   readonly #server: Server;
+  readonly #wires: readonly MockWire[];
   readonly #sockets = new Set<Socket>();
   /** The open sockets that have carried a request (see `openConnections`). */
   readonly #requestSockets = new Set<Socket>();
@@ -402,7 +94,8 @@ class MockProviderServer implements MockProvider {
   #waiters: Waiter[] = [];
   #closed = false;
 
-  constructor() {
+  constructor(wires: readonly MockWire[]) {
+    this.#wires = wires;
     this.#server = createServer((request, response) => {
       void this.#handle(request, response);
     });
@@ -501,39 +194,48 @@ class MockProviderServer implements MockProvider {
     this.#waiters = waiting;
   }
 
+  /** The first wire that serves `method path`, with its route. */
+  #route(method: string, path: string): { wire: MockWire; route: MockRoute } | undefined {
+    for (const wire of this.#wires) {
+      const route = wire.match(method, path);
+      if (route !== undefined) return { wire, route };
+    }
+    return undefined;
+  }
+
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     this.#requestSockets.add(request.socket);
     const rawBody = await readBody(request);
     if (rawBody === undefined || this.#closed) return;
     const url = new URL(request.url ?? "/", "http://mock.invalid");
-    const route = matchRoute(request.method ?? "GET", url.pathname);
+    const method = request.method ?? "GET";
+    const routed = this.#route(method, url.pathname);
     const headers = flattenHeaders(request);
+    const query = Object.fromEntries(url.searchParams);
     const received: ReceivedRequest = {
-      method: request.method ?? "GET",
+      method,
       path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
+      query,
       headers,
       body: parseBody(rawBody),
       rawBody,
       arrivedAt: this.#arrivals,
       authorization: headers.authorization,
-      apiKey: bearerToken(headers.authorization) ?? headers["api-key"],
-      deployment: route?.deployment,
+      apiKey: routed?.wire.apiKey({ headers, query }),
+      deployment: routed?.route.deployment,
+      wire: routed?.route.wire,
     };
     this.#requests.push(received);
     this.#arrivals++;
     this.#wake();
 
-    if (route === undefined) {
-      const message = `Unknown request URL: ${received.method} ${received.path}. Please check the URL for typos.`;
-      writeError(
-        response,
-        errorResponse(404, { body: openAiErrorBody(message, "invalid_request_error", "unknown_url") }),
-      );
+    if (routed === undefined) {
+      const body = openAiUnknownUrlBody(received.method, received.path);
+      writeJsonOrText(response, 404, body, {}, undefined);
       return;
     }
     const behaviour = this.#script.shift() ?? this.#defaultFor(received);
-    answer(response, behaviour, answerContext(route.endpoint, received));
+    answer(response, behaviour, { wire: routed.wire, context: answerContext(routed, received) });
   }
 
   #defaultFor(request: ReceivedRequest): MockBehaviour {
@@ -573,92 +275,52 @@ function flattenHeaders(request: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-function bearerToken(authorization: string | undefined): string | undefined {
-  const match = authorization === undefined ? null : /^Bearer\s+(.+)$/i.exec(authorization);
-  return match?.[1];
-}
-
-function matchRoute(method: string, path: string): { endpoint: Endpoint; deployment?: string } | undefined {
-  if (method !== "POST") return undefined;
-  if (path === "/v1/chat/completions") return { endpoint: "chat" };
-  if (path === "/v1/completions") return { endpoint: "completions" };
-  const azure = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions)$/.exec(path);
-  if (azure?.[1] !== undefined) {
-    return {
-      endpoint: azure[2] === "completions" ? "completions" : "chat",
-      deployment: decodeURIComponent(azure[1]),
-    };
-  }
-  return undefined;
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function answerContext(endpoint: Endpoint, request: ReceivedRequest): AnswerContext {
+function answerContext(
+  routed: { readonly wire: MockWire; readonly route: MockRoute },
+  request: ReceivedRequest,
+): MockAnswerContext {
+  const { wire, route } = routed;
   const body = isRecord(request.body) ? request.body : {};
-  const streamOptions = isRecord(body.stream_options) ? body.stream_options : {};
-  const model = typeof body.model === "string" ? body.model : (request.deployment ?? "mock-model");
+  const model =
+    typeof body.model === "string" ? body.model : (route.model ?? route.deployment ?? "mock-model");
   return {
-    endpoint,
+    route,
     request,
-    id: `${endpoint === "chat" ? "chatcmpl" : "cmpl"}-mock-${request.arrivedAt}`,
+    id: wire.answerId(route, request.arrivedAt),
     model,
-    stream: body.stream === true,
-    includeUsageRequested: streamOptions.include_usage === true,
+    stream: wire.streams(route, request.body),
   };
-}
-
-function countWords(text: string): number {
-  return text.split(/\s+/).filter((word) => word !== "").length;
-}
-
-function wordsIn(content: unknown): number {
-  if (typeof content === "string") return countWords(content);
-  if (Array.isArray(content)) {
-    return content.reduce<number>((sum, part) => sum + wordsIn(isRecord(part) ? part.text : part), 0);
-  }
-  return 0;
-}
-
-/** Prompt tokens by default: the words of the messages' (or the prompt's) text. */
-function promptWords(request: ReceivedRequest): number {
-  if (!isRecord(request.body)) return 0;
-  const { messages, prompt } = request.body;
-  if (Array.isArray(messages)) {
-    return messages.reduce<number>(
-      (sum, message) => sum + (isRecord(message) ? wordsIn(message.content) : 0),
-      0,
-    );
-  }
-  return wordsIn(prompt);
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Answers
 // ---------------------------------------------------------------------------------------------------
 
-function answer(response: ServerResponse, behaviour: MockBehaviour, context: AnswerContext): void {
+function answer(response: ServerResponse, behaviour: MockBehaviour, answering: Answering): void {
+  const { wire, context } = answering;
   switch (behaviour.type) {
     case "complete":
-      writeCompletion(response, behaviour, context);
+      writeCompletion(response, behaviour, answering);
       return;
     case "error":
-      writeError(response, behaviour);
+      writeError(response, behaviour, wire);
       return;
     case "unauthorized-unless-key":
-      if (context.request.apiKey === behaviour.key) answer(response, behaviour.then ?? complete(), context);
-      else writeError(response, unauthorized());
+      if (context.request.apiKey === behaviour.key) answer(response, behaviour.then ?? complete(), answering);
+      else writeError(response, unauthorized(), wire);
       return;
     case "stall-before-first-byte":
       return; // hold: the socket closes when the client aborts or the server closes
     case "stall-mid-stream":
-      writePartial(response, behaviour.afterChunks, context);
+      writePartial(response, behaviour.afterChunks, answering);
       return;
     case "drop-mid-stream":
-      writePartial(response, behaviour.afterChunks, context);
-      if (!context.stream) response.write(`{"id":"${context.id}","object":`);
+      writePartial(response, behaviour.afterChunks, answering);
+      if (!context.stream) response.write(truncatedJson(JSON.stringify(wire.unaryBody(complete(), context))));
       dropConnection(response);
       return;
     case "malformed-sse":
@@ -666,16 +328,26 @@ function answer(response: ServerResponse, behaviour: MockBehaviour, context: Ans
         response.writeHead(200, jsonHeaders(context)).end("{not json");
         return;
       }
-      writePartial(response, behaviour.afterChunks, context);
+      writePartial(response, behaviour.afterChunks, answering);
       response.end("data: {not json\n\n");
       return;
+    case "error-mid-stream": {
+      const error = wireError(wire, behaviour.kind ?? "overloaded", undefined, behaviour.message);
+      if (!context.stream) {
+        writeJsonOrText(response, error.status, wire.errorBody(error), errorHeaders(wire, error), undefined);
+        return;
+      }
+      writePartial(response, behaviour.afterChunks, answering);
+      response.end(sseEvent(wire.streamErrorEvent(error)));
+      return;
+    }
     case "not-an-event-stream": {
       const headers = behaviour.contentType === undefined ? {} : { "content-type": behaviour.contentType };
       response.writeHead(behaviour.status, headers).end(behaviour.body);
       return;
     }
     case "mislabelled-encoding":
-      writeCompletion(response, complete(), context, behaviour.encoding);
+      writeCompletion(response, complete(), answering, behaviour.encoding);
       return;
   }
 }
@@ -708,11 +380,11 @@ function encodingHeader(encoding: string | undefined): Record<string, string> {
   return encoding === undefined ? {} : { "content-encoding": encoding };
 }
 
-function jsonHeaders(context: AnswerContext): Record<string, string> {
+function jsonHeaders(context: MockAnswerContext): Record<string, string> {
   return { "content-type": "application/json", "x-request-id": `mock-request-${context.request.arrivedAt}` };
 }
 
-function sseHeaders(context: AnswerContext): Record<string, string> {
+function sseHeaders(context: MockAnswerContext): Record<string, string> {
   return {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
@@ -720,21 +392,75 @@ function sseHeaders(context: AnswerContext): Record<string, string> {
   };
 }
 
-function sseEvent(payload: unknown): string {
-  return `data: ${JSON.stringify(payload)}\n\n`;
+/** `event: <name>` when named, then `data:` the JSON of the payload (a string as is). */
+function sseEvent(event: MockSseEvent): string {
+  const data = typeof event.data === "string" ? event.data : JSON.stringify(event.data);
+  return `${event.event === undefined ? "" : `event: ${event.event}\n`}data: ${data}\n\n`;
 }
 
-function writeError(response: ServerResponse, behaviour: ErrorBehaviour): void {
-  const body = behaviour.body ?? openAiErrorBody(`Mock provider error ${behaviour.status}`, "server_error");
+/**
+ * What a connection dropped mid-body has carried of a JSON body: up to its second key's colon
+ * (`{"id":"chatcmpl-mock-0","object":`), else the first half.
+ */
+function truncatedJson(text: string): string {
+  const first = text.indexOf('":');
+  const second = first < 0 ? -1 : text.indexOf('":', first + 2);
+  return second < 0 ? text.slice(0, Math.floor(text.length / 2)) : text.slice(0, second + 2);
+}
+
+/** A scripted error as the wire sees it; `status` undefined takes the kind's usual one. */
+function wireError(
+  wire: MockWire,
+  kind: MockErrorKind,
+  status: number | undefined,
+  message: string | undefined,
+  retryAfterSeconds?: number,
+): MockWireError {
+  const scripted = status ?? errorStatusOf(kind);
+  const error: MockWireError = {
+    kind,
+    status: scripted,
+    message: message ?? `Mock provider error ${scripted}`,
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+  };
+  const answered = wire.errorStatus?.(error) ?? scripted;
+  if (answered === scripted) return error;
+  return { ...error, status: answered, message: message ?? `Mock provider error ${answered}` };
+}
+
+function errorHeaders(wire: MockWire, error: MockWireError): Record<string, string> {
+  return {
+    ...wire.errorHeaders?.(error),
+    ...(error.retryAfterSeconds === undefined ? {} : { "retry-after": String(error.retryAfterSeconds) }),
+  };
+}
+
+/** A JSON body (a string as plain text) under `status`, through the encoding when one is given. */
+function writeJsonOrText(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>>,
+  encoding: MockContentEncoding | undefined,
+): void {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   const contentType = typeof body === "string" ? "text/plain; charset=utf-8" : "application/json";
-  const encoding = behaviour.contentEncoding;
-  response.writeHead(behaviour.status, {
-    "content-type": contentType,
-    ...encodingHeader(encoding),
-    ...behaviour.headers,
-  });
+  response.writeHead(status, { "content-type": contentType, ...encodingHeader(encoding), ...headers });
   bodyWriter(response, encoding).end(text);
+}
+
+/** The behaviour's own body as is, else the wire's error body for its kind. */
+function writeError(response: ServerResponse, behaviour: ErrorBehaviour, wire: MockWire): void {
+  const kind = behaviour.kind ?? errorKindOf(behaviour.status);
+  const error = wireError(wire, kind, behaviour.status, behaviour.message, behaviour.retryAfterSeconds);
+  const given = behaviour.body !== undefined;
+  writeJsonOrText(
+    response,
+    given ? behaviour.status : error.status,
+    given ? behaviour.body : wire.errorBody(error),
+    { ...errorHeaders(wire, error), ...behaviour.headers },
+    behaviour.contentEncoding,
+  );
 }
 
 /** Closes the connection once what was written has been flushed, so the client sees a truncated body. */
@@ -746,7 +472,8 @@ function dropConnection(response: ServerResponse): void {
 }
 
 /** Headers, then `chunks` content chunks of a stream (or, for a unary request, the headers only). */
-function writePartial(response: ServerResponse, chunks: number, context: AnswerContext): void {
+function writePartial(response: ServerResponse, chunks: number, answering: Answering): void {
+  const { wire, context } = answering;
   if (!context.stream) {
     response.writeHead(200, jsonHeaders(context));
     response.flushHeaders();
@@ -754,181 +481,44 @@ function writePartial(response: ServerResponse, chunks: number, context: AnswerC
   }
   response.writeHead(200, sseHeaders(context));
   response.flushHeaders();
-  const includeUsage = context.includeUsageRequested;
-  for (let k = 1; k <= chunks; k++) {
-    const delta = `${k === 1 ? "" : " "}chunk${k}`;
-    const payload =
-      context.endpoint === "chat"
-        ? chatChunk(
-            context,
-            k === 1 ? { role: "assistant", content: delta } : { content: delta },
-            null,
-            includeUsage,
-          )
-        : textChunk(context, delta, null, includeUsage);
-    response.write(sseEvent(payload));
-  }
-}
-
-interface ToolCallDelta {
-  index: number;
-  id?: string;
-  type?: "function";
-  function: { name?: string; arguments: string };
-}
-
-function chatChunk(
-  context: AnswerContext,
-  delta: Record<string, unknown>,
-  finishReason: MockFinishReason | null,
-  includeUsage: boolean,
-): Record<string, unknown> {
-  return {
-    id: context.id,
-    object: "chat.completion.chunk",
-    created: CREATED,
-    model: context.model,
-    system_fingerprint: null,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    ...(includeUsage ? { usage: null } : {}),
-  };
-}
-
-function textChunk(
-  context: AnswerContext,
-  text: string,
-  finishReason: MockFinishReason | null,
-  includeUsage: boolean,
-): Record<string, unknown> {
-  return {
-    id: context.id,
-    object: "text_completion",
-    created: CREATED,
-    model: context.model,
-    choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason }],
-    ...(includeUsage ? { usage: null } : {}),
-  };
-}
-
-function usageOf(behaviour: CompleteBehaviour, context: AnswerContext, deltas: number): MockUsage {
-  const usage = behaviour.usage ?? { prompt_tokens: promptWords(context.request), completion_tokens: deltas };
-  return { ...usage, total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens };
+  for (const event of wire.partialEvents(chunks, context)) response.write(sseEvent(event));
 }
 
 /** `claimedEncoding` (mislabelled-encoding) sends that header over an unencoded body. */
 function writeCompletion(
   response: ServerResponse,
   behaviour: CompleteBehaviour,
-  context: AnswerContext,
+  answering: Answering,
   claimedEncoding?: string,
 ): void {
+  const { wire, context } = answering;
   const header = {
     ...encodingHeader(claimedEncoding ?? behaviour.contentEncoding),
     ...(behaviour.contentType === undefined ? {} : { "content-type": behaviour.contentType }),
   };
   const writer = bodyWriter(response, claimedEncoding === undefined ? behaviour.contentEncoding : undefined);
-  const content = behaviour.content ?? ["Hello", " world"];
-  const toolCalls = context.endpoint === "chat" ? (behaviour.toolCalls ?? []) : [];
-  const reasoning = context.endpoint === "chat" ? (behaviour.reasoning ?? []) : [];
-  const finishReason = behaviour.finishReason ?? (toolCalls.length > 0 ? "tool_calls" : "stop");
-  const deltas = content.length + toolCalls.reduce((sum, call) => sum + call.arguments.length, 0);
-  const usage = usageOf(behaviour, context, deltas);
 
   if (!context.stream) {
     response.writeHead(200, { ...jsonHeaders(context), ...header });
-    const body = unaryBody(context, content, toolCalls, finishReason, usage);
-    if (reasoning.length > 0) {
-      const choice = (body.choices as Array<{ message: Record<string, unknown> }>)[0];
-      if (choice) choice.message.reasoning_content = reasoning.join("");
-    }
-    writer.end(JSON.stringify(body));
+    writer.end(JSON.stringify(wire.unaryBody(behaviour, context)));
     return;
   }
 
-  const includeUsage = behaviour.includeUsage ?? context.includeUsageRequested;
-  const events: Record<string, unknown>[] = [];
-  if (context.endpoint === "chat") {
-    const roleContent = content.length === 0 && toolCalls.length > 0 ? null : "";
-    events.push(
-      chatChunk(context, { role: "assistant", content: roleContent, refusal: null }, null, includeUsage),
-    );
-    for (const piece of reasoning)
-      events.push(chatChunk(context, { reasoning_content: piece }, null, includeUsage));
-    for (const delta of content) events.push(chatChunk(context, { content: delta }, null, includeUsage));
-    toolCalls.forEach((call, index) => {
-      const opening: ToolCallDelta = {
-        index,
-        id: call.id,
-        type: "function",
-        function: { name: call.name, arguments: "" },
-      };
-      events.push(chatChunk(context, { tool_calls: [opening] }, null, includeUsage));
-      for (const argumentsDelta of call.arguments) {
-        const next: ToolCallDelta = { index, function: { arguments: argumentsDelta } };
-        events.push(chatChunk(context, { tool_calls: [next] }, null, includeUsage));
-      }
-    });
-    events.push(chatChunk(context, {}, finishReason, includeUsage));
-    if (includeUsage) events.push({ ...chatChunk(context, {}, null, false), choices: [], usage });
-  } else {
-    for (const delta of content) events.push(textChunk(context, delta, null, includeUsage));
-    events.push(textChunk(context, "", finishReason, includeUsage));
-    if (includeUsage) events.push({ ...textChunk(context, "", null, false), choices: [], usage });
-  }
-
+  // The last event (the wire's terminator) ends the body, so an encoded stream ends with it.
+  const events = wire.streamEvents(behaviour, context).map(sseEvent);
+  const last = events.length - 1;
   response.writeHead(200, { ...sseHeaders(context), ...header });
-  const pauseAt = behaviour.pauseAfterEvents;
   const writeFrom = (start: number) => {
-    for (const event of events.slice(start)) writer.write(sseEvent(event));
-    writer.end("data: [DONE]\n\n");
+    for (const event of events.slice(start, Math.max(last, 0))) writer.write(event);
+    writer.end(events[last] ?? "");
   };
-  if (pauseAt === undefined) {
+  if (behaviour.pauseAfterEvents === undefined) {
     writeFrom(0);
     return;
   }
-  for (const event of events.slice(0, pauseAt)) writer.write(sseEvent(event));
-  behaviour.resume?.then(() => {
+  const pauseAt = Math.min(behaviour.pauseAfterEvents, Math.max(last, 0));
+  for (const event of events.slice(0, pauseAt)) writer.write(event);
+  void behaviour.resume?.then(() => {
     if (!response.destroyed) writeFrom(pauseAt);
   });
-}
-
-function unaryBody(
-  context: AnswerContext,
-  content: readonly string[],
-  toolCalls: readonly MockToolCall[],
-  finishReason: MockFinishReason,
-  usage: MockUsage,
-): Record<string, unknown> {
-  const text = content.join("");
-  if (context.endpoint === "completions") {
-    return {
-      id: context.id,
-      object: "text_completion",
-      created: CREATED,
-      model: context.model,
-      choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason }],
-      usage,
-    };
-  }
-  const message: Record<string, unknown> = {
-    role: "assistant",
-    content: content.length === 0 && toolCalls.length > 0 ? null : text,
-    refusal: null,
-  };
-  if (toolCalls.length > 0) {
-    message.tool_calls = toolCalls.map((call) => ({
-      id: call.id,
-      type: "function",
-      function: { name: call.name, arguments: call.arguments.join("") },
-    }));
-  }
-  return {
-    id: context.id,
-    object: "chat.completion",
-    created: CREATED,
-    model: context.model,
-    system_fingerprint: null,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
-    usage,
-  };
 }

@@ -91,6 +91,26 @@ describe("cost ledger", () => {
     ).toBeCloseTo(0.006, 10);
   });
 
+  it("a remote model with no price has an unknown cost, counted as such and never as zero spend", async () => {
+    provider = await startMockProvider();
+    const s = await start([
+      {
+        name: "unlisted",
+        model: "my-finetune",
+        runtime: "openai-compatible",
+        runtime_config: { base_url: `${provider.url}/v1` },
+      },
+      { name: "local", model: "m", runtime: "mock" },
+    ]);
+    await s.complete(ask("unlisted"));
+    await s.complete(ask("unlisted"));
+    await s.complete(ask("local")); // a local model is free, not unknown
+    const metrics = await s.serving.service.metricsText();
+    expect(sample(metrics, "rakka_cost_unknown_requests_total", { deployment: "unlisted" })).toBe(2);
+    expect(sample(metrics, "rakka_cost_unknown_requests_total", { deployment: "local" })).toBeUndefined();
+    expect(sample(metrics, "rakka_cost_usd_total", { deployment: "unlisted" })).toBeUndefined();
+  });
+
   it("a cancelled stream that reported no usage records an estimate, flagged as such", async () => {
     provider = await startMockProvider();
     const clock = new ManualClock();

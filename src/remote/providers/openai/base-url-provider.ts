@@ -49,5 +49,6 @@ export function baseUrlAdapter(
     now,
     maxTokensField: "max_tokens",
     acceptsTopK: true,
+    replaysReasoning: provider === "litellm",
   });
 }

@@ -119,6 +119,46 @@ describe("convertToOpenAiRequest", () => {
     ]);
   });
 
+  it("sends signed reasoning back only where it is replayed (LiteLLM), never to OpenAI", () => {
+    const turn: Message = {
+      role: "assistant",
+      content: null,
+      reasoningBlocks: [{ type: "thinking", thinking: "Paris first.", signature: "EqQB" }],
+      toolCalls: [
+        {
+          id: "call_1",
+          type: "function",
+          function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+          signature: "c2ln",
+        },
+      ],
+    };
+    const plain = convertToOpenAiRequest(batch({ messages: [turn] }), "gpt-4o");
+    expect(plain.messages[0]).toEqual({
+      role: "assistant",
+      content: null,
+      tool_calls: [
+        { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+      ],
+    });
+    const replayed = convertToOpenAiRequest(batch({ messages: [turn] }), "claude", {
+      replaysReasoning: true,
+    });
+    expect(replayed.messages[0]).toEqual({
+      role: "assistant",
+      content: null,
+      tool_calls: [
+        {
+          id: "call_1",
+          type: "function",
+          function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+          extra_content: { google: { thought_signature: "c2ln" } },
+        },
+      ],
+      thinking_blocks: [{ type: "thinking", thinking: "Paris first.", signature: "EqQB" }],
+    });
+  });
+
   it("maps sampling params to OpenAI's fields", () => {
     const body = convertToOpenAiRequest(
       batch({

@@ -5,7 +5,7 @@ import type { ExecuteBatch, Message } from "../../../core/batch.js";
 import type { RequestFeatures, ResponseFormat, ToolChoice } from "../../../core/request-features.js";
 import type { OpenAiChatRequest, OpenAiMessage } from "./openai-wire.js";
 
-function toOpenAiMessage(message: Message): OpenAiMessage {
+function toOpenAiMessage(message: Message, replaysReasoning: boolean): OpenAiMessage {
   const content =
     message.content === null || typeof message.content === "string"
       ? message.content
@@ -29,7 +29,19 @@ function toOpenAiMessage(message: Message): OpenAiMessage {
     ...(message.name !== undefined ? { name: message.name } : {}),
     ...(message.toolCallId !== undefined ? { tool_call_id: message.toolCallId } : {}),
     ...(message.toolCalls !== undefined
-      ? { tool_calls: message.toolCalls.map((call) => ({ ...call })) }
+      ? {
+          tool_calls: message.toolCalls.map((call) => ({
+            id: call.id,
+            type: call.type,
+            function: { name: call.function.name, arguments: call.function.arguments },
+            ...(replaysReasoning && call.signature !== undefined
+              ? { extra_content: { google: { thought_signature: call.signature } } }
+              : {}),
+          })),
+        }
+      : {}),
+    ...(replaysReasoning && message.reasoningBlocks !== undefined && message.reasoningBlocks.length > 0
+      ? { thinking_blocks: message.reasoningBlocks.map((block) => ({ ...block })) }
       : {}),
   };
 }
@@ -39,6 +51,12 @@ export interface ConvertOptions {
   readonly maxTokensField?: "max_tokens" | "max_completion_tokens";
   /** Send vLLM's `top_k` (servers that take it). */
   readonly topK?: boolean;
+  /**
+   * Send signed reasoning back as LiteLLM takes it (`thinking_blocks`, a call's
+   * `extra_content.google.thought_signature`): a LiteLLM proxy in front of Anthropic or Gemini needs
+   * them; OpenAI's own API has no such fields, so other servers get neither.
+   */
+  readonly replaysReasoning?: boolean;
 }
 
 export function convertToOpenAiRequest(
@@ -50,7 +68,7 @@ export function convertToOpenAiRequest(
   const features = batch.features;
   return {
     model: upstreamModel,
-    messages: batch.messages.map(toOpenAiMessage),
+    messages: batch.messages.map((message) => toOpenAiMessage(message, options.replaysReasoning === true)),
     stream: true,
     stream_options: { include_usage: true },
     ...(sampling.maxTokens !== undefined

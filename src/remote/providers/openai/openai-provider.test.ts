@@ -104,9 +104,9 @@ describe("openai variant", () => {
 
   it("creates a fresh decoder per attempt", () => {
     const a = adapter({});
-    const first = a.createDecoder();
+    const first = a.createDecoder(batch);
     first.onData(JSON.stringify({ choices: [{ index: 0, delta: { content: "x" }, finish_reason: "stop" }] }));
-    expect(() => a.createDecoder().finish()).toThrow();
+    expect(() => a.createDecoder(batch).finish()).toThrow();
   });
 
   it("maps errors with the injected clock for Retry-After dates", () => {

@@ -30,6 +30,8 @@ export interface OpenAiStyleTarget {
   readonly maxTokensField: "max_tokens" | "max_completion_tokens";
   /** Whether the server takes vLLM's top_k (OpenAI does not: refused with 400). */
   readonly acceptsTopK: boolean;
+  /** Whether signed reasoning is sent back (LiteLLM's fields; convert-to-openai-request.ts). */
+  readonly replaysReasoning?: boolean;
 }
 
 export function openAiStyleAdapter(target: OpenAiStyleTarget): ProviderAdapter {
@@ -57,6 +59,7 @@ export function openAiStyleAdapter(target: OpenAiStyleTarget): ProviderAdapter {
       const body = convertToOpenAiRequest(batch, target.upstreamModel, {
         maxTokensField: target.maxTokensField,
         topK: target.acceptsTopK,
+        replaysReasoning: target.replaysReasoning === true,
       });
       return { path, headers, body: JSON.stringify(body) };
     },

@@ -173,6 +173,54 @@ describe("OpenAiStreamDecoder", () => {
     expect(chunks.every(commitsResponse)).toBe(true);
   });
 
+  it("keeps LiteLLM's signed thinking blocks and a call's extra_content signature; unsigned blocks are dropped", () => {
+    const decoder = new OpenAiStreamDecoder();
+    const chunks = decodeAll(decoder, [
+      delta({ reasoning_content: "Oslo.", thinking_blocks: [{ type: "thinking", thinking: "Oslo." }] }),
+      delta({
+        thinking_blocks: [
+          { type: "thinking", thinking: "Oslo.", signature: "EqQB" },
+          { type: "redacted_thinking", data: "Emw" },
+        ],
+      }),
+      delta({
+        tool_calls: [
+          {
+            index: 0,
+            id: "call_1",
+            type: "function",
+            function: { name: "f", arguments: "" },
+            extra_content: { google: { thought_signature: "c2ln" } },
+          },
+        ],
+      }),
+      delta({}, "tool_calls"),
+      "[DONE]",
+    ]);
+    expect(chunks).toEqual([
+      { text: "", reasoning: "Oslo." },
+      {
+        text: "",
+        reasoningBlocks: [
+          { type: "thinking", thinking: "Oslo.", signature: "EqQB" },
+          { type: "redacted_thinking", data: "Emw" },
+        ],
+      },
+      {
+        text: "",
+        toolCalls: [
+          {
+            index: 0,
+            id: "call_1",
+            type: "function",
+            function: { name: "f", arguments: "" },
+            signature: "c2ln",
+          },
+        ],
+      },
+    ]);
+  });
+
   it("passes refusal deltas; a null or empty refusal produces nothing", () => {
     const decoder = new OpenAiStreamDecoder();
     const chunks = decodeAll(decoder, [

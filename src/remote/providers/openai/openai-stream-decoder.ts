@@ -2,10 +2,11 @@
 // before the usage chunk, so it is held until the stream ends; usage is reported on the final chunk
 // (cached and reasoning tokens kept).
 
+import type { ReasoningBlock } from "../../../core/batch.js";
 import { errors } from "../../../core/inference-error.js";
 import type { FinishReason, TokenChunk, TokenUsage, ToolCallDelta } from "../../../core/token-chunk.js";
 import type { StreamDecoder } from "../../provider.js";
-import type { OpenAiChunk, OpenAiUsage } from "./openai-wire.js";
+import type { OpenAiChunk, OpenAiThinkingBlockDelta, OpenAiUsage } from "./openai-wire.js";
 
 const finishReasons: ReadonlySet<string> = new Set(["stop", "length", "tool_calls", "content_filter"]);
 
@@ -20,6 +21,21 @@ function toUsage(usage: OpenAiUsage): TokenUsage {
       ? { reasoningTokens: usage.completion_tokens_details.reasoning_tokens }
       : {}),
   };
+}
+
+/** LiteLLM's `delta.thinking_blocks`, the complete ones (signed, or redacted with data); undefined when none. */
+function reasoningBlocksOf(
+  wire: readonly OpenAiThinkingBlockDelta[] | undefined,
+): ReasoningBlock[] | undefined {
+  if (wire === undefined || wire.length === 0) return undefined;
+  const blocks: ReasoningBlock[] = [];
+  for (const block of wire) {
+    if (block.type === "thinking" && block.signature)
+      blocks.push({ type: "thinking", thinking: block.thinking ?? "", signature: block.signature });
+    else if (block.type === "redacted_thinking" && block.data)
+      blocks.push({ type: "redacted_thinking", data: block.data });
+  }
+  return blocks.length > 0 ? blocks : undefined;
 }
 
 export class OpenAiStreamDecoder implements StreamDecoder {
@@ -61,17 +77,22 @@ export class OpenAiStreamDecoder implements StreamDecoder {
               },
             }
           : {}),
+        ...(call.extra_content?.google?.thought_signature
+          ? { signature: call.extra_content.google.thought_signature }
+          : {}),
       }));
       const hasToolCalls = toolCalls !== undefined && toolCalls.length > 0;
-      if (text.length > 0 || refusal.length > 0 || reasoning.length > 0 || hasToolCalls) {
+      const blocks = reasoningBlocksOf(choice.delta?.thinking_blocks);
+      if (text.length > 0 || refusal.length > 0 || reasoning.length > 0 || hasToolCalls || blocks) {
         this.#outputTokens++;
         out.push(
-          refusal.length === 0 && reasoning.length === 0 && !hasToolCalls
+          refusal.length === 0 && reasoning.length === 0 && !hasToolCalls && !blocks
             ? { text } // the common case: content only
             : {
                 text,
                 ...(refusal.length > 0 ? { refusal } : {}),
                 ...(reasoning.length > 0 ? { reasoning } : {}),
+                ...(blocks ? { reasoningBlocks: blocks } : {}),
                 ...(hasToolCalls ? { toolCalls } : {}),
               },
         );

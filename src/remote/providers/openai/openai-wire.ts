@@ -48,7 +48,17 @@ export interface OpenAiMessage {
   content: string | OpenAiContentPart[] | null;
   name?: string;
   tool_call_id?: string;
-  tool_calls?: Array<{ id: string; type: "function"; function: { name: string; arguments: string } }>;
+  tool_calls?: Array<{
+    id: string;
+    type: "function";
+    function: { name: string; arguments: string };
+    /** LiteLLM (and Google's OpenAI-compatible API): a call's reasoning signature. */
+    extra_content?: { google: { thought_signature: string } };
+  }>;
+  /** LiteLLM: the signed reasoning blocks of an assistant turn, replayed first. */
+  thinking_blocks?: Array<
+    { type: "thinking"; thinking: string; signature: string } | { type: "redacted_thinking"; data: string }
+  >;
 }
 
 export interface OpenAiChunk {
@@ -66,13 +76,22 @@ export interface OpenAiChunk {
         id?: string;
         type?: "function";
         function?: { name?: string; arguments?: string };
+        /** LiteLLM (and Google's OpenAI-compatible API): the call's reasoning signature. */
+        extra_content?: { google?: { thought_signature?: string } };
       }>;
+      /** LiteLLM: signed reasoning blocks (in front of Anthropic). */
+      thinking_blocks?: OpenAiThinkingBlockDelta[];
     };
     finish_reason?: string | null;
   }>;
   usage?: OpenAiUsage | null;
   error?: { message?: string; type?: string; code?: string | null };
 }
+
+/** A signed reasoning block as LiteLLM streams it; only complete ones (with signature or data) are kept. */
+export type OpenAiThinkingBlockDelta =
+  | { type: "thinking"; thinking?: string; signature?: string }
+  | { type: "redacted_thinking"; data?: string };
 
 export interface OpenAiUsage {
   prompt_tokens?: number;

@@ -1,5 +1,5 @@
 // Parses and validates the JSON bodies of POST /v1/chat/completions and POST /v1/completions into
-// a ServiceRequest (the first step of the request path, called by the HTTP gateway). Every refusal is
+// a ServiceRequest (the first step of the request path, the OpenAI dialects' `parse`). Every refusal is
 // a `bad_request` InferenceError whose message starts with the offending field's path.
 
 import { z } from "zod";
@@ -8,21 +8,18 @@ import type {
   ImageDetail,
   ImageSource,
   Message,
+  ReasoningBlock,
   SamplingParams,
   ToolCall,
-} from "../core/batch.js";
-import { errors, type InferenceError } from "../core/inference-error.js";
+} from "../../../core/batch.js";
+import type { DialectParse } from "../../../core/dialect.js";
+import { errors, type InferenceError } from "../../../core/inference-error.js";
 import {
   type ResponseFormat,
   reasoningEfforts,
   type ToolChoice,
   type ToolDefinition,
-} from "../core/request-features.js";
-import type { ServiceRequest } from "./service-types.js";
-
-export type ParseResult =
-  | { readonly ok: true; readonly request: ServiceRequest; readonly includeUsage: boolean }
-  | { readonly ok: false; readonly error: InferenceError };
+} from "../../../core/request-features.js";
 
 export const messageRoles = ["system", "user", "assistant", "tool", "developer"] as const;
 const imageDetails = ["auto", "low", "high"] as const satisfies readonly ImageDetail[];
@@ -134,7 +131,35 @@ const toolCallSchema = z.object({
     { name: requiredString(), arguments: requiredString() },
     { error: "must be an object with name and arguments" },
   ),
+  // a reasoning signature the gateway sent with the call (Google's OpenAI-compatible field)
+  extra_content: z
+    .object(
+      {
+        google: z
+          .object(
+            { thought_signature: z.string({ error: "must be a string" }).nullish() },
+            { error: "must be an object" },
+          )
+          .nullish(),
+      },
+      { error: "must be an object" },
+    )
+    .nullish(),
 });
+
+/** Signed reasoning the gateway sent with an assistant message (LiteLLM's `thinking_blocks`). */
+const reasoningBlockSchema = z.discriminatedUnion(
+  "type",
+  [
+    z.object({
+      type: z.literal("thinking"),
+      thinking: z.string({ error: "must be a string" }),
+      signature: requiredString(),
+    }),
+    z.object({ type: z.literal("redacted_thinking"), data: requiredString() }),
+  ],
+  { error: 'must be {"type": "thinking", "thinking", "signature"} or {"type": "redacted_thinking", "data"}' },
+);
 
 const messageSchema = z
   .object(
@@ -144,6 +169,9 @@ const messageSchema = z
       name: z.string({ error: "must be a string" }).nullish(),
       tool_call_id: z.string({ error: "must be a string" }).nullish(),
       tool_calls: z.array(toolCallSchema, { error: "must be an array of tool calls" }).nullish(),
+      thinking_blocks: z
+        .array(reasoningBlockSchema, { error: "must be an array of thinking blocks" })
+        .nullish(),
     },
     { error: "must be an object" },
   )
@@ -174,6 +202,13 @@ const messageSchema = z
     }
     if (hasToolCalls && message.role !== "assistant") {
       context.addIssue({ code: "custom", path: ["tool_calls"], message: "only allowed for role assistant" });
+    }
+    if ((message.thinking_blocks?.length ?? 0) > 0 && message.role !== "assistant") {
+      context.addIssue({
+        code: "custom",
+        path: ["thinking_blocks"],
+        message: "only allowed for role assistant",
+      });
     }
   });
 
@@ -250,7 +285,7 @@ type CommonBody = ChatBody | CompletionBody;
 // ── parse functions ─────────────────────────────────────────────────────────────────────────────
 
 /** Validates a POST /v1/chat/completions body (already JSON-parsed). */
-export function parseChatRequest(body: unknown): ParseResult {
+export function parseChatRequest(body: unknown): DialectParse {
   const parsed = chatRequestSchema.safeParse(body);
   if (!parsed.success) return { ok: false, error: issueToError(parsed.error.issues) };
   const data = parsed.data;
@@ -284,7 +319,7 @@ export function parseChatRequest(body: unknown): ParseResult {
 }
 
 /** Validates a POST /v1/completions body; the prompt becomes a single user message. */
-export function parseCompletionRequest(body: unknown): ParseResult {
+export function parseCompletionRequest(body: unknown): DialectParse {
   const parsed = completionRequestSchema.safeParse(body);
   if (!parsed.success) return { ok: false, error: issueToError(parsed.error.issues) };
   const data = parsed.data;
@@ -411,17 +446,27 @@ function toMessage(message: ChatBody["messages"][number]): Message {
               detail: part.image_url.detail ?? undefined,
             }),
     );
-  const toolCalls: ToolCall[] | undefined = message.tool_calls?.map((call) => ({
-    id: call.id,
-    type: "function",
-    function: { name: call.function.name, arguments: call.function.arguments },
-  }));
+  const toolCalls: ToolCall[] | undefined = message.tool_calls?.map((call) =>
+    dropUndefined({
+      id: call.id,
+      type: "function",
+      function: { name: call.function.name, arguments: call.function.arguments },
+      signature: call.extra_content?.google?.thought_signature ?? undefined,
+    }),
+  );
+  const blocks = message.thinking_blocks?.map(
+    (block): ReasoningBlock =>
+      block.type === "thinking"
+        ? { type: "thinking", thinking: block.thinking, signature: block.signature }
+        : { type: "redacted_thinking", data: block.data },
+  );
   return dropUndefined({
     role: message.role,
     content: converted,
     name: message.name ?? undefined,
     toolCallId: message.tool_call_id ?? undefined,
     toolCalls: toolCalls && toolCalls.length > 0 ? toolCalls : undefined,
+    reasoningBlocks: blocks && blocks.length > 0 ? blocks : undefined,
   });
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { CompletionResult } from "../../../core/dialect.js";
 import {
   chatChunkEncoder,
   chatCompletionJson,
@@ -6,7 +7,6 @@ import {
   textCompletionJson,
   usageJson,
 } from "./openai-response.js";
-import type { CompletionResult } from "./service-types.js";
 
 const context = { requestId: "r1", model: "tiny", nowMs: 1_700_000_000_999 };
 

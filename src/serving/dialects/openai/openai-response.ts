@@ -4,10 +4,13 @@
 // costs one JSON.stringify of its text. A refusal (OpenAI-family upstreams) is `message.refusal` /
 // `delta.refusal` on chat; the legacy completions format has no such field, so there it is the text.
 // Reasoning text is `message.reasoning_content` / `delta.reasoning_content` on chat (docs/api.md) and
-// left out of legacy completions (never mixed into the answer).
+// left out of legacy completions (never mixed into the answer); signed reasoning blocks are
+// `thinking_blocks` (LiteLLM's field) and a tool call's signature its `extra_content.google`
+// (Google's OpenAI-compatible field). SSE framing is the dialect's (openai-dialects.ts).
 
-import type { FinishReason, TokenChunk, TokenUsage, ToolCallDelta } from "../core/token-chunk.js";
-import type { CompletionResult } from "./service-types.js";
+import type { ReasoningBlock, ToolCall } from "../../../core/batch.js";
+import type { AnswerContext, CompletionResult } from "../../../core/dialect.js";
+import type { FinishReason, TokenChunk, TokenUsage, ToolCallDelta } from "../../../core/token-chunk.js";
 
 export interface UsageJson {
   readonly prompt_tokens: number;
@@ -30,7 +33,9 @@ export interface ChatCompletionJson {
       readonly refusal: string | null;
       /** The reasoning text (vLLM's, DeepSeek's and LiteLLM's field), when the model sent any. */
       readonly reasoning_content?: string;
-      readonly tool_calls?: CompletionResult["toolCalls"];
+      /** The signed reasoning blocks (LiteLLM's field), replayed when the client sends the message back. */
+      readonly thinking_blocks?: readonly ReasoningBlock[];
+      readonly tool_calls?: readonly ToolCallJson[];
     };
     readonly logprobs: null;
     readonly finish_reason: FinishReason;
@@ -52,13 +57,32 @@ export interface TextCompletionJson {
   readonly usage: UsageJson;
 }
 
-/** What every response names: the request, the deployment the client asked for, the time. */
-export interface ResponseContext {
-  readonly requestId: string;
-  /** The `model` of the client's request (the deployment name it asked for). */
-  readonly model: string;
-  /** Milliseconds from the injected clock; `created` is whole seconds. */
-  readonly nowMs: number;
+/** A tool call as the OpenAI wire shows it; a call's reasoning signature rides in `extra_content`. */
+export interface ToolCallJson {
+  readonly id: string;
+  readonly type: "function";
+  readonly function: { readonly name: string; readonly arguments: string };
+  readonly extra_content?: { readonly google: { readonly thought_signature: string } };
+}
+
+/** What every response names (`created` is whole seconds of `nowMs`). */
+export type ResponseContext = AnswerContext;
+
+/** The reasoning signature of a tool call, as Google's OpenAI-compatible API carries it. */
+function extraContent(signature: string): NonNullable<ToolCallJson["extra_content"]> {
+  return { google: { thought_signature: signature } };
+}
+
+function toolCallJson(call: ToolCall): ToolCallJson {
+  const json = { id: call.id, type: call.type, function: call.function };
+  return call.signature === undefined ? json : { ...json, extra_content: extraContent(call.signature) };
+}
+
+/** A tool-call delta on the wire: the signature (first delta of a call) as `extra_content`. */
+function toolCallDeltaJson(delta: ToolCallDelta): unknown {
+  if (delta.signature === undefined) return delta;
+  const { signature, ...rest } = delta;
+  return { ...rest, extra_content: extraContent(signature) };
 }
 
 export function chatCompletionId(requestId: string): string {
@@ -107,7 +131,10 @@ export function chatCompletionJson(result: UnaryResult, context: ResponseContext
           content: (hasToolCalls || refusal !== null) && result.text === "" ? null : result.text,
           refusal,
           ...(result.reasoning ? { reasoning_content: result.reasoning } : {}),
-          ...(hasToolCalls ? { tool_calls: result.toolCalls } : {}),
+          ...(result.reasoningBlocks && result.reasoningBlocks.length > 0
+            ? { thinking_blocks: result.reasoningBlocks }
+            : {}),
+          ...(hasToolCalls ? { tool_calls: result.toolCalls.map(toolCallJson) } : {}),
         },
         logprobs: null,
         finish_reason: result.finishReason,
@@ -160,17 +187,21 @@ export function chatChunkEncoder(options: ChunkEncoderOptions): ChunkEncoder {
     delta(chunk) {
       const toolCalls = chunk.toolCalls;
       const hasToolCalls = toolCalls !== undefined && toolCalls.length > 0;
-      if (hasToolCalls || chunk.refusal || chunk.reasoning) {
+      const blocks = chunk.reasoningBlocks;
+      if (hasToolCalls || chunk.refusal || chunk.reasoning || blocks) {
         const delta: {
           content?: string;
           reasoning_content?: string;
+          thinking_blocks?: readonly ReasoningBlock[];
           refusal?: string;
-          tool_calls?: readonly ToolCallDelta[];
+          tool_calls?: readonly unknown[];
         } = {};
         if (chunk.text !== "") delta.content = chunk.text;
         if (chunk.reasoning) delta.reasoning_content = chunk.reasoning;
+        if (blocks && blocks.length > 0) delta.thinking_blocks = blocks;
         if (chunk.refusal) delta.refusal = chunk.refusal;
-        if (hasToolCalls) delta.tool_calls = toolCalls;
+        if (hasToolCalls) delta.tool_calls = toolCalls.map(toolCallDeltaJson);
+        if (Object.keys(delta).length === 0) return undefined;
         return `${choiceHead}${JSON.stringify(delta)}${openTail}`;
       }
       if (chunk.text === "") return undefined;
