@@ -23,6 +23,15 @@ import { localEngineProps } from "./engine/local-engine.js";
 import type { RuntimeRegistry, RuntimeRegistryEntry } from "./protocol/runtime-registry.js";
 import type { EngineTargetLoad } from "./protocol/target-load.js";
 import type { ProviderAdapter } from "./remote/provider.js";
+import {
+  type AnthropicConfig,
+  anthropicConfigSchema,
+} from "./remote/providers/anthropic/anthropic-config.js";
+import { anthropicPrice } from "./remote/providers/anthropic/anthropic-prices.js";
+import { anthropicAdapter } from "./remote/providers/anthropic/anthropic-provider.js";
+import { type GeminiConfig, geminiConfigSchema } from "./remote/providers/gemini/gemini-config.js";
+import { geminiPrice } from "./remote/providers/gemini/gemini-prices.js";
+import { geminiAdapter } from "./remote/providers/gemini/gemini-provider.js";
 import { type LiteLlmConfig, liteLlmConfigSchema } from "./remote/providers/litellm/litellm-config.js";
 import { liteLlmAdapter } from "./remote/providers/litellm/litellm-provider.js";
 import { type OpenAiConfig, openAiConfigSchema } from "./remote/providers/openai/openai-config.js";
@@ -157,12 +166,14 @@ function remoteEntry<C>(
   };
 }
 
-/** The runtimes this build provides (anthropic and gemini are not in it yet). */
+/** The runtimes this build provides: every kind of src/core/runtime-kind.ts. */
 export function defaultRuntimeRegistry(): RuntimeRegistry {
   return new Map([
     ["mock", mockEntry],
     ["llama", llamaRuntimeEntry()],
     ["openai", remoteEntry<OpenAiConfig>(openAiConfigSchema, openAiAdapter, openAiPrice)],
+    ["anthropic", remoteEntry<AnthropicConfig>(anthropicConfigSchema, anthropicAdapter, anthropicPrice)],
+    ["gemini", remoteEntry<GeminiConfig>(geminiConfigSchema, geminiAdapter, geminiPrice)],
     ["litellm", remoteEntry<LiteLlmConfig>(liteLlmConfigSchema, liteLlmAdapter)],
     [
       "openai-compatible",

@@ -5,6 +5,7 @@
 export { type MockConfig, mockConfigSchema } from "../runtimes/mock/mock-config.js";
 export { MockRunner, type MockRunnerOptions, mockRunnerFactory } from "../runtimes/mock/mock-runner.js";
 export { flushMicrotasks, ManualClock, until } from "./manual-clock.js";
+export { anthropicWire } from "./mock-anthropic-wire.js";
 export {
   badRequest,
   type CompleteBehaviour,
@@ -47,6 +48,7 @@ export {
   unauthorized,
   unauthorizedUnlessKey,
 } from "./mock-behaviours.js";
+export { geminiWire } from "./mock-gemini-wire.js";
 export { openAiUnknownUrlBody, openAiWire } from "./mock-openai-wire.js";
 export { type MockProvider, type MockProviderOptions, startMockProvider } from "./mock-provider.js";
 export type {

@@ -1,5 +1,5 @@
 // The scripted mock upstream for tests: a node:http server on loopback that answers the paths of
-// its wires (OpenAI by default; src/testkit/mock-wire.ts) with behaviours scripted per test
+// its wires (OpenAI, Anthropic and Gemini by default; src/testkit/mock-wire.ts) with behaviours scripted per test
 // (src/testkit/mock-behaviours.ts): completions (SSE or JSON, optionally encoded), errors, stalls,
 // dropped, malformed and failing streams, non-event-stream answers and lying encodings. Remote
 // providers and the gateway's integration tests point their base URL at it (docs/providers.md).
@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
+import { anthropicWire } from "./mock-anthropic-wire.js";
 import {
   type CompleteBehaviour,
   complete,
@@ -21,6 +22,7 @@ import {
   type ReceivedRequest,
   unauthorized,
 } from "./mock-behaviours.js";
+import { geminiWire } from "./mock-gemini-wire.js";
 import { openAiUnknownUrlBody, openAiWire } from "./mock-openai-wire.js";
 import type { MockAnswerContext, MockRoute, MockSseEvent, MockWire, MockWireError } from "./mock-wire.js";
 
@@ -31,7 +33,10 @@ export interface MockProviderOptions {
   readonly host?: string;
   /** Default 0 (any free port). */
   readonly port?: number;
-  /** The wires served; a request goes to the first whose `match` answers. Default `[openAiWire]`. */
+  /**
+   * The wires served; a request goes to the first whose `match` answers. Default: all three
+   * (OpenAI, Anthropic, Gemini), whose paths do not overlap, so one mock serves every provider.
+   */
   readonly wires?: readonly MockWire[];
 }
 
@@ -63,7 +68,7 @@ export interface MockProvider {
 }
 
 export async function startMockProvider(options: MockProviderOptions = {}): Promise<MockProvider> {
-  const provider = new MockProviderServer(options.wires ?? [openAiWire]);
+  const provider = new MockProviderServer(options.wires ?? [openAiWire, anthropicWire, geminiWire]);
   await provider.listen(options.host ?? "127.0.0.1", options.port ?? 0);
   return provider;
 }

@@ -1184,11 +1184,18 @@ describe("examples/providers", () => {
 
   it("has one example per provider", async () => {
     expect((await readdir(directory)).sort()).toEqual(
-      expect.arrayContaining(["azure.toml", "litellm.toml", "openai.toml", "vllm.toml"]),
+      expect.arrayContaining([
+        "anthropic.toml",
+        "azure.toml",
+        "gemini.toml",
+        "litellm.toml",
+        "openai.toml",
+        "vllm.toml",
+      ]),
     );
   });
 
-  it.each(["openai.toml", "azure.toml", "litellm.toml", "vllm.toml"])(
+  it.each(["openai.toml", "azure.toml", "litellm.toml", "vllm.toml", "anthropic.toml", "gemini.toml"])(
     "%s validates, with every secret from the environment",
     async (file) => {
       const text = await readFile(join(directory, file), "utf8");
@@ -1208,7 +1215,9 @@ describe("examples/providers", () => {
       expect(result.warnings).toEqual([]); // no inline secrets
       expect(result.value.deployments.length).toBeGreaterThan(0);
       for (const deployment of result.value.deployments) {
-        expect(["openai", "litellm", "openai-compatible"]).toContain(deployment.runtime);
+        expect(["openai", "litellm", "openai-compatible", "anthropic", "gemini"]).toContain(
+          deployment.runtime,
+        );
       }
       // without the variables the file is refused, naming each one
       const missing = parseConfig(text, {
