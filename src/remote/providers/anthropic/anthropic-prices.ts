@@ -36,7 +36,7 @@ const haiku45 = price(1, 5);
 export const anthropicPriceTable = {
   version: "2026-12-02",
   source:
-    "https://docs.anthropic.com/en/docs/about-claude/pricing (standard tier, 5-minute cache writes, taken 2026-12-02)",
+    "https://docs.anthropic.com/en/docs/about-claude/pricing (standard tier, 5-minute cache writes), written down 2026-12-02 from the page as last read; not re-fetched (no internet where it was written)",
   /**
    * The names whose price Anthropic's pricing page did not list when the table was taken: each
    * has the price of the newest published model of its tier, as said here. Names of families

@@ -17,7 +17,8 @@ import type { PricingConfig } from "../../../core/deployment-types.js";
  */
 export const geminiPriceTable = {
   version: "2026-12-03",
-  source: "https://ai.google.dev/gemini-api/docs/pricing (standard paid tier, taken 2026-12-03)",
+  source:
+    "https://ai.google.dev/gemini-api/docs/pricing (standard paid tier), written down 2026-12-03 from the page as last read; not re-fetched (no internet where it was written)",
   models: {
     "gemini-3-pro": {
       inputPerMillionUsd: 2.0,
