@@ -6,7 +6,7 @@ import { mockDeployments, remoteDeployments, soakServer } from "./soak-config.js
 
 const words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"];
 const CHAT_PATH = "/v1/chat/completions";
-const unknownDeploymentLabel = "(unknown)"; // src/serving/metrics-messages.ts
+const unknownDeploymentLabel = "(unknown)"; // src/serving/metrics/metrics-messages.ts
 
 const integer = (random, min, max) => min + Math.floor(random() * (max - min + 1));
 

@@ -1,7 +1,7 @@
 // The cluster's placement of local-model (llama) replicas as one pure step (docs/cluster.md,
 // "Placement"): the lease holder passes the live nodes' heartbeats, the catalog's local
 // deployments and the placements in force, and gets back which node runs each replica. It
-// generalises the one-node DeploymentPlacementActor (src/serving/deployment-placement-actor.ts) to
+// generalises the one-node DeploymentPlacementActor (src/serving/control/deployment-placement-actor.ts) to
 // many nodes. No clock, no randomness, no I/O; the inputs are never mutated, and the same inputs in
 // any order give the same plan.
 //

@@ -18,19 +18,27 @@ import {
 import type { TokenChunk } from "../core/token-chunk.js";
 import type { EngineObserver, LoadReported } from "../protocol/engine-messages.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
-import { type AdminCatalog, type AdminService, createAdminService } from "./admin-service.js";
-import { BudgetActor, type BudgetMessage } from "./budget-actor.js";
-import { type ApplyResult, DeploymentManagerActor, type ManagerMessage } from "./deployment-manager-actor.js";
+import { type AdminCatalog, type AdminService, createAdminService } from "./control/admin-service.js";
+import {
+  type ApplyResult,
+  DeploymentManagerActor,
+  type ManagerMessage,
+} from "./control/deployment-manager-actor.js";
 import {
   DeploymentPlacementActor,
   type NodeCapacity,
   type PlacementMessage,
   type ReplaceRequest,
-} from "./deployment-placement-actor.js";
-import { type CoordinatorMessage, DpCoordinatorActor, type RouteReply } from "./dp-coordinator-actor.js";
-import { InferenceService } from "./inference-service.js";
-import { metricsActorProps } from "./metrics-actor.js";
-import type { MetricsMessage } from "./metrics-messages.js";
+} from "./control/deployment-placement-actor.js";
+import { metricsActorProps } from "./metrics/metrics-actor.js";
+import type { MetricsMessage } from "./metrics/metrics-messages.js";
+import { BudgetActor, type BudgetMessage } from "./request/budget-actor.js";
+import {
+  type CoordinatorMessage,
+  DpCoordinatorActor,
+  type RouteReply,
+} from "./request/dp-coordinator-actor.js";
+import { InferenceService } from "./request/inference-service.js";
 import type { DeploymentStatus } from "./service-types.js";
 
 export interface ServingOptions {

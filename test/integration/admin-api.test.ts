@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { createInferenceSystem, type InferenceSystem, Secret } from "../../src/index.js";
-import type { ListeningGateway } from "../../src/serving/http-gateway.js";
+import type { ListeningGateway } from "../../src/serving/http/http-gateway.js";
 import { complete, type MockProvider, startMockProvider } from "../../src/testkit/mock-provider.js";
 
 const ADMIN_KEY = "admin-key-0123456789";

@@ -13,7 +13,7 @@ import {
   type RuntimeRegistry,
   Secret,
 } from "../../src/index.js";
-import type { ListeningGateway } from "../../src/serving/http-gateway.js";
+import type { ListeningGateway } from "../../src/serving/http/http-gateway.js";
 import { complete, type MockProvider, startMockProvider } from "../../src/testkit/mock-provider.js";
 
 const ADMIN_KEY = "admin-key-egress-0123456789";

@@ -7,7 +7,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createInferenceSystem, type InferenceSystem } from "../../src/index.js";
-import type { ListeningGateway } from "../../src/serving/http-gateway.js";
+import type { ListeningGateway } from "../../src/serving/http/http-gateway.js";
 import { ManualClock } from "../../src/testkit/manual-clock.js";
 import { anthropicWire } from "../../src/testkit/mock-anthropic-wire.js";
 import { complete, type MockProvider, startMockProvider } from "../../src/testkit/mock-provider.js";

@@ -2,7 +2,7 @@
 // tries the original deployment's fallbacks in order, each once, under one deadline.
 import { afterEach, describe, expect, it } from "vitest";
 import { createInferenceSystem, type DeploymentInput, type InferenceSystem } from "../../src/index.js";
-import type { ListeningGateway } from "../../src/serving/http-gateway.js";
+import type { ListeningGateway } from "../../src/serving/http/http-gateway.js";
 import { flushMicrotasks, ManualClock, until } from "../../src/testkit/manual-clock.js";
 import {
   contentFiltered,

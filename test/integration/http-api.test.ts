@@ -4,7 +4,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createInferenceSystem, type InferenceSystem } from "../../src/index.js";
-import type { ListeningGateway } from "../../src/serving/http-gateway.js";
+import type { ListeningGateway } from "../../src/serving/http/http-gateway.js";
 import { flushMicrotasks, ManualClock } from "../../src/testkit/manual-clock.js";
 import { sample } from "./helpers.js";
 

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Secret } from "../../src/core/secret.js";
 import { createInferenceSystem, type InferenceSystem } from "../../src/index.js";
-import type { ListeningGateway } from "../../src/serving/http-gateway.js";
+import type { ListeningGateway } from "../../src/serving/http/http-gateway.js";
 import { type MockProvider, startMockProvider } from "../../src/testkit/mock-provider.js";
 
 // Arbitrary bodies and headers thrown at POST /v1/chat/completions of the whole system (real

@@ -14,7 +14,7 @@ import {
 import { detectGpus } from "../../src/runtimes/llama/gpu-detection.js";
 import type { LlamaRunner } from "../../src/runtimes/llama/llama-runner.js";
 import { makeModel } from "../../src/runtimes/llama/make-model.js";
-import type { ListeningGateway } from "../../src/serving/http-gateway.js";
+import type { ListeningGateway } from "../../src/serving/http/http-gateway.js";
 import { sample } from "./helpers.js";
 
 let dir: string;

@@ -11,7 +11,7 @@ import OpenAI from "openai";
 import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createInferenceSystem, type InferenceSystem } from "../../src/index.js";
-import type { ListeningGateway } from "../../src/serving/http-gateway.js";
+import type { ListeningGateway } from "../../src/serving/http/http-gateway.js";
 import { ManualClock, until } from "../../src/testkit/manual-clock.js";
 import {
   badRequest,

@@ -2,7 +2,7 @@
 // manual clock, driven by the official openai client with retries off.
 import OpenAI from "openai";
 import { createInferenceSystem, type InferenceSystem } from "../../src/index.js";
-import type { ListeningGateway } from "../../src/serving/http-gateway.js";
+import type { ListeningGateway } from "../../src/serving/http/http-gateway.js";
 import { ManualClock, until } from "../../src/testkit/manual-clock.js";
 import { type MockProvider, startMockProvider } from "../../src/testkit/mock-provider.js";
 

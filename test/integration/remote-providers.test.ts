@@ -17,7 +17,7 @@ import {
   type InferenceSystem,
   parseConfig,
 } from "../../src/index.js";
-import type { ListeningGateway } from "../../src/serving/http-gateway.js";
+import type { ListeningGateway } from "../../src/serving/http/http-gateway.js";
 import { ManualClock, until } from "../../src/testkit/manual-clock.js";
 import {
   complete,

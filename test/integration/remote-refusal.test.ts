@@ -124,7 +124,7 @@ describe("a refusal reaches the client", () => {
     expect(text).toBe(REFUSAL.join(""));
   });
 
-  // The aggregate is built in src/serving/inference-service.ts (`complete`), which does not yet copy
+  // The aggregate is built in src/serving/request/inference-service.ts (`complete`), which does not yet copy
   // Tokens.refusal into CompletionResult; chatCompletionJson already writes it (see docs/providers.md).
   it("unary chat: as message.refusal with null content", async () => {
     const s = await start();

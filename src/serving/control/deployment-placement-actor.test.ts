@@ -3,7 +3,7 @@
 // only when the first such replica is placed (a node without GPU replicas never asks).
 
 import { describe, expect, it } from "vitest";
-import { callbackRef } from "../actor/index.js";
+import { callbackRef } from "../../actor/index.js";
 import {
   DeploymentPlacementActor,
   type PlacementOptions,

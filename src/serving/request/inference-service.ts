@@ -1,18 +1,18 @@
 // InferenceService: the one request path. The HTTP gateway and the library API both call it;
 // it spawns one RequestActor per request and hands back the client's chunk channel.
 
-import { type ActorRef, type ActorSystem, systemClock } from "../actor/index.js";
-import { Channel } from "../core/channel.js";
-import type { CompletionResult, ServiceRequest } from "../core/dialect.js";
-import { errors, InferenceError } from "../core/inference-error.js";
-import { settledWithin } from "../core/runner-clock.js";
-import { type TokenChunk, Tokens } from "../core/token-chunk.js";
+import { type ActorRef, type ActorSystem, systemClock } from "../../actor/index.js";
+import { Channel } from "../../core/channel.js";
+import type { CompletionResult, ServiceRequest } from "../../core/dialect.js";
+import { errors, InferenceError } from "../../core/inference-error.js";
+import { settledWithin } from "../../core/runner-clock.js";
+import { type TokenChunk, Tokens } from "../../core/token-chunk.js";
+import type { ManagerMessage } from "../control/deployment-manager-actor.js";
+import type { MetricsMessage } from "../metrics/metrics-messages.js";
+import type { DeploymentStatus, InferenceServicePort, RequestHandle } from "../service-types.js";
 import type { BudgetMessage } from "./budget-actor.js";
-import type { ManagerMessage } from "./deployment-manager-actor.js";
 import type { CoordinatorMessage } from "./dp-coordinator-actor.js";
-import type { MetricsMessage } from "./metrics-messages.js";
 import { clientCancelled, type RequestControl, requestActorProps } from "./request-actor.js";
-import type { DeploymentStatus, InferenceServicePort, RequestHandle } from "./service-types.js";
 
 export interface InferenceServiceOptions {
   readonly system: ActorSystem;

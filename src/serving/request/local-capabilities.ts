@@ -3,8 +3,8 @@
 // structured response_format, reasoning_effort, and image content parts (the local runtimes take
 // text only).
 
-import type { ServiceRequest } from "../core/dialect.js";
-import { errors, type InferenceError } from "../core/inference-error.js";
+import type { ServiceRequest } from "../../core/dialect.js";
+import { errors, type InferenceError } from "../../core/inference-error.js";
 
 export function localRefusal(deployment: string, request: ServiceRequest): InferenceError | undefined {
   const { tools, responseFormat, reasoningEffort } = request.features;

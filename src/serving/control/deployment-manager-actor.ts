@@ -4,14 +4,20 @@
 // pending → serving → draining → removed, or failed with a reason. The rules are rollout.ts's
 // (docs/architecture.md, "Rollouts"); the actor carries out its effects.
 
-import { type Actor, type ActorContext, type ActorRef, callbackRef, type Signal } from "../actor/index.js";
-import type { DeploymentSpec } from "../core/deployment.js";
-import type { EngineCommand, EngineDeps, EngineDrained, ReplicaEvent } from "../protocol/engine-messages.js";
-import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
+import { type Actor, type ActorContext, type ActorRef, callbackRef, type Signal } from "../../actor/index.js";
+import type { DeploymentSpec } from "../../core/deployment.js";
+import type {
+  EngineCommand,
+  EngineDeps,
+  EngineDrained,
+  ReplicaEvent,
+} from "../../protocol/engine-messages.js";
+import type { RuntimeRegistry } from "../../protocol/runtime-registry.js";
+import type { MetricsMessage } from "../metrics/metrics-messages.js";
+import { policyOf } from "../request/deployment-policy.js";
+import type { CoordinatorMessage } from "../request/dp-coordinator-actor.js";
+import type { DeploymentStatus } from "../service-types.js";
 import type { PlacementMessage, PlacementResult } from "./deployment-placement-actor.js";
-import { policyOf } from "./deployment-policy.js";
-import type { CoordinatorMessage } from "./dp-coordinator-actor.js";
-import type { MetricsMessage } from "./metrics-messages.js";
 import {
   deploymentOf,
   type RolloutEffect,
@@ -21,7 +27,6 @@ import {
   step,
   type Waiters,
 } from "./rollout.js";
-import type { DeploymentStatus } from "./service-types.js";
 
 export type ApplyResult =
   | { readonly ok: true; readonly status: DeploymentStatus }

@@ -3,10 +3,10 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { httpStatusOf } from "../core/http-error.js";
-import { errors } from "../core/inference-error.js";
-import type { BodyResult } from "../core/internal-routes.js";
-import { openAiErrorBody } from "./dialects/openai/openai-error-body.js";
+import { httpStatusOf } from "../../core/http-error.js";
+import { errors } from "../../core/inference-error.js";
+import type { BodyResult } from "../../core/internal-routes.js";
+import { openAiErrorBody } from "../dialects/openai/openai-error-body.js";
 
 /**
  * A request node:http could not parse or did not receive in time never reaches the handler; it

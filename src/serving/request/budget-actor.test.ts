@@ -3,9 +3,9 @@
 // `unavailable` rather than leaving it waiting or crashing the actor.
 
 import { describe, expect, it } from "vitest";
-import { type ActorContext, callbackRef, silentLogger } from "../actor/index.js";
-import { MemorySpendLedger } from "../core/stores/index.js";
-import { flushMicrotasks, ManualClock } from "../testkit/manual-clock.js";
+import { type ActorContext, callbackRef, silentLogger } from "../../actor/index.js";
+import { MemorySpendLedger } from "../../core/stores/index.js";
+import { flushMicrotasks, ManualClock } from "../../testkit/manual-clock.js";
 import { BudgetActor, type BudgetDecision, type BudgetMessage } from "./budget-actor.js";
 
 function budgetActor(ledger: MemorySpendLedger, logged: string[] = []) {

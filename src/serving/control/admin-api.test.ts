@@ -2,12 +2,12 @@
 // refusal in the OpenAI-style error shape with a stable code (409 conflict, 422 deployment_failed).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { describe, expect, it } from "vitest";
-import { toHttpError } from "../core/http-error.js";
-import { Secret } from "../core/secret.js";
+import { toHttpError } from "../../core/http-error.js";
+import { Secret } from "../../core/secret.js";
+import { openAiErrorBody } from "../dialects/openai/openai-error-body.js";
+import type { ClusterPlacement, ClusterStatus, DeploymentStatus } from "../service-types.js";
 import { type AdminResponder, type AdminRoutes, createAdminRoutes } from "./admin-api.js";
 import type { AdminService } from "./admin-service.js";
-import { openAiErrorBody } from "./dialects/openai/openai-error-body.js";
-import type { ClusterPlacement, ClusterStatus, DeploymentStatus } from "./service-types.js";
 
 const status: DeploymentStatus = {
   name: "gpt",

@@ -3,8 +3,8 @@
 // (docs/architecture.md, "Rollouts"). `step(state, event)` returns the next state and the effects
 // the DeploymentManagerActor carries out (placement asks, engines, coordinator, replies, logs).
 
-import type { DeploymentSpec } from "../core/deployment.js";
-import { Secret } from "../core/secret.js";
+import type { DeploymentSpec } from "../../core/deployment.js";
+import { Secret } from "../../core/secret.js";
 
 export type DeploymentState = "pending" | "serving" | "draining" | "removed" | "failed";
 

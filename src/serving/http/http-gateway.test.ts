@@ -1,19 +1,19 @@
 import { request as httpRequest } from "node:http";
 import OpenAI, { APIError, NotFoundError, RateLimitError } from "openai";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Logger } from "../actor/index.js";
-import type { CompletionResult, ServiceRequest } from "../core/dialect.js";
-import { errors, type InferenceError } from "../core/inference-error.js";
-import { Secret } from "../core/secret.js";
-import { type TokenChunk, Tokens } from "../core/token-chunk.js";
-import { ManualClock, until } from "../testkit/manual-clock.js";
-import { createHttpGateway, type ListeningGateway } from "./http-gateway.js";
+import type { Logger } from "../../actor/index.js";
+import type { CompletionResult, ServiceRequest } from "../../core/dialect.js";
+import { errors, type InferenceError } from "../../core/inference-error.js";
+import { Secret } from "../../core/secret.js";
+import { type TokenChunk, Tokens } from "../../core/token-chunk.js";
+import { ManualClock, until } from "../../testkit/manual-clock.js";
 import type {
   ClusterStatus,
   DeploymentStatus,
   InferenceServicePort,
   RequestHandle,
-} from "./service-types.js";
+} from "../service-types.js";
+import { createHttpGateway, type ListeningGateway } from "./http-gateway.js";
 
 // ── a scripted InferenceServicePort ───────────────────────────────────────────────────────────
 

@@ -1,8 +1,8 @@
 // What the MetricsActor is told. The RequestActor reports one `request-finished` per request;
 // engines report through the EngineObserver adapter; the manager reports deployment states.
 
-import type { ActorRef } from "../actor/index.js";
-import type { InferenceErrorKind } from "../core/inference-error.js";
+import type { ActorRef } from "../../actor/index.js";
+import type { InferenceErrorKind } from "../../core/inference-error.js";
 
 /**
  * The deployment label of requests that named no known deployment (404s): the client's `model`

@@ -5,23 +5,23 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { type Clock, type Logger, silentLogger } from "../actor/index.js";
-import type { ServerConfig } from "../core/config/server-schema.js";
-import type { CompletionResult, Dialect, DialectParse } from "../core/dialect.js";
-import { httpStatusOf, toHttpError } from "../core/http-error.js";
-import { errors, InferenceError, toInferenceError } from "../core/inference-error.js";
-import type { InternalRoutes } from "../core/internal-routes.js";
-import type { FinishReason, TokenChunk, TokenUsage } from "../core/token-chunk.js";
-import type { AdminRoutes } from "./admin-api.js";
-import { openAiChatDialect, openAiCompletionsDialect } from "./dialects/openai/openai-dialects.js";
-import { MAX_JSON_DEPTH, tooDeepField } from "./json-depth.js";
-import { answerClientError, readBody } from "./request-reading.js";
+import { type Clock, type Logger, silentLogger } from "../../actor/index.js";
+import type { ServerConfig } from "../../core/config/server-schema.js";
+import type { CompletionResult, Dialect, DialectParse } from "../../core/dialect.js";
+import { httpStatusOf, toHttpError } from "../../core/http-error.js";
+import { errors, InferenceError, toInferenceError } from "../../core/inference-error.js";
+import type { InternalRoutes } from "../../core/internal-routes.js";
+import type { FinishReason, TokenChunk, TokenUsage } from "../../core/token-chunk.js";
+import type { AdminRoutes } from "../control/admin-api.js";
+import { openAiChatDialect, openAiCompletionsDialect } from "../dialects/openai/openai-dialects.js";
 import type {
   ClusterStatus,
   DeploymentStatus,
   InferenceServicePort,
   RequestHandle,
-} from "./service-types.js";
+} from "../service-types.js";
+import { MAX_JSON_DEPTH, tooDeepField } from "./json-depth.js";
+import { answerClientError, readBody } from "./request-reading.js";
 import { SseWriter } from "./sse-writer.js";
 
 export interface HttpGatewayOptions {

@@ -3,10 +3,10 @@
 // injected clock), settle it with the real cost, or release it when the request failed. Requests
 // of deployments without a budget just record their cost. Serves the spend report.
 
-import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
-import type { BudgetConfig } from "../core/deployment.js";
-import { errors, type InferenceError, storeFailure } from "../core/inference-error.js";
-import { type SpendLedger, utcDayStart, utcHourStart } from "../core/stores/index.js";
+import type { Actor, ActorContext, ActorRef } from "../../actor/index.js";
+import type { BudgetConfig } from "../../core/deployment.js";
+import { errors, type InferenceError, storeFailure } from "../../core/inference-error.js";
+import { type SpendLedger, utcDayStart, utcHourStart } from "../../core/stores/index.js";
 
 export type BudgetDecision =
   | { readonly type: "granted"; readonly reservationId: string }

@@ -6,10 +6,10 @@
 // targets), skipping draining targets and dropping targets whose engine terminated; a local
 // target wins unless a peer's load is lower by more than PEER_LOAD_MARGIN. No store is read per route.
 
-import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
-import { errors, type InferenceError } from "../core/inference-error.js";
-import type { EngineCommand, LoadReported } from "../protocol/engine-messages.js";
-import type { EngineTargetLoad } from "../protocol/target-load.js";
+import type { Actor, ActorContext, ActorRef } from "../../actor/index.js";
+import { errors, type InferenceError } from "../../core/inference-error.js";
+import type { EngineCommand, LoadReported } from "../../protocol/engine-messages.js";
+import type { EngineTargetLoad } from "../../protocol/target-load.js";
 import type { DeploymentPolicy } from "./deployment-policy.js";
 
 export type DeploymentRouteState = "pending" | "serving" | "draining" | "removed" | "failed";

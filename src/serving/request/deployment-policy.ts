@@ -2,9 +2,14 @@
 // use them, its context window, its capacity policy, its budget and its prices. The manager
 // derives it from the spec (and the runtime's price table) and the coordinator hands it out.
 
-import type { BudgetConfig, DeploymentSpec, OnCapacityExhausted, PricingConfig } from "../core/deployment.js";
-import type { InferenceErrorKind } from "../core/inference-error.js";
-import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
+import type {
+  BudgetConfig,
+  DeploymentSpec,
+  OnCapacityExhausted,
+  PricingConfig,
+} from "../../core/deployment.js";
+import type { InferenceErrorKind } from "../../core/inference-error.js";
+import type { RuntimeRegistry } from "../../protocol/runtime-registry.js";
 
 /** docs/architecture.md, request rules: the failures that send a request to the next fallback by default. */
 export const defaultFallbackOn: readonly InferenceErrorKind[] = [

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type ActorRef, ActorSystem, props } from "../actor/index.js";
-import type { EngineCommand } from "../protocol/engine-messages.js";
-import type { EngineTargetLoad } from "../protocol/target-load.js";
-import { flushMicrotasks, ManualClock } from "../testkit/manual-clock.js";
+import { type ActorRef, ActorSystem, props } from "../../actor/index.js";
+import type { EngineCommand } from "../../protocol/engine-messages.js";
+import type { EngineTargetLoad } from "../../protocol/target-load.js";
+import { flushMicrotasks, ManualClock } from "../../testkit/manual-clock.js";
 import type { DeploymentPolicy } from "./deployment-policy.js";
 import {
   type CoordinatorMessage,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Channel, ChannelClosedError } from "../core/channel.js";
-import type { TokenChunk } from "../core/token-chunk.js";
+import { Channel, ChannelClosedError } from "../../core/channel.js";
+import type { TokenChunk } from "../../core/token-chunk.js";
 import { AttemptSink } from "./attempt-sink.js";
 
 function setup(alreadyCommitted = false, capacity = 8) {

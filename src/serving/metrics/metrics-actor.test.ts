@@ -1,8 +1,8 @@
 import { register as globalRegistry, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ActorRef, Logger } from "../actor/index.js";
-import { ActorSystem } from "../actor/index.js";
-import { flushMicrotasks, ManualClock } from "../testkit/manual-clock.js";
+import type { ActorRef, Logger } from "../../actor/index.js";
+import { ActorSystem } from "../../actor/index.js";
+import { flushMicrotasks, ManualClock } from "../../testkit/manual-clock.js";
 import { metricsActorProps, metricsContentType } from "./metrics-actor.js";
 import type { MetricsMessage } from "./metrics-messages.js";
 

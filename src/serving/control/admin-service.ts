@@ -4,15 +4,15 @@
 // Never returns a secret. In a cluster, apply and remove go to the shared catalog (an AdminCatalog,
 // docs/cluster.md "One catalog") and answer once this node has applied the change.
 
-import type { ActorRef } from "../actor/index.js";
-import { joinPath, type Problem } from "../core/config/problem.js";
-import { Deployment, type DeploymentSpec } from "../core/deployment.js";
-import { blockedUrlHost, createEgressGuard, type EgressGuard } from "../core/egress-guard.js";
-import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
-import type { BudgetMessage, SpendRow } from "./budget-actor.js";
+import type { ActorRef } from "../../actor/index.js";
+import { joinPath, type Problem } from "../../core/config/problem.js";
+import { Deployment, type DeploymentSpec } from "../../core/deployment.js";
+import { blockedUrlHost, createEgressGuard, type EgressGuard } from "../../core/egress-guard.js";
+import type { RuntimeRegistry } from "../../protocol/runtime-registry.js";
+import type { DeploymentSnapshot, MetricsMessage } from "../metrics/metrics-messages.js";
+import type { BudgetMessage, SpendRow } from "../request/budget-actor.js";
+import type { DeploymentStatus } from "../service-types.js";
 import type { ApplyResult, CommandResult, ManagerMessage } from "./deployment-manager-actor.js";
-import type { DeploymentSnapshot, MetricsMessage } from "./metrics-messages.js";
-import type { DeploymentStatus } from "./service-types.js";
 
 export interface AdminDeploymentView extends DeploymentStatus {
   readonly running: number;

@@ -3,8 +3,8 @@
 // content (the commit point, docs/architecture.md, request rules), and keeps what the RequestActor needs at the end:
 // usage, content chunks, inter-token gaps. It tells the actor only the commit and the end.
 
-import { type Channel, ChannelClosedError, type ChunkSink } from "../core/channel.js";
-import { commitsResponse, type TokenChunk, type TokenUsage } from "../core/token-chunk.js";
+import { type Channel, ChannelClosedError, type ChunkSink } from "../../core/channel.js";
+import { commitsResponse, type TokenChunk, type TokenUsage } from "../../core/token-chunk.js";
 
 export interface AttemptEvents {
   /** The first chunk with content reached the client, at `at` (clock ms). */

@@ -9,11 +9,11 @@
 // gateway (problems / deployment ride beside "error" where there are some).
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { errors, type InferenceError } from "../core/inference-error.js";
-import type { Secret } from "../core/secret.js";
+import { errors, type InferenceError } from "../../core/inference-error.js";
+import type { Secret } from "../../core/secret.js";
+import type { ClusterPlacement, ClusterStatus, DeploymentStatus } from "../service-types.js";
 import type { AdminDeploymentView, AdminService } from "./admin-service.js";
 import type { ApplyResult, CommandResult } from "./deployment-manager-actor.js";
-import type { ClusterPlacement, ClusterStatus, DeploymentStatus } from "./service-types.js";
 
 /** What the gateway lends the admin routes: its one way to answer JSON and errors. */
 export interface AdminResponder {

@@ -7,7 +7,7 @@
 // "Placement"). A remote replica on a cluster node without egress is placed nowhere: that node
 // forwards the deployment's requests to the nodes that have egress (docs/cluster.md, "Forwarding").
 
-import type { Actor, ActorRef } from "../actor/index.js";
+import type { Actor, ActorRef } from "../../actor/index.js";
 
 export interface NodeCapacity {
   readonly nodeId: string;

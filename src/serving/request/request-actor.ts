@@ -14,25 +14,29 @@ import {
   type Props,
   props,
   stop,
-} from "../actor/index.js";
-import type { ExecuteBatch } from "../core/batch.js";
-import { estimateTokens, messageText } from "../core/batch.js";
-import { type Channel, ChannelClosedError } from "../core/channel.js";
-import { costUsd, estimateCostUsd } from "../core/cost.js";
-import type { ServiceRequest } from "../core/dialect.js";
+} from "../../actor/index.js";
+import type { ExecuteBatch } from "../../core/batch.js";
+import { estimateTokens, messageText } from "../../core/batch.js";
+import { type Channel, ChannelClosedError } from "../../core/channel.js";
+import { costUsd, estimateCostUsd } from "../../core/cost.js";
+import type { ServiceRequest } from "../../core/dialect.js";
 import {
   errors,
   type InferenceError,
   type InferenceErrorKind,
   toInferenceError,
-} from "../core/inference-error.js";
-import type { TokenChunk } from "../core/token-chunk.js";
+} from "../../core/inference-error.js";
+import type { TokenChunk } from "../../core/token-chunk.js";
+import {
+  type MetricsMessage,
+  type RequestOutcome,
+  unknownDeploymentLabel,
+} from "../metrics/metrics-messages.js";
 import { AttemptSink } from "./attempt-sink.js";
 import type { BudgetDecision, BudgetMessage } from "./budget-actor.js";
 import { type DeploymentPolicy, fallsBackOn } from "./deployment-policy.js";
 import type { CoordinatorMessage, RouteReply, RouteResult, RouteTarget } from "./dp-coordinator-actor.js";
 import { localRefusal } from "./local-capabilities.js";
-import { type MetricsMessage, type RequestOutcome, unknownDeploymentLabel } from "./metrics-messages.js";
 
 interface AttemptEnded {
   readonly type: "attempt-ended";

@@ -4,9 +4,9 @@
 // global default), so several actor systems in one process never share series.
 
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
-import type { ActorContext, ActorRef, Props } from "../actor/index.js";
-import { props } from "../actor/index.js";
-import { inferenceErrorKinds } from "../core/inference-error.js";
+import type { ActorContext, ActorRef, Props } from "../../actor/index.js";
+import { props } from "../../actor/index.js";
+import { inferenceErrorKinds } from "../../core/inference-error.js";
 import { FastHistogram } from "./fast-histogram.js";
 import {
   type DeploymentSnapshot,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type DeploymentSpec, servingDefaults } from "../core/deployment.js";
+import { type DeploymentSpec, servingDefaults } from "../../core/deployment.js";
 import { type RolloutEffect, type RolloutEvent, type RolloutState, statusOf, step } from "./rollout.js";
 
 const spec = (replicas: number, model = "echo-1"): DeploymentSpec => ({
