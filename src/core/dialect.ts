@@ -39,14 +39,24 @@ export interface CompletionResult {
   readonly reasoningBlocks?: readonly ReasoningBlock[];
 }
 
-export type DialectParse =
-  | {
-      readonly ok: true;
-      readonly request: ServiceRequest;
-      /** Whether a stream ends with a usage event (OpenAI's `stream_options.include_usage`). */
-      readonly includeUsage: boolean;
-    }
+/**
+ * A dialect's parse: the neutral request, and the dialect's own `state` its answer needs (OpenAI:
+ * whether a stream ends with usage; the Responses API: the items to store), or the refusal.
+ */
+export type DialectParse<S = unknown> =
+  | { readonly ok: true; readonly request: ServiceRequest; readonly state: S }
   | { readonly ok: false; readonly error: InferenceError };
+
+/** What a dialect knows about the client beyond its body. */
+export interface DialectContext {
+  /**
+   * Who the client is: an opaque id derived from the key it authenticated with ("" when the server
+   * takes no keys), never the key itself. Stored state (the Responses API's) belongs to it.
+   */
+  readonly clientId: string;
+  /** Milliseconds from the injected clock. */
+  readonly nowMs: number;
+}
 
 /** What every answer names: the request, the model the client asked for, the time. */
 export interface AnswerContext {
@@ -67,21 +77,32 @@ export interface StreamEncoder {
   start(): string;
   /** The events for one chunk; undefined when it carries nothing the client is shown. */
   chunk(chunk: TokenChunk): string | undefined;
-  /** The events that end a finished stream: the finish reason, usage when asked, the terminator. */
-  finish(reason: FinishReason, usage: TokenUsage | undefined): string;
+  /**
+   * The events that end a finished stream: the finish reason, usage when asked, the terminator. A
+   * promise when the dialect keeps the answer first (a stored response is readable once its
+   * stream has ended).
+   */
+  finish(reason: FinishReason, usage: TokenUsage | undefined): string | Promise<string>;
   /** The event that ends a stream failing after commit: the error, never a success terminator. */
   fail(error: InferenceError, status: number): string;
 }
 
-export interface Dialect {
-  /** e.g. "openai-chat"; named in logs. */
-  readonly name: string;
-  /** Validates a JSON-parsed body; a refusal names the offending field (400 bad_request). */
-  parse(body: unknown): DialectParse;
-  /** The JSON body of a unary answer. */
-  unaryBody(result: CompletionResult, context: AnswerContext): unknown;
-  /** A stream's encoder; `includeUsage` from the parse. */
-  streamEncoder(context: AnswerContext, includeUsage: boolean): StreamEncoder;
+/** The part of a dialect every answer of its routes needs, errors before parsing included. */
+export interface ErrorDialect {
   /** The JSON body of an error answered with `status` (src/core/http-error.ts decides the status). */
   errorBody(error: InferenceError, status: number): unknown;
+}
+
+export interface Dialect<S = unknown> extends ErrorDialect {
+  /** e.g. "openai-chat"; named in logs. */
+  readonly name: string;
+  /**
+   * Validates a JSON-parsed body; a refusal names the offending field (400 bad_request). A promise
+   * when parsing reads stored state (the Responses API's `previous_response_id`).
+   */
+  parse(body: unknown, context: DialectContext): DialectParse<S> | Promise<DialectParse<S>>;
+  /** The JSON body of a unary answer (a promise when the dialect stores it first). */
+  unaryBody(result: CompletionResult, context: AnswerContext, state: S): unknown;
+  /** A stream's encoder. */
+  streamEncoder(context: AnswerContext, state: S): StreamEncoder;
 }

@@ -1,28 +1,30 @@
-// The HTTP gateway: the OpenAI-compatible front door of the request path (docs/architecture.md, request rules). It routes,
-// authenticates client keys, reads bounded bodies, validates them (openai-request.ts), calls the
-// InferenceService and writes JSON or SSE back (openai-response.ts, sse-writer.ts). Errors reach
-// HTTP only through toHttpError; the handler never throws.
+// The HTTP gateway: the front door of the request path (docs/architecture.md, request rules). It
+// routes each path to a dialect's completion route (dialect-route.ts) or to a plain route,
+// authenticates client keys, reads bounded bodies, and answers models, readiness and metrics.
+// Errors reach HTTP only through toHttpError, in the body of the route's dialect; the handler
+// never throws.
 
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type Clock, type Logger, silentLogger } from "../../actor/index.js";
 import type { ServerConfig } from "../../core/config/server-schema.js";
-import type { CompletionResult, Dialect, DialectParse } from "../../core/dialect.js";
-import { httpStatusOf, toHttpError } from "../../core/http-error.js";
-import { errors, InferenceError, toInferenceError } from "../../core/inference-error.js";
+import type { Dialect, ErrorDialect } from "../../core/dialect.js";
+import { toHttpError } from "../../core/http-error.js";
+import { errors, InferenceError } from "../../core/inference-error.js";
 import type { InternalRoutes } from "../../core/internal-routes.js";
-import type { FinishReason, TokenChunk, TokenUsage } from "../../core/token-chunk.js";
 import type { AdminRoutes } from "../control/admin-api.js";
 import { openAiChatDialect, openAiCompletionsDialect } from "../dialects/openai/openai-dialects.js";
-import type {
-  ClusterStatus,
-  DeploymentStatus,
-  InferenceServicePort,
-  RequestHandle,
-} from "../service-types.js";
+import type { ClusterStatus, DeploymentStatus, InferenceServicePort } from "../service-types.js";
+import {
+  type DialectRoute,
+  type DialectRouteDeps,
+  dialectRoute,
+  type GatewayIo,
+  type RequestLogContext,
+} from "./dialect-route.js";
 import { MAX_JSON_DEPTH, tooDeepField } from "./json-depth.js";
 import { answerClientError, readBody } from "./request-reading.js";
-import { SseWriter } from "./sse-writer.js";
 
 export interface HttpGatewayOptions {
   /** The one request path the gateway calls (also behind createInferenceSystem). */
@@ -44,6 +46,10 @@ export interface HttpGatewayOptions {
    * node key itself). Absent: those paths answer 404. Never reached through /v1/.
    */
   readonly internal?: InternalRoutes;
+  /** Dialects served beside OpenAI's chat and legacy completions, each at its path (`servedDialect`). */
+  readonly dialects?: readonly ServedDialect[];
+  /** Plain routes beside the built-in ones (docs/api.md lists them). */
+  readonly routes?: readonly GatewayRoute[];
 }
 
 export interface ListeningGateway {
@@ -73,13 +79,56 @@ export interface HttpGateway {
   listen(host: string, port: number): Promise<ListeningGateway>;
 }
 
-type Method = "GET" | "POST";
-type RouteAction = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
-type AcceptedRequest = Extract<DialectParse, { ok: true }>;
-/** What a failed request's warning carries so it can be matched to the request. */
-interface RequestLogContext {
-  readonly requestId?: string;
-  readonly deployment?: string;
+type Method = "GET" | "POST" | "DELETE";
+type RouteAction = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  client: ClientIdentity,
+) => Promise<void>;
+
+/** A route the gateway serves: its actions by method, and the dialect whose error body it answers with. */
+interface Route {
+  readonly actions: Partial<Record<Method, RouteAction>>;
+  readonly dialect?: ErrorDialect;
+}
+
+/**
+ * A route beyond the built-in ones (a dialect's second endpoint, stored state): `path` exactly, or
+ * every path under `prefix` (the handler reads the rest). Errors are answered in `dialect`'s body.
+ */
+export interface GatewayRoute {
+  readonly path?: string;
+  readonly prefix?: string;
+  readonly dialect?: ErrorDialect;
+  readonly actions: Partial<
+    Record<
+      Method,
+      (request: IncomingMessage, response: ServerResponse, context: GatewayRouteContext) => Promise<void>
+    >
+  >;
+}
+
+/** What a plain route gets: the client's identity and the gateway's one way to answer. */
+export interface GatewayRouteContext extends ClientIdentity {
+  readonly io: GatewayIo;
+  /** The path, without the query. */
+  readonly path: string;
+}
+
+/** A dialect at its path, its state type closed over (so the gateway serves any dialect). */
+export interface ServedDialect {
+  readonly path: string;
+  readonly dialect: ErrorDialect;
+  route(deps: DialectRouteDeps): DialectRoute;
+}
+
+export function servedDialect<S>(path: string, dialect: Dialect<S>): ServedDialect {
+  return { path, dialect, route: (deps) => dialectRoute(dialect, deps) };
+}
+
+/** Who the client is (src/core/dialect.ts, DialectContext.clientId). */
+export interface ClientIdentity {
+  readonly clientId: string;
 }
 
 export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
@@ -92,25 +141,51 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   let draining = false;
   const startedAtSeconds = Math.floor(clock.now() / 1000);
 
-  const routes: ReadonlyMap<string, Partial<Record<Method, RouteAction>>> = new Map([
+  const io: GatewayIo = { sendJson, sendError, readJson };
+  const routeDeps: DialectRouteDeps = { service, clock, log, io };
+  const completionRoute = <S>(dialect: Dialect<S>): Route => ({
+    actions: { POST: dialectRoute(dialect, routeDeps) },
+    dialect,
+  });
+  const routes = new Map<string, Route>([
+    ["/v1/chat/completions", completionRoute(openAiChatDialect)],
+    ["/v1/completions", completionRoute(openAiCompletionsDialect)],
+    ["/v1/models", { actions: { GET: (_request, response) => models(response) } }],
     [
-      "/v1/chat/completions",
-      { POST: (request, response) => completions(request, response, openAiChatDialect) },
+      "/healthz",
+      { actions: { GET: async (_request, response) => sendJson(response, 200, { status: "ok" }) } },
     ],
-    [
-      "/v1/completions",
-      { POST: (request, response) => completions(request, response, openAiCompletionsDialect) },
-    ],
-    ["/v1/models", { GET: (_request, response) => models(response) }],
-    ["/healthz", { GET: async (_request, response) => sendJson(response, 200, { status: "ok" }) }],
-    ["/readyz", { GET: (_request, response) => readiness(response) }],
-    ["/metrics", { GET: (_request, response) => metrics(response) }],
-  ] satisfies Array<[string, Partial<Record<Method, RouteAction>>]>);
+    ["/readyz", { actions: { GET: (_request, response) => readiness(response) } }],
+    ["/metrics", { actions: { GET: (_request, response) => metrics(response) } }],
+  ]);
   /** `GET /v1/models/{id}`: one model object (the id is the rest of the path, URI-decoded). */
-  const modelPrefix = "/v1/models/";
-  const modelRoute: Partial<Record<Method, RouteAction>> = {
-    GET: (request, response) => model(response, pathOf(request.url).slice(modelPrefix.length)),
-  };
+  const prefixRoutes: Array<{ readonly prefix: string; readonly route: Route }> = [
+    {
+      prefix: "/v1/models/",
+      route: {
+        actions: {
+          GET: (request, response) => model(response, pathOf(request.url).slice("/v1/models/".length)),
+        },
+      },
+    },
+  ];
+  for (const served of options.dialects ?? []) {
+    routes.set(served.path, { actions: { POST: served.route(routeDeps) }, dialect: served.dialect });
+  }
+  for (const extra of options.routes ?? []) {
+    const actions: Partial<Record<Method, RouteAction>> = {};
+    for (const [method, action] of Object.entries(extra.actions) as Array<
+      [Method, NonNullable<GatewayRoute["actions"][Method]>]
+    >) {
+      actions[method] = (request, response, client) =>
+        action(request, response, { ...client, io, path: pathOf(request.url) });
+    }
+    const route: Route = extra.dialect === undefined ? { actions } : { actions, dialect: extra.dialect };
+    if (extra.path !== undefined) routes.set(extra.path, route);
+    if (extra.prefix !== undefined) prefixRoutes.push({ prefix: extra.prefix, route });
+  }
+  const routeOf = (path: string): Route | undefined =>
+    routes.get(path) ?? prefixRoutes.find((entry) => path.startsWith(entry.prefix))?.route;
 
   // ── errors and plain responses ──────────────────────────────────────────────────────────────
 
@@ -142,7 +217,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       status?: number;
       headers?: Readonly<Record<string, string>>;
       request?: RequestLogContext;
-      dialect?: Dialect;
+      dialect?: ErrorDialect;
     } = {},
   ): void {
     const http = toHttpError(error, clock.now());
@@ -180,45 +255,68 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       await options.internal(request, response, path, { readBody: (body) => readBody(body, maxBodyBytes) });
       return;
     }
+    const endpoint = routeOf(path);
+    let client: ClientIdentity = { clientId: "" };
     if (path === "/v1" || path.startsWith("/v1/")) {
-      const denied = authenticate(request);
-      if (denied) {
-        sendError(response, denied, { headers: { "www-authenticate": "Bearer" } });
+      const auth = authenticate(request);
+      if (!auth.ok) {
+        sendError(response, auth.error, {
+          headers: { "www-authenticate": "Bearer" },
+          ...(endpoint?.dialect ? { dialect: endpoint.dialect } : {}),
+        });
         request.resume();
         return;
       }
+      client = auth.client;
     }
-    const endpoint = routes.get(path) ?? (path.startsWith(modelPrefix) ? modelRoute : undefined);
     if (!endpoint) {
       sendError(response, errors.notFound(`unknown path: ${request.method} ${truncate(path)}`));
       request.resume();
       return;
     }
     const method = request.method === "HEAD" ? "GET" : request.method;
-    const action = method === "GET" || method === "POST" ? endpoint[method] : undefined;
+    const action =
+      method === "GET" || method === "POST" || method === "DELETE" ? endpoint.actions[method] : undefined;
     if (!action) {
-      const allowed = Object.keys(endpoint).flatMap((name) => (name === "GET" ? ["GET", "HEAD"] : [name]));
+      const allowed = Object.keys(endpoint.actions).flatMap((name) =>
+        name === "GET" ? ["GET", "HEAD"] : [name],
+      );
       sendError(response, errors.badRequest(`method ${request.method} is not allowed on ${path}`), {
         status: 405,
         headers: { allow: allowed.join(", ") },
+        ...(endpoint.dialect ? { dialect: endpoint.dialect } : {}),
       });
       request.resume();
       return;
     }
-    await action(request, response);
+    await action(request, response, client);
   }
 
-  function authenticate(request: IncomingMessage): InferenceError | undefined {
-    if (apiKeys.length === 0) return undefined;
+  /**
+   * The client's key, from `Authorization: Bearer <key>` or (Anthropic's clients) `x-api-key`,
+   * checked against `[server] api_keys` in constant time. Its identity is a hash of the key.
+   */
+  function authenticate(
+    request: IncomingMessage,
+  ): { ok: true; client: ClientIdentity } | { ok: false; error: InferenceError } {
+    if (apiKeys.length === 0) return { ok: true, client: { clientId: "" } };
+    const refuse = (message: string) => ({ ok: false as const, error: errors.unauthorized(message) });
     const header = request.headers.authorization;
-    if (header === undefined || header === "")
-      return errors.unauthorized("missing API key: send Authorization: Bearer <key>");
-    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-    if (!match?.[1]) return errors.unauthorized("malformed Authorization header: expected Bearer <key>");
-    const candidate = match[1];
+    const apiKeyHeader = request.headers["x-api-key"];
+    let candidate: string | undefined;
+    if (header !== undefined && header !== "") {
+      const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+      if (!match?.[1]) return refuse("malformed Authorization header: expected Bearer <key>");
+      candidate = match[1];
+    } else if (typeof apiKeyHeader === "string" && apiKeyHeader !== "") {
+      candidate = apiKeyHeader.trim();
+    }
+    if (candidate === undefined)
+      return refuse("missing API key: send Authorization: Bearer <key> (or x-api-key: <key>)");
     let matched = false;
     for (const key of apiKeys) if (key.matches(candidate)) matched = true;
-    return matched ? undefined : errors.unauthorized("invalid API key");
+    if (!matched) return refuse("invalid API key");
+    return { ok: true, client: { clientId: clientIdOf(candidate) } };
   }
 
   // ── bodies ──────────────────────────────────────────────────────────────────────────────────
@@ -253,7 +351,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   async function readJson(
     request: IncomingMessage,
     response: ServerResponse,
-    dialect?: Dialect,
+    dialect?: ErrorDialect,
   ): Promise<{ value: unknown } | undefined> {
     const body = await readBody(request, maxBodyBytes);
     if (body.kind === "aborted" || !isOpen(response)) return undefined;
@@ -284,162 +382,6 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       return undefined;
     }
     return { value };
-  }
-
-  // ── completions ─────────────────────────────────────────────────────────────────────────────
-
-  async function completions(
-    request: IncomingMessage,
-    response: ServerResponse,
-    dialect: Dialect,
-  ): Promise<void> {
-    const body = await readJson(request, response, dialect);
-    if (!body) return;
-    const parsed = dialect.parse(body.value);
-    if (!parsed.ok) {
-      sendError(response, parsed.error, { dialect });
-      return;
-    }
-    if (parsed.request.stream) await streamed(response, parsed, dialect);
-    else await unary(response, parsed, dialect);
-  }
-
-  async function unary(response: ServerResponse, parsed: AcceptedRequest, dialect: Dialect): Promise<void> {
-    let result: CompletionResult;
-    // the client hung up: its request was cancelled on its behalf; nobody is left to answer
-    let clientGone = false;
-    try {
-      result = await service.complete(parsed.request, {
-        onCancel: (cancel) =>
-          response.once("close", () => {
-            if (response.writableFinished) return;
-            clientGone = true;
-            cancel();
-          }),
-      });
-    } catch (error) {
-      if (clientGone || !isOpen(response)) {
-        log.debug({ error: describe(error) }, "unary request ended after its client left");
-        return;
-      }
-      sendError(response, toInferenceError(error), {
-        request: { deployment: parsed.request.model },
-        dialect,
-      });
-      return;
-    }
-    const context = { requestId: result.requestId, model: parsed.request.model, nowMs: clock.now() };
-    const json = dialect.unaryBody(result, context);
-    sendJson(response, 200, json, {
-      "x-rakka-deployment": headerValue(result.deployment),
-      ...(result.node !== undefined ? { "x-rakka-node": headerValue(result.node) } : {}),
-      "x-request-id": headerValue(result.requestId),
-    });
-  }
-
-  async function streamed(
-    response: ServerResponse,
-    parsed: AcceptedRequest,
-    dialect: Dialect,
-  ): Promise<void> {
-    let handle: RequestHandle;
-    try {
-      handle = service.start(parsed.request);
-    } catch (error) {
-      sendError(response, toInferenceError(error), {
-        request: { deployment: parsed.request.model },
-        dialect,
-      });
-      return;
-    }
-    const logContext: RequestLogContext = { requestId: handle.requestId, deployment: parsed.request.model };
-    const iterator = handle.chunks[Symbol.asyncIterator]();
-    // `ended`: the chunks ran out or threw, so the request reached its end by itself. Until then a
-    // client that goes away (or a write that finds it gone) cancels it, once.
-    let ended = false;
-    let cancelled = false;
-    const cancel = () => {
-      if (ended || cancelled) return;
-      cancelled = true;
-      handle.cancel();
-    };
-    response.once("close", cancel);
-    const pull = async (): Promise<IteratorResult<TokenChunk>> => {
-      try {
-        const next = await iterator.next();
-        if (next.done) ended = true;
-        return next;
-      } catch (error) {
-        ended = true;
-        throw error;
-      }
-    };
-    try {
-      let next: IteratorResult<TokenChunk>;
-      try {
-        next = await pull();
-      } catch (error) {
-        // Before commit: still a plain HTTP error with the right status (docs/architecture.md, request rules).
-        sendError(response, toInferenceError(error), { request: logContext, dialect });
-        return;
-      }
-      if (!isOpen(response)) return;
-
-      const writer = new SseWriter(response);
-      const encoder = dialect.streamEncoder(
-        { requestId: handle.requestId, model: parsed.request.model, nowMs: clock.now() },
-        parsed.includeUsage,
-      );
-      const fail = (failure: InferenceError) => writer.end(encoder.fail(failure, httpStatusOf(failure.kind)));
-      const node = handle.servedOn();
-      writer.begin({
-        "x-rakka-deployment": headerValue(handle.servedBy() ?? parsed.request.model),
-        ...(node !== undefined ? { "x-rakka-node": headerValue(node) } : {}),
-        "x-request-id": headerValue(handle.requestId),
-      });
-      const opening = encoder.start();
-      if (opening !== "" && !(await proceeds(writer.events(opening)))) return;
-      let finishReason: FinishReason | undefined;
-      let usage: TokenUsage | undefined;
-      while (!next.done) {
-        const chunk = next.value;
-        if (chunk.finishReason) finishReason = chunk.finishReason;
-        if (chunk.usage) usage = chunk.usage;
-        const payload = encoder.chunk(chunk);
-        if (payload !== undefined) {
-          const written = writer.events(payload);
-          // the common case needs no await: one less microtask per token
-          if (written !== true && !(await written)) return;
-        }
-        try {
-          next = await pull();
-        } catch (error) {
-          // After commit: the SSE error event, then the connection closes; no [DONE].
-          const failure = toInferenceError(error);
-          if (httpStatusOf(failure.kind) >= 500)
-            log.warn({ ...logContext, code: failure.code }, `stream failed after commit: ${failure.message}`);
-          fail(failure);
-          return;
-        }
-      }
-      if (finishReason === undefined) {
-        // The chunks ended without a final chunk: the request was cancelled, not finished. Never
-        // dress that up as finish_reason "stop" + [DONE]; if the client is still there it gets
-        // the post-commit error event (docs/architecture.md, request rules).
-        if (!cancelled && isOpen(response)) {
-          const failure = errors.internal("the request ended before it finished");
-          log.warn({ ...logContext, code: failure.code }, `stream failed after commit: ${failure.message}`);
-          fail(failure);
-        }
-        return;
-      }
-      writer.end(encoder.finish(finishReason, usage));
-    } finally {
-      if (!ended) {
-        cancel();
-        iterator.return?.()?.catch(() => undefined);
-      }
-    }
   }
 
   // ── models, readiness, metrics ──────────────────────────────────────────────────────────────
@@ -589,6 +531,11 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   return { handler, listen };
 }
 
+/** An opaque, stable id of a client key: the first 16 hex digits of its SHA-256 (never the key). */
+function clientIdOf(key: string): string {
+  return createHash("sha256").update(key).digest("hex").slice(0, 16);
+}
+
 function isOpen(response: ServerResponse): boolean {
   return !response.writableEnded && !response.destroyed;
 }
@@ -603,23 +550,13 @@ function truncate(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
-/** Header values must be visible ASCII; anything else (a client's odd model name) is URI-encoded. */
-function headerValue(value: string): string {
-  return matches(/^[\x20-\x7e]*$/, value) ? value : encodeURIComponent(value);
-}
-
 function describe(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
 /** Whether `text` matches `pattern` (a whole-string check when the pattern is anchored). */
-function matches(pattern: RegExp, text: string): boolean {
+function _matches(pattern: RegExp, text: string): boolean {
   return pattern.exec(text) !== null;
-}
-
-/** An SseWriter result as a promise (for the rare writes outside the per-token loop). */
-function proceeds(written: boolean | Promise<boolean>): Promise<boolean> {
-  return typeof written === "boolean" ? Promise.resolve(written) : written;
 }
 
 /** /readyz: the replicas of `deployment` a cluster's placement could not place, and why. */

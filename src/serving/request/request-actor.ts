@@ -34,8 +34,9 @@ import {
 } from "../metrics/metrics-messages.js";
 import { AttemptSink } from "./attempt-sink.js";
 import type { BudgetDecision, BudgetMessage } from "./budget-actor.js";
-import { type DeploymentPolicy, fallsBackOn } from "./deployment-policy.js";
+import type { DeploymentPolicy } from "./deployment-policy.js";
 import type { CoordinatorMessage, RouteReply, RouteResult, RouteTarget } from "./dp-coordinator-actor.js";
+import { decideOnFailure, fitsRequiredWindow } from "./fallback-rules.js";
 import { localRefusal } from "./local-capabilities.js";
 
 interface AttemptEnded {
@@ -118,8 +119,6 @@ interface Attempt {
  * Failures that mean the target itself is gone (its node died, its replica stopped): before
  * commit the request is routed once more, to another replica of the same deployment.
  */
-const REROUTED_KINDS: ReadonlySet<InferenceErrorKind> = new Set(["unavailable", "network_error"]);
-
 export class RequestActor implements Actor<RequestMessage> {
   readonly #context: ActorContext<RequestMessage>;
   readonly #options: RequestActorOptions;
@@ -290,59 +289,58 @@ export class RequestActor implements Actor<RequestMessage> {
   }
 
   /**
-   * A failure of the current attempt: before commit one re-route to another replica of the same
-   * deployment when the target itself was lost, then the next fallback; after commit the end.
+   * A failure of the current attempt: what to do is decided by the fallback rules
+   * (fallback-rules.ts); here it is carried out.
    */
   #failed(error: InferenceError): void {
     const previous = this.#attempt;
-    if (this.#firstTokenAt !== undefined) {
+    const decision = decideOnFailure(error, {
+      committed: this.#firstTokenAt !== undefined,
+      requested: this.#options.request.model,
+      attempt: {
+        deployment: previous.deployment,
+        policy: previous.policy,
+        hadTarget: previous.target !== undefined,
+        isReroute: previous.rerouteOf !== undefined,
+      },
+      origin: this.#origin,
+      tried: this.#tried,
+      requiredWindow: this.#requiredWindow,
+    });
+    if (decision.type === "end") {
       this.#finish({ outcome: "error", error });
       return;
     }
-    const lost = previous.target;
-    if (lost && previous.rerouteOf === undefined && REROUTED_KINDS.has(error.kind)) {
+    previous.sink?.abandon();
+    previous.abort.abort(error);
+    if (decision.type === "reroute") {
+      const lost = previous.target;
       this.#context.log.info(
         {
           requestId: this.#options.requestId,
           deployment: previous.deployment,
-          target: lost.targetId,
-          node: lost.nodeId,
+          target: lost?.targetId,
+          node: lost?.nodeId,
           reason: error.kind,
         },
         "re-routing to another replica",
       );
-      previous.sink?.abandon();
-      previous.abort.abort(error);
       this.#attempt = this.#newAttempt(
         previous.number + 1,
         previous.deployment,
-        [...previous.exclude, lost.targetId],
+        lost === undefined ? previous.exclude : [...previous.exclude, lost.targetId],
         error,
       );
       this.#route();
       return;
     }
-    if (error.kind === "context_length_exceeded") {
-      // only a deployment with a larger context window can take this prompt
-      const window = previous.policy?.contextWindow ?? 0;
-      if (this.#requiredWindow === 0 && window === 0) {
-        this.#finish({ outcome: "error", error });
-        return;
-      }
-      this.#requiredWindow = Math.max(this.#requiredWindow, window);
-    }
-    const next = this.#nextFallback(error);
-    if (next === undefined) {
-      this.#finish({ outcome: "error", error });
-      return;
-    }
+    this.#requiredWindow = decision.requiredWindow;
+    const next = decision.to;
     this.#options.metrics.tell({ type: "fallback", from: previous.deployment, to: next, reason: error.kind });
     this.#context.log.info(
       { requestId: this.#options.requestId, from: previous.deployment, to: next, reason: error.kind },
       "falling back",
     );
-    previous.sink?.abandon();
-    previous.abort.abort(error);
     this.#attempt = this.#newAttempt(previous.number + 1, next);
     this.#route();
   }
@@ -350,29 +348,12 @@ export class RequestActor implements Actor<RequestMessage> {
   /** For a context_length_exceeded fallback: candidates must have a larger window than this. */
   #requiredWindow = 0;
 
-  /** The original deployment's fallbacks, in order, each once (not transitive). */
-  #nextFallback(error: InferenceError): string | undefined {
-    const origin = this.#origin;
-    const current = this.#attempt.policy;
-    if (!origin) return undefined;
-    // a fallback candidate that is not there; a re-route of the requested deployment is no candidate
-    const candidateGone =
-      this.#attempt.deployment !== this.#options.request.model &&
-      (error.kind === "not_found" || error.kind === "unavailable");
-    const allowed =
-      candidateGone ||
-      fallsBackOn(origin, error.kind) ||
-      (error.kind === "backpressure" && current?.onCapacityExhausted === "fallback");
-    if (!allowed) return undefined;
-    return origin.fallbacks.find((name) => !this.#tried.has(name));
-  }
-
   // ---- dispatch and the attempt's end ---------------------------------------------------------
 
   #dispatch(target: RouteTarget): void {
     const attempt = this.#attempt;
     const policy = attempt.policy;
-    if (this.#requiredWindow > 0 && (policy?.contextWindow ?? 0) <= this.#requiredWindow) {
+    if (!fitsRequiredWindow(policy, this.#requiredWindow)) {
       // a context-length fallback only goes to a larger window: skip this candidate
       this.#release(attempt);
       this.#failed(

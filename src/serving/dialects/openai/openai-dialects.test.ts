@@ -23,7 +23,7 @@ const redacted = { type: "redacted_thinking", data: "EmwKAhgBEgy3" } as const;
 
 describe("OpenAI dialects: SSE framing", () => {
   it("chat: the role delta first, chunks as data events, finish + usage + [DONE] last", () => {
-    const encoder = openAiChatDialect.streamEncoder(context, true);
+    const encoder = openAiChatDialect.streamEncoder(context, { includeUsage: true });
     expect(payloads(encoder.start())).toMatchObject([{ choices: [{ delta: { role: "assistant" } }] }]);
     expect(payloads(encoder.chunk({ text: "Hi" }) ?? "")).toMatchObject([
       { object: "chat.completion.chunk", choices: [{ delta: { content: "Hi" } }], usage: null },
@@ -38,13 +38,15 @@ describe("OpenAI dialects: SSE framing", () => {
   });
 
   it("chat without include_usage: no usage event before [DONE]", () => {
-    const end = payloads(openAiChatDialect.streamEncoder(context, false).finish("length", undefined));
+    const end = payloads(
+      openAiChatDialect.streamEncoder(context, { includeUsage: false }).finish("length", undefined),
+    );
     expect(end).toHaveLength(2);
     expect(end[1]).toBe("[DONE]");
   });
 
   it("a failure after commit is the error body as the last event, never [DONE]", () => {
-    const encoder = openAiChatDialect.streamEncoder(context, false);
+    const encoder = openAiChatDialect.streamEncoder(context, { includeUsage: false });
     const last = encoder.fail(errors.serverError("upstream 500: boom", 500), 502);
     expect(payloads(last)).toEqual([
       { error: { message: "upstream 500: boom", type: "upstream_error", code: "server_error" } },
@@ -52,7 +54,7 @@ describe("OpenAI dialects: SSE framing", () => {
   });
 
   it("legacy completions: no opening event, text chunks, finish then [DONE]", () => {
-    const encoder = openAiCompletionsDialect.streamEncoder(context, false);
+    const encoder = openAiCompletionsDialect.streamEncoder(context, { includeUsage: false });
     expect(encoder.start()).toBe("");
     expect(payloads(encoder.chunk({ text: "x" }) ?? "")).toMatchObject([
       { object: "text_completion", choices: [{ text: "x" }] },
@@ -72,7 +74,7 @@ describe("OpenAI dialects: SSE framing", () => {
 
 describe("OpenAI chat dialect: signed reasoning and tool-call signatures", () => {
   it("streams signed blocks as delta.thinking_blocks and a call's signature as extra_content.google", () => {
-    const encoder = openAiChatDialect.streamEncoder(context, false);
+    const encoder = openAiChatDialect.streamEncoder(context, { includeUsage: false });
     expect(payloads(encoder.chunk({ text: "", reasoningBlocks: [thinking, redacted] }) ?? "")).toMatchObject([
       { choices: [{ delta: { thinking_blocks: [thinking, redacted] } }] },
     ]);
@@ -119,7 +121,7 @@ describe("OpenAI chat dialect: signed reasoning and tool-call signatures", () =>
       finishReason: "tool_calls",
       usage: { inputTokens: 10, outputTokens: 5 },
     };
-    const body = openAiChatDialect.unaryBody(result, context) as {
+    const body = openAiChatDialect.unaryBody(result, context) as unknown as {
       choices: Array<{ message: Record<string, unknown> }>;
     };
     const message = body.choices[0]?.message;

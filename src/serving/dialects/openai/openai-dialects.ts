@@ -4,7 +4,14 @@
 // `data: <json>` events, `data: [DONE]` after a finished stream, the error body as the last event
 // of a failed one (never followed by [DONE]).
 
-import type { AnswerContext, Dialect, StreamEncoder } from "../../../core/dialect.js";
+import type {
+  AnswerContext,
+  Dialect,
+  DialectContext,
+  DialectParse,
+  StreamEncoder,
+} from "../../../core/dialect.js";
+import type { FinishReason, TokenUsage } from "../../../core/token-chunk.js";
 import { openAiErrorBody } from "./openai-error-body.js";
 import { parseChatRequest, parseCompletionRequest } from "./openai-request.js";
 import {
@@ -22,7 +29,10 @@ function event(json: string): string {
 }
 
 /** OpenAI's framing around one format's payloads. */
-function framed(payloads: ChunkEncoder, includeUsage: boolean): StreamEncoder {
+function framed(
+  payloads: ChunkEncoder,
+  includeUsage: boolean,
+): Omit<StreamEncoder, "finish"> & { finish(reason: FinishReason, usage: TokenUsage | undefined): string } {
   return {
     start() {
       const opening = payloads.start();
@@ -40,20 +50,32 @@ function framed(payloads: ChunkEncoder, includeUsage: boolean): StreamEncoder {
   };
 }
 
-export const openAiChatDialect: Dialect = {
-  name: "openai-chat",
-  parse: parseChatRequest,
-  unaryBody: chatCompletionJson,
-  streamEncoder: (context: AnswerContext, includeUsage: boolean) =>
-    framed(chatChunkEncoder({ ...context, includeUsage }), includeUsage),
-  errorBody: openAiErrorBody,
-};
+/** What an OpenAI answer needs from its request: whether a stream ends with a usage event. */
+export interface OpenAiState {
+  readonly includeUsage: boolean;
+}
 
-export const openAiCompletionsDialect: Dialect = {
-  name: "openai-completions",
-  parse: parseCompletionRequest,
-  unaryBody: textCompletionJson,
-  streamEncoder: (context: AnswerContext, includeUsage: boolean) =>
-    framed(textCompletionChunkEncoder({ ...context, includeUsage }), includeUsage),
+/** The parse of openai-request.ts, its `includeUsage` as the dialect's state. */
+function withState(parsed: ReturnType<typeof parseChatRequest>): DialectParse<OpenAiState> {
+  return parsed.ok
+    ? { ok: true, request: parsed.request, state: { includeUsage: parsed.includeUsage } }
+    : parsed;
+}
+
+export const openAiChatDialect = {
+  name: "openai-chat",
+  parse: (body: unknown, _context?: DialectContext) => withState(parseChatRequest(body)),
+  unaryBody: chatCompletionJson,
+  streamEncoder: (context: AnswerContext, state: OpenAiState) =>
+    framed(chatChunkEncoder({ ...context, includeUsage: state.includeUsage }), state.includeUsage),
   errorBody: openAiErrorBody,
-};
+} satisfies Dialect<OpenAiState>;
+
+export const openAiCompletionsDialect = {
+  name: "openai-completions",
+  parse: (body: unknown, _context?: DialectContext) => withState(parseCompletionRequest(body)),
+  unaryBody: textCompletionJson,
+  streamEncoder: (context: AnswerContext, state: OpenAiState) =>
+    framed(textCompletionChunkEncoder({ ...context, includeUsage: state.includeUsage }), state.includeUsage),
+  errorBody: openAiErrorBody,
+} satisfies Dialect<OpenAiState>;

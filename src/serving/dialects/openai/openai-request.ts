@@ -12,7 +12,7 @@ import type {
   SamplingParams,
   ToolCall,
 } from "../../../core/batch.js";
-import type { DialectParse } from "../../../core/dialect.js";
+import type { ServiceRequest } from "../../../core/dialect.js";
 import { errors, type InferenceError } from "../../../core/inference-error.js";
 import {
   type ResponseFormat,
@@ -23,6 +23,11 @@ import {
 
 export const messageRoles = ["system", "user", "assistant", "tool", "developer"] as const;
 const imageDetails = ["auto", "low", "high"] as const satisfies readonly ImageDetail[];
+
+/** A parsed OpenAI body, with whether a stream ends with usage (`stream_options.include_usage`). */
+export type OpenAiParse =
+  | { readonly ok: true; readonly request: ServiceRequest; readonly includeUsage: boolean }
+  | { readonly ok: false; readonly error: InferenceError };
 
 // ── field schemas ───────────────────────────────────────────────────────────────────────────────
 
@@ -285,7 +290,7 @@ type CommonBody = ChatBody | CompletionBody;
 // ── parse functions ─────────────────────────────────────────────────────────────────────────────
 
 /** Validates a POST /v1/chat/completions body (already JSON-parsed). */
-export function parseChatRequest(body: unknown): DialectParse {
+export function parseChatRequest(body: unknown): OpenAiParse {
   const parsed = chatRequestSchema.safeParse(body);
   if (!parsed.success) return { ok: false, error: issueToError(parsed.error.issues) };
   const data = parsed.data;
@@ -319,7 +324,7 @@ export function parseChatRequest(body: unknown): DialectParse {
 }
 
 /** Validates a POST /v1/completions body; the prompt becomes a single user message. */
-export function parseCompletionRequest(body: unknown): DialectParse {
+export function parseCompletionRequest(body: unknown): OpenAiParse {
   const parsed = completionRequestSchema.safeParse(body);
   if (!parsed.success) return { ok: false, error: issueToError(parsed.error.issues) };
   const data = parsed.data;
