@@ -100,6 +100,42 @@ describe("AnthropicStreamDecoder", () => {
     ]);
   });
 
+  it("a call without arguments (no delta, or only an empty one) gets {} as OpenAI sends, once", () => {
+    const { chunks, tokens } = decode([
+      start(),
+      blockStart(0, { type: "tool_use", id: "toolu_a", name: "now", input: {} }),
+      delta(0, { type: "input_json_delta", partial_json: "" }),
+      blockStop(0),
+      blockStart(1, { type: "tool_use", id: "toolu_b", name: "today", input: {} }),
+      blockStop(1),
+      messageDelta("tool_use"),
+      stop,
+    ]);
+    expect(chunks[1]).toEqual({ text: "", toolCalls: [{ index: 0, function: { arguments: "{}" } }] });
+    expect(tokens.toolCalls.map((call) => call.function)).toEqual([
+      { name: "now", arguments: "{}" },
+      { name: "today", arguments: "{}" },
+    ]);
+  });
+
+  it("reads events whose fields are not what the API sends without throwing or taking prototype keys", () => {
+    const { chunks, final } = decode([
+      start(),
+      blockStart(0, { type: "text", text: 7 }),
+      delta(0, { type: "text_delta", text: 5 }),
+      delta(0, { type: "text_delta", text: "ok" }),
+      blockStop(0),
+      messageDelta("constructor"),
+      stop,
+    ]);
+    expect(chunks).toEqual([{ text: "ok" }]);
+    expect(final.finishReason).toBe("stop");
+    const error = thrown(() =>
+      new AnthropicStreamDecoder().onData(JSON.stringify({ type: "error", error: { type: "toString" } })),
+    );
+    expect(error.details).toEqual({ kind: "server_error", status: 502 });
+  });
+
   it("streams thinking as reasoning (never content) and emits the signed block at its end", () => {
     const { chunks, tokens } = decode([
       start(),
@@ -177,6 +213,26 @@ describe("AnthropicStreamDecoder", () => {
       "json_response",
     );
     expect(tokens.text).toBe("{}");
+  });
+
+  it("a second (parallel) call of the forced json tool is not appended to the content", () => {
+    const { tokens } = decode(
+      [
+        start(),
+        blockStart(0, { type: "tool_use", id: "toolu_1", name: "json_response", input: {} }),
+        delta(0, { type: "input_json_delta", partial_json: '{"a":1}' }),
+        blockStop(0),
+        blockStart(1, { type: "tool_use", id: "toolu_2", name: "json_response", input: {} }),
+        delta(1, { type: "input_json_delta", partial_json: '{"a":2}' }),
+        blockStop(1),
+        messageDelta("tool_use"),
+        stop,
+      ],
+      "json_response",
+    );
+    expect(JSON.parse(tokens.text)).toEqual({ a: 1 });
+    expect(tokens.toolCalls).toEqual([]);
+    expect(tokens.finishReason).toBe("stop");
   });
 
   it("maps every stop reason", () => {

@@ -19,7 +19,8 @@ export interface AnthropicDecoderOptions {
 /** What a started content block becomes. */
 type BlockState =
   | { readonly kind: "text" }
-  | { readonly kind: "tool"; readonly index: number }
+  /** `streamed`: whether any argument text came (a call with none gets `{}` at its stop, as OpenAI sends). */
+  | { readonly kind: "tool"; readonly index: number; streamed: boolean }
   | { readonly kind: "json"; emitted: boolean }
   | { readonly kind: "thinking"; thinking: string; signature: string }
   /** citations-only, server tools, later block types, and text beside a forced json tool. */
@@ -45,6 +46,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   readonly #now: () => number;
   readonly #blocks = new Map<number, BlockState>();
   #toolCalls = 0;
+  /** Whether the forced json tool's block has started (only the first one is the content). */
+  #jsonStarted = false;
   #stopReason: string | undefined;
   #stopped = false;
   #sawUsage = false;
@@ -88,7 +91,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       case "content_block_stop":
         return this.#stop(event.index);
       case "message_delta":
-        if (event.delta?.stop_reason) this.#stopReason = event.delta.stop_reason;
+        if (typeof event.delta?.stop_reason === "string" && event.delta.stop_reason !== "")
+          this.#stopReason = event.delta.stop_reason;
         if (event.usage) this.#takeUsage(event.usage);
         return [];
       case "message_stop":
@@ -126,14 +130,16 @@ export class AnthropicStreamDecoder implements StreamDecoder {
           return [];
         }
         this.#blocks.set(index, { kind: "text" });
-        return block.text ? [{ text: block.text }] : [];
+        return typeof block.text === "string" && block.text !== "" ? [{ text: block.text }] : [];
       case "tool_use": {
         if (this.#jsonTool !== undefined && block.name === this.#jsonTool) {
-          this.#blocks.set(index, { kind: "json", emitted: false });
+          // the first call is the content; a second (parallel) one would make it two JSON values
+          this.#blocks.set(index, this.#jsonStarted ? { kind: "ignored" } : { kind: "json", emitted: false });
+          this.#jsonStarted = true;
           return [];
         }
         const toolIndex = this.#toolCalls++;
-        this.#blocks.set(index, { kind: "tool", index: toolIndex });
+        this.#blocks.set(index, { kind: "tool", index: toolIndex, streamed: false });
         return [
           {
             text: "",
@@ -148,13 +154,12 @@ export class AnthropicStreamDecoder implements StreamDecoder {
           },
         ];
       }
-      case "thinking":
-        this.#blocks.set(index, {
-          kind: "thinking",
-          thinking: block.thinking ?? "",
-          signature: block.signature ?? "",
-        });
-        return block.thinking ? [{ text: "", reasoning: block.thinking }] : [];
+      case "thinking": {
+        const thinking = typeof block.thinking === "string" ? block.thinking : "";
+        const signature = typeof block.signature === "string" ? block.signature : "";
+        this.#blocks.set(index, { kind: "thinking", thinking, signature });
+        return thinking !== "" ? [{ text: "", reasoning: thinking }] : [];
+      }
       case "redacted_thinking":
         this.#blocks.set(index, { kind: "ignored" });
         return [{ text: "", reasoningBlocks: [{ type: "redacted_thinking", data: block.data }] }];
@@ -170,22 +175,28 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     if (block === undefined || delta === undefined) return [];
     switch (delta.type) {
       case "text_delta":
-        return block.kind === "text" && delta.text ? [{ text: delta.text }] : [];
+        return block.kind === "text" && typeof delta.text === "string" && delta.text !== ""
+          ? [{ text: delta.text }]
+          : [];
       case "input_json_delta":
-        if (!delta.partial_json) return [];
+        if (typeof delta.partial_json !== "string" || delta.partial_json === "") return [];
         if (block.kind === "json") {
           block.emitted = true;
           return [{ text: delta.partial_json }];
         }
-        return block.kind === "tool"
-          ? [{ text: "", toolCalls: [{ index: block.index, function: { arguments: delta.partial_json } }] }]
-          : [];
+        if (block.kind !== "tool") return [];
+        block.streamed = true;
+        return [
+          { text: "", toolCalls: [{ index: block.index, function: { arguments: delta.partial_json } }] },
+        ];
       case "thinking_delta":
-        if (block.kind !== "thinking" || !delta.thinking) return [];
+        if (block.kind !== "thinking" || typeof delta.thinking !== "string" || delta.thinking === "")
+          return [];
         block.thinking += delta.thinking;
         return [{ text: "", reasoning: delta.thinking }];
       case "signature_delta":
-        if (block.kind === "thinking") block.signature = delta.signature;
+        if (block.kind === "thinking" && typeof delta.signature === "string")
+          block.signature = delta.signature;
         return [];
       default:
         return []; // citations_delta, and deltas added later
@@ -205,6 +216,9 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     }
     // a forced tool called with no input streamed: its input is the empty object
     if (block?.kind === "json" && !block.emitted) return [{ text: "{}" }];
+    // a call without arguments (Anthropic streams none, or only ""): `{}`, which clients JSON.parse
+    if (block?.kind === "tool" && !block.streamed)
+      return [{ text: "", toolCalls: [{ index: block.index, function: { arguments: "{}" } }] }];
     return [];
   }
 
@@ -214,7 +228,9 @@ export class AnthropicStreamDecoder implements StreamDecoder {
         this.#stopped ? "upstream stream ended without a stop reason" : "upstream stream ended early",
       );
     }
-    let finishReason = stopReasons[this.#stopReason] ?? "stop";
+    // own keys only: a stop reason such as "constructor" is not Object.prototype's
+    const mapped = Object.hasOwn(stopReasons, this.#stopReason) ? stopReasons[this.#stopReason] : undefined;
+    let finishReason: FinishReason = mapped ?? "stop";
     // the forced json tool stands for the content: its call is the answer, not a tool call
     if (finishReason === "tool_calls" && this.#jsonTool !== undefined && this.#toolCalls === 0)
       finishReason = "stop";

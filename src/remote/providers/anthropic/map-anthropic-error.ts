@@ -134,8 +134,9 @@ export function mapAnthropicError(
  * server errors; an unknown type is a 502 server error.
  */
 export function mapAnthropicStreamError(error: AnthropicErrorBody["error"], now: number): InferenceError {
-  const type = error?.type;
+  const type = typeof error?.type === "string" ? error.type : undefined;
   const detail = error?.message ?? type ?? "unknown";
-  const status = (type === undefined ? undefined : statusOfType[type]) ?? 502;
+  const status =
+    (type !== undefined && Object.hasOwn(statusOfType, type) ? statusOfType[type] : undefined) ?? 502;
   return classify(type, status, "upstream stream error", detail, {}, now);
 }

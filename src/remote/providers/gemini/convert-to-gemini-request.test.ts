@@ -122,6 +122,8 @@ describe("convertToGeminiRequest: messages", () => {
     expect(imageMimeTypeOf("https://x.test/a.heic")).toBe("image/heic");
     expect(imageMimeTypeOf("https://x.test/a.svg")).toBe("image/jpeg");
     expect(imageMimeTypeOf("not a url.png")).toBe("image/png");
+    // an extension that names an Object.prototype key is unknown, not a function
+    expect(imageMimeTypeOf("https://x.test/a.constructor")).toBe("image/jpeg");
   });
 });
 

@@ -121,7 +121,11 @@ export function imageMimeTypeOf(url: string): string {
     // not a URL we can parse: read the extension from the text as is
   }
   const extension = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase();
-  return (extension === undefined ? undefined : imageTypesByExtension[extension]) ?? "image/jpeg";
+  return (
+    (extension !== undefined && Object.hasOwn(imageTypesByExtension, extension)
+      ? imageTypesByExtension[extension]
+      : undefined) ?? "image/jpeg"
+  );
 }
 
 function contentParts(content: Message["content"]): GeminiPart[] {

@@ -248,6 +248,36 @@ describe("GeminiStreamDecoder", () => {
     }
   });
 
+  it("JSON of the wrong shape is skipped or a 502, never a TypeError (which would read as a network error)", () => {
+    const d = decoder();
+    const chunks = decodeAll(d, [
+      JSON.stringify({ candidates: {} }),
+      JSON.stringify({ candidates: [null, { index: 0, content: { parts: {} } }] }),
+      event([null, 7, { text: "ok" }], { usageMetadata: { promptTokenCount: "3", candidatesTokenCount: 2 } }),
+      finishing([], "STOP"),
+    ]);
+    expect(chunks).toEqual([{ text: "ok" }]);
+    expect(d.finish().usage).toEqual({ inputTokens: 0, outputTokens: 2 });
+    // a signature that is not text is not kept (nor thrown over)
+    const [unsigned] = decoder().onData(event([{ functionCall: { name: "now" }, thoughtSignature: 42 }]));
+    expect(unsigned?.toolCalls?.[0]).toEqual({
+      index: 0,
+      id: expect.stringMatching(/^call_[a-z0-9]{12}$/),
+      type: "function",
+      function: { name: "now", arguments: "{}" },
+    });
+    for (const call of [null, "now", {}, { name: 5 }]) {
+      const error = thrown(() => decoder().onData(event([{ functionCall: call }])));
+      expect(error.details).toEqual({ kind: "server_error", status: 502 });
+      expect(error.message).toMatch(/^upstream sent a malformed function call/);
+    }
+    const weird = thrown(() =>
+      decoder().onData(JSON.stringify({ error: { code: 429, status: "RESOURCE_EXHAUSTED", details: {} } })),
+    );
+    expect(weird.kind).toBe("rate_limited");
+    expect(thrown(() => decoder().onData(JSON.stringify({ error: "boom" }))).kind).toBe("server_error");
+  });
+
   it("a stream that ends without a finish reason is a network_error", () => {
     const d = decoder();
     d.onData(event([{ text: "partial" }]));

@@ -8,7 +8,7 @@ import { errors } from "../../../core/inference-error.js";
 import type { FinishReason, TokenChunk, TokenUsage, ToolCallDelta } from "../../../core/token-chunk.js";
 import type { StreamDecoder } from "../../provider.js";
 import { toolCallIdWithSignature } from "./gemini-tool-call-id.js";
-import type { GeminiResponseChunk, GeminiUsageMetadata } from "./gemini-wire.js";
+import type { GeminiError, GeminiResponseChunk, GeminiUsageMetadata } from "./gemini-wire.js";
 import { classifyGeminiError } from "./map-gemini-error.js";
 
 /** Finish reasons that mean a safety, recitation or policy filter stopped the output. */
@@ -38,13 +38,23 @@ export function finishReasonOf(reason: string, calledTools: boolean): FinishReas
   return calledTools ? "tool_calls" : "stop";
 }
 
+/** A count the API sent, or 0 for a missing one (or one that is not a number). */
+function count(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : 0;
+}
+
+/** A JSON object (not null, not an array); a check, not a narrowing, so the wire types stay. */
+function isObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function toUsage(usage: GeminiUsageMetadata): TokenUsage {
-  const thoughts = usage.thoughtsTokenCount ?? 0;
-  const cached = usage.cachedContentTokenCount ?? 0;
+  const thoughts = count(usage.thoughtsTokenCount);
+  const cached = count(usage.cachedContentTokenCount);
   return {
-    inputTokens: usage.promptTokenCount ?? 0,
+    inputTokens: count(usage.promptTokenCount),
     // thinking tokens are output tokens (and priced as such)
-    outputTokens: (usage.candidatesTokenCount ?? 0) + thoughts,
+    outputTokens: count(usage.candidatesTokenCount) + thoughts,
     ...(thoughts > 0 ? { reasoningTokens: thoughts } : {}),
     ...(cached > 0 ? { cachedInputTokens: cached } : {}),
   };
@@ -71,17 +81,18 @@ export class GeminiStreamDecoder implements StreamDecoder {
     } catch {
       throw errors.serverError(`upstream sent a malformed stream event: ${data.slice(0, 80)}`, 502);
     }
-    if (typeof chunk !== "object" || chunk === null) {
+    if (!isObject(chunk)) {
       throw errors.serverError(`upstream sent a malformed stream event: ${data.slice(0, 80)}`, 502);
     }
     if (chunk.error) {
-      const error = chunk.error;
+      const error: GeminiError = isObject(chunk.error) ? chunk.error : {};
       const status = typeof error.code === "number" ? error.code : 502;
       const message = `upstream stream error: ${error.status ?? status}: ${error.message ?? "unknown"}`;
       throw classifyGeminiError(error, status, message, {}, this.#now());
     }
-    if (chunk.usageMetadata) this.#usage = toUsage(chunk.usageMetadata);
-    const candidates = chunk.candidates ?? [];
+    if (chunk.usageMetadata !== undefined && isObject(chunk.usageMetadata))
+      this.#usage = toUsage(chunk.usageMetadata);
+    const candidates = Array.isArray(chunk.candidates) ? chunk.candidates.filter(isObject) : [];
     const blockReason = chunk.promptFeedback?.blockReason;
     if (blockReason !== undefined && candidates.length === 0) {
       throw errors.contentFiltered(`upstream blocked the prompt: ${blockReason}`);
@@ -91,9 +102,17 @@ export class GeminiStreamDecoder implements StreamDecoder {
     let text = "";
     let reasoning = "";
     const toolCalls: ToolCallDelta[] = [];
-    for (const part of candidate.content?.parts ?? []) {
+    const parts = candidate.content?.parts;
+    for (const part of Array.isArray(parts) ? parts : []) {
+      if (!isObject(part)) continue;
       if (part.functionCall !== undefined) {
-        const signature = part.thoughtSignature;
+        if (!isObject(part.functionCall) || typeof part.functionCall?.name !== "string") {
+          throw errors.serverError(
+            `upstream sent a malformed function call: ${JSON.stringify(part.functionCall).slice(0, 80)}`,
+            502,
+          );
+        }
+        const signature = typeof part.thoughtSignature === "string" ? part.thoughtSignature : undefined;
         toolCalls.push({
           index: this.#toolCalls++,
           id: toolCallIdWithSignature(this.#random, signature),

@@ -139,6 +139,20 @@ describe("mapGeminiError", () => {
     expect(countsAsCircuitFailure(error)).toBe(true);
   });
 
+  it("reads bodies of the wrong shape by the status, never throwing a TypeError", () => {
+    const error = (fields: Record<string, unknown>) => JSON.stringify({ error: fields });
+    expect(map(429, error({ status: "RESOURCE_EXHAUSTED", details: { retryDelay: "3s" } })).kind).toBe(
+      "rate_limited",
+    );
+    expect(
+      map(429, error({ status: "RESOURCE_EXHAUSTED", details: [null, 5, retryInfo("2s")] })).details,
+    ).toEqual({ kind: "rate_limited", retryAfterMs: 2000 });
+    expect(map(400, error({ status: "INVALID_ARGUMENT", message: { text: "x" }, details: {} })).kind).toBe(
+      "bad_request",
+    );
+    expect(map(400, error({ status: "INVALID_ARGUMENT", message: 5 })).kind).toBe("bad_request");
+  });
+
   it("reads a body wrapped in a one-element array", () => {
     expect(
       map(429, JSON.stringify([{ error: { code: 429, status: "RESOURCE_EXHAUSTED", message: "q" } }])).kind,

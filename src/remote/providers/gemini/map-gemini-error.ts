@@ -17,9 +17,26 @@ export function durationMs(value: unknown): number | undefined {
   return match?.[1] === undefined ? undefined : Math.round(Number(match[1]) * 1000);
 }
 
+type GeminiErrorDetail = NonNullable<GeminiError["details"]>[number];
+
+/** The typed details of an error object: only the objects of an array (a body may hold anything). */
+function detailsOf(error: GeminiError): GeminiErrorDetail[] {
+  return Array.isArray(error.details)
+    ? error.details.filter(
+        (detail): detail is GeminiErrorDetail =>
+          typeof detail === "object" && detail !== null && !Array.isArray(detail),
+      )
+    : [];
+}
+
+/** The error's message when it is text, else "". */
+function messageOf(error: GeminiError): string {
+  return typeof error.message === "string" ? error.message : "";
+}
+
 /** The wait a RESOURCE_EXHAUSTED body asks for (its RetryInfo detail), in ms. */
 function retryDelayMs(error: GeminiError): number | undefined {
-  for (const detail of error.details ?? []) {
+  for (const detail of detailsOf(error)) {
     if (detail["@type"] === RETRY_INFO) {
       const ms = durationMs(detail.retryDelay);
       if (ms !== undefined) return ms;
@@ -30,11 +47,11 @@ function retryDelayMs(error: GeminiError): number | undefined {
 
 /** Gemini answers a bad or expired key with 400 INVALID_ARGUMENT, not 401 (reason API_KEY_INVALID). */
 function isBadKey(error: GeminiError): boolean {
-  const reasons = (error.details ?? [])
+  const reasons = detailsOf(error)
     .filter((detail) => detail["@type"] === ERROR_INFO)
     .map((detail) => detail.reason);
   if (reasons.includes("API_KEY_INVALID") || reasons.includes("API_KEY_EXPIRED")) return true;
-  const message = (error.message ?? "").toLowerCase();
+  const message = messageOf(error).toLowerCase();
   return message.includes("api key not valid") || message.includes("api key expired");
 }
 
@@ -72,7 +89,7 @@ export function classifyGeminiError(
     case "INVALID_ARGUMENT":
     case "FAILED_PRECONDITION":
     case "OUT_OF_RANGE": {
-      const tokens = tokenLimit(error.message ?? "");
+      const tokens = tokenLimit(messageOf(error));
       if (tokens !== undefined) return errors.contextLengthExceeded(message, tokens.limit, tokens.requested);
       return errors.badRequest(message);
     }
