@@ -50,6 +50,7 @@ import { type MockConfig, mockConfigSchema, mockRunnerFactory } from "./runtimes
 import { createAdminRoutes } from "./serving/control/admin-api.js";
 import type { ReplaceRequest } from "./serving/control/deployment-placement-actor.js";
 import { parseChatRequest } from "./serving/dialects/openai/openai-request.js";
+import { type DialectDeps, servedDialects, servedRoutes } from "./serving/dialects/served-dialects.js";
 import { createHttpGateway, type ListeningGateway } from "./serving/http/http-gateway.js";
 import type { DeploymentSnapshot } from "./serving/metrics/metrics-messages.js";
 import type { PeerRouteTarget } from "./serving/request/dp-coordinator-actor.js";
@@ -479,11 +480,14 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
             ...(node ? { cluster: clusterStatus, placement: () => node.placement() } : {}),
           })
         : undefined;
+      const dialectDeps: DialectDeps = { service: serving.service, clock: system.clock };
       const gateway = createHttpGateway({
         service: serving.service,
         server,
         clock: system.clock,
         logger: system.log,
+        dialects: servedDialects(dialectDeps),
+        routes: servedRoutes(dialectDeps),
         ...(admin ? { admin } : {}),
         ...(node
           ? {
