@@ -168,6 +168,22 @@ describe("AnthropicStreamDecoder", () => {
     ]);
   });
 
+  it("a thinking block that never got its signature streams its text but is not kept (it cannot be replayed)", () => {
+    const { chunks, tokens } = decode([
+      start(),
+      blockStart(0, { type: "thinking", thinking: "", signature: "" }),
+      delta(0, { type: "thinking_delta", thinking: "Hmm." }),
+      blockStop(0),
+      blockStart(1, { type: "text", text: "" }),
+      delta(1, { type: "text_delta", text: "ok" }),
+      blockStop(1),
+      messageDelta("end_turn"),
+      stop,
+    ]);
+    expect(chunks).toEqual([{ text: "", reasoning: "Hmm." }, { text: "ok" }]);
+    expect(tokens.reasoningBlocks).toEqual([]);
+  });
+
   it("turns the forced json tool's input into content, finishing with stop", () => {
     const { chunks, final, tokens } = decode(
       [

@@ -207,6 +207,9 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     const block = this.#blocks.get(index);
     this.#blocks.delete(index);
     if (block?.kind === "thinking") {
+      // a block that never got its signature cannot be replayed (Anthropic refuses it): its text
+      // already streamed as reasoning, so nothing more is sent
+      if (block.signature === "") return [];
       return [
         {
           text: "",

@@ -189,6 +189,14 @@ describe("convertToAnthropicRequest: tools", () => {
     { name: "now" },
   ];
 
+  it("sends no tool_choice when the request has no tools (auto or none then choose from nothing)", () => {
+    expect(convert(batchOf({ features: { toolChoice: "auto" } })).tool_choice).toBeUndefined();
+    expect(convert(batchOf({ features: { toolChoice: "none" } })).tool_choice).toBeUndefined();
+    expect(convert(batchOf({ features: { tools, toolChoice: "none" } })).tool_choice).toEqual({
+      type: "none",
+    });
+  });
+
   it("sends tools with input_schema (an empty object schema when the tool has none)", () => {
     expect(convert(batchOf({ features: { tools } })).tools).toEqual([
       {
@@ -515,7 +523,11 @@ describe("convertToAnthropicRequest: response_format", () => {
     expect(older.tools).toEqual([
       { name: JSON_RESPONSE_TOOL, description: expect.stringContaining('"answer"'), input_schema: schema },
     ]);
-    expect(older.tool_choice).toEqual({ type: "tool", name: JSON_RESPONSE_TOOL });
+    expect(older.tool_choice).toEqual({
+      type: "tool",
+      name: JSON_RESPONSE_TOOL,
+      disable_parallel_tool_use: true,
+    });
     expect(older).not.toHaveProperty("output_config");
     const object = convert(
       batchOf({ features: { responseFormat: { type: "json_object" } } }),
@@ -524,7 +536,11 @@ describe("convertToAnthropicRequest: response_format", () => {
     expect(object.tools).toEqual([
       { name: JSON_RESPONSE_TOOL, description: expect.any(String), input_schema: { type: "object" } },
     ]);
-    expect(object.tool_choice).toEqual({ type: "tool", name: JSON_RESPONSE_TOOL });
+    expect(object.tool_choice).toEqual({
+      type: "tool",
+      name: JSON_RESPONSE_TOOL,
+      disable_parallel_tool_use: true,
+    });
     expect(
       jsonResponseTool(batchOf({ features: { responseFormat: { type: "json_object" } } }), "claude-opus-4-6"),
     ).toBe(JSON_RESPONSE_TOOL);

@@ -381,6 +381,8 @@ function toolChoiceOf(features: RequestFeatures, hasTools: boolean): AnthropicTo
   const serial = features.parallelToolCalls === false ? { disable_parallel_tool_use: true } : {};
   if (choice === undefined)
     return hasTools && features.parallelToolCalls === false ? { type: "auto", ...serial } : undefined;
+  // without tools a choice has nothing to choose from: not sent (the OpenAI dialect allows auto/none then)
+  if (!hasTools) return undefined;
   if (choice === "none") return { type: "none" };
   if (choice === "auto") return { type: "auto", ...serial };
   if (choice === "required") return { type: "any", ...serial };
@@ -434,7 +436,7 @@ export function convertToAnthropicRequest(
       : clientTools;
   const toolChoice: AnthropicToolChoice | undefined =
     plan.kind === "tool"
-      ? { type: "tool", name: JSON_RESPONSE_TOOL }
+      ? { type: "tool", name: JSON_RESPONSE_TOOL, disable_parallel_tool_use: true }
       : toolChoiceOf(features, clientTools !== undefined && clientTools.length > 0);
   const system = systemBlocks(batch.messages);
 
