@@ -5,8 +5,9 @@ import { describe, expect, it } from "vitest";
 import { toHttpError } from "../../core/http-error.js";
 import { Secret } from "../../core/secret.js";
 import { openAiErrorBody } from "../dialects/openai/openai-error-body.js";
+import type { GatewayIo } from "../http/gateway-io.js";
 import type { ClusterPlacement, ClusterStatus, DeploymentStatus } from "../service-types.js";
-import { type AdminResponder, type AdminRoutes, createAdminRoutes } from "./admin-api.js";
+import { type AdminRoutes, createAdminRoutes } from "./admin-api.js";
 import type { AdminService } from "./admin-service.js";
 
 const status: DeploymentStatus = {
@@ -118,7 +119,7 @@ const clusterRoutes = createAdminRoutes({
 
 async function call(method: string, path: string, body?: unknown, via: AdminRoutes = routes) {
   let answer: { status: number; body: unknown } | undefined;
-  const io: AdminResponder = {
+  const io: GatewayIo = {
     sendJson: (_response, status, body) => {
       answer = { status, body: JSON.parse(JSON.stringify(body)) };
     },

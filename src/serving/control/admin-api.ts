@@ -11,31 +11,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors, type InferenceError } from "../../core/inference-error.js";
 import type { Secret } from "../../core/secret.js";
+import type { GatewayIo } from "../http/gateway-io.js";
 import type { ClusterPlacement, ClusterStatus, DeploymentStatus } from "../service-types.js";
 import type { AdminDeploymentView, AdminService } from "./admin-service.js";
 import type { ApplyResult, CommandResult } from "./deployment-manager-actor.js";
-
-/** What the gateway lends the admin routes: its one way to answer JSON and errors. */
-export interface AdminResponder {
-  sendJson(
-    response: ServerResponse,
-    status: number,
-    body: unknown,
-    headers?: Readonly<Record<string, string>>,
-  ): void;
-  sendError(
-    response: ServerResponse,
-    error: InferenceError,
-    override?: { status?: number; headers?: Readonly<Record<string, string>> },
-  ): void;
-  readJson(request: IncomingMessage, response: ServerResponse): Promise<{ value: unknown } | undefined>;
-}
 
 export type AdminRoutes = (
   request: IncomingMessage,
   response: ServerResponse,
   path: string,
-  io: AdminResponder,
+  io: GatewayIo,
 ) => Promise<void>;
 
 /** Compares through `Secret.matches`, the gateway's constant-time path for client keys too. */

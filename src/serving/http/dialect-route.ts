@@ -17,33 +17,8 @@ import { httpStatusOf } from "../../core/http-error.js";
 import { errors, type InferenceError, toInferenceError } from "../../core/inference-error.js";
 import type { FinishReason, TokenChunk, TokenUsage } from "../../core/token-chunk.js";
 import type { InferenceServicePort, RequestHandle } from "../service-types.js";
+import type { GatewayIo, RequestLogContext } from "./gateway-io.js";
 import { SseWriter } from "./sse-writer.js";
-
-/** What a failed request's warning carries so it can be matched to the request. */
-export interface RequestLogContext {
-  readonly requestId?: string;
-  readonly deployment?: string;
-}
-
-/** What a dialect route uses of the gateway: its one way to answer JSON and errors, and to read bodies. */
-export interface GatewayIo {
-  sendJson(
-    response: ServerResponse,
-    status: number,
-    body: unknown,
-    headers?: Readonly<Record<string, string>>,
-  ): void;
-  sendError(
-    response: ServerResponse,
-    error: InferenceError,
-    override?: { request?: RequestLogContext; dialect?: ErrorDialect },
-  ): void;
-  readJson(
-    request: IncomingMessage,
-    response: ServerResponse,
-    dialect?: ErrorDialect,
-  ): Promise<{ value: unknown } | undefined>;
-}
 
 export interface DialectRouteDeps {
   readonly service: InferenceServicePort;

@@ -16,13 +16,8 @@ import type { InternalRoutes } from "../../core/internal-routes.js";
 import type { AdminRoutes } from "../control/admin-api.js";
 import { openAiChatDialect, openAiCompletionsDialect } from "../dialects/openai/openai-dialects.js";
 import type { ClusterStatus, DeploymentStatus, InferenceServicePort } from "../service-types.js";
-import {
-  type DialectRoute,
-  type DialectRouteDeps,
-  dialectRoute,
-  type GatewayIo,
-  type RequestLogContext,
-} from "./dialect-route.js";
+import { type DialectRoute, type DialectRouteDeps, dialectRoute } from "./dialect-route.js";
+import type { GatewayIo, RequestLogContext } from "./gateway-io.js";
 import { MAX_JSON_DEPTH, tooDeepField } from "./json-depth.js";
 import { answerClientError, readBody } from "./request-reading.js";
 
@@ -248,7 +243,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = pathOf(request.url);
     if (options.admin && path.startsWith("/admin/v1/")) {
-      await options.admin(request, response, path, { sendJson, sendError, readJson });
+      await options.admin(request, response, path, io);
       return;
     }
     if (options.internal && path.startsWith("/internal/")) {
