@@ -206,10 +206,11 @@ describe("HTTP API with the openai client", () => {
     expect(error.message.startsWith(`${field}: `)).toBe(true);
   });
 
-  it("serves response_format text and text-only content parts on a local model", async () => {
+  it("serves response_format text, reasoning_effort none and text-only content parts on a local model", async () => {
     const response = await post("/v1/chat/completions", {
       model: "echo",
       response_format: { type: "text" },
+      reasoning_effort: "none",
       messages: [{ role: "user", content: [{ type: "text", text: "plain words" }] }],
     });
     expect(response.status).toBe(200);

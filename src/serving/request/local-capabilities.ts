@@ -1,6 +1,6 @@
 // What a local model (llama, mock) cannot honour, refused with 400 naming the field rather than
 // silently ignored (issue: "a request field a deployment cannot honour is refused"): tools, a
-// structured response_format, reasoning_effort, and image content parts (the local runtimes take
+// structured response_format, reasoning_effort other than "none", and image content parts (the local runtimes take
 // text only).
 
 import type { ServiceRequest } from "../../core/dialect.js";
@@ -20,7 +20,8 @@ export function localRefusal(deployment: string, request: ServiceRequest): Infer
       "response_format",
     );
   }
-  if (reasoningEffort !== undefined) {
+  // "none" asks for no reasoning, which a local model honours by doing nothing
+  if (reasoningEffort !== undefined && reasoningEffort !== "none") {
     return errors.badRequest(
       `reasoning_effort: deployment ${deployment} runs a local model, which has no reasoning control`,
       "reasoning_effort",
