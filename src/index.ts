@@ -18,6 +18,7 @@ import type { CompletionResult } from "./core/dialect.js";
 import { errors } from "./core/inference-error.js";
 import { settledWithin } from "./core/runner-clock.js";
 import type { SecretEnvironment } from "./core/secret.js";
+import { MemoryResponseStore } from "./core/stores/memory-response-store.js";
 import type { TokenChunk } from "./core/token-chunk.js";
 import { localEngineProps } from "./engine/local-engine.js";
 import type { RuntimeRegistry, RuntimeRegistryEntry } from "./protocol/runtime-registry.js";
@@ -279,6 +280,13 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         storeLatency: (op, seconds) => storeLatency(op, seconds),
       })
     : undefined;
+  // the Responses API's stored responses: in Redis on a cluster node, else in this process
+  const responses = {
+    store:
+      node?.responses ??
+      new MemoryResponseStore({ maxStored: server.responsesMaxStored ?? serverDefaults.responsesMaxStored }),
+    ttlMs: (server.responsesTtlS ?? serverDefaults.responsesTtlS) * 1000,
+  };
   // counted once, when a replica that needs GPUs is first placed here (docs/configuration.md, `gpus`)
   let gpusFound: Promise<number> | undefined;
   const countGpus = () => {
@@ -480,7 +488,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
             ...(node ? { cluster: clusterStatus, placement: () => node.placement() } : {}),
           })
         : undefined;
-      const dialectDeps: DialectDeps = { service: serving.service, clock: system.clock };
+      const dialectDeps: DialectDeps = { service: serving.service, clock: system.clock, responses };
       const gateway = createHttpGateway({
         service: serving.service,
         server,
@@ -492,7 +500,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         ...(node
           ? {
               cluster: clusterStatus,
-              internal: node.peerRoutes((batch, output) => serving.executeLocal(batch, output)),
+              internal: node.peerRoutes((work) => serving.executeLocal(work)),
             }
           : {}),
       });

@@ -11,13 +11,12 @@
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import type { ActorSystem, Clock, Logger } from "../actor/index.js";
-import type { ExecuteBatch } from "../core/batch.js";
-import type { ChunkSink } from "../core/channel.js";
 import type { ClusterConfig } from "../core/config/cluster-schema.js";
 import type { InternalRoutes } from "../core/internal-routes.js";
 import type { SecretEnvironment } from "../core/secret.js";
 import type { CircuitStateStore, RateLimitStore, SpendLedger } from "../core/stores/index.js";
-import type { TokenChunk } from "../core/token-chunk.js";
+import type { ResponseStore } from "../core/stores/response-store.js";
+import type { EngineWork } from "../protocol/engine-messages.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
 import type { EngineTargetLoad } from "../protocol/target-load.js";
 import { createCatalogCipher } from "./catalog-secrets.js";
@@ -36,6 +35,7 @@ import { RedisDeploymentCatalog } from "./redis-deployment-catalog.js";
 import { redisNoticeChannel } from "./redis-notice-channel.js";
 import { type PlacementSnapshot, RedisPlacementStore, type StoredUnplaced } from "./redis-placement-store.js";
 import { RedisRateLimitStore } from "./redis-rate-limit-store.js";
+import { RedisResponseStore } from "./redis-response-store.js";
 import { RedisRoutingTable } from "./redis-routing-table.js";
 import { scriptBatcherFor } from "./redis-script-batch.js";
 import { RedisSpendLedger } from "./redis-spend-ledger.js";
@@ -67,6 +67,11 @@ export interface ClusterNode {
     readonly ledger: SpendLedger;
   };
   /**
+   * The Responses API's stored responses, shared by every node (one expiring key per response);
+   * while Redis is unreachable its calls fail, answered as 503 `unavailable` (docs/api.md).
+   */
+  readonly responses: ResponseStore;
+  /**
    * The entry calls this once the gateway listens (`url`: where it listens): the first heartbeat
    * is written before it resolves, then one every heartbeat_ms. `report` is asked before each;
    * `routing` gives this node's engine targets to the shared routing table at each heartbeat and
@@ -96,7 +101,7 @@ export interface ClusterNode {
    * The gateway's `/internal/` handler: runs the requests other nodes forward here through
    * `execute` (this node's own engines only), refused without the node key.
    */
-  peerRoutes(execute: (batch: ExecuteBatch, output: ChunkSink<TokenChunk>) => void): InternalRoutes;
+  peerRoutes(execute: (work: EngineWork) => void): InternalRoutes;
   /**
    * The package entry hands the serving layer this wrapping of its registry: a deployment the
    * catalog sync could not resolve here fails to start its replicas, with the reason.
@@ -205,6 +210,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   return {
     nodeId,
     stores,
+    responses: new RedisResponseStore({ client, prefix }),
     runtimes: (registry) => unresolved.guard(registry),
     openCatalog<S>(catalogOptions: CatalogOptions<S>) {
       const sync = new CatalogSync<S>({

@@ -1,23 +1,26 @@
 // The owning node's side of forwarding (docs/cluster.md, "Forwarding"): `POST /internal/v1/execute`
 // runs a request another node forwarded on one of this node's own engines and streams its chunks
-// back as NDJSON frames (peer-wire.ts). Nothing else happens here: no second route, no fallback,
+// back as NDJSON frames (peer-wire.ts); an embedding request or a token count is answered by its
+// one frame. Nothing else happens here: no second route, no fallback,
 // no budget, no request metrics; the entry node owns all of that. Refused without the cluster's
 // node_key (compared in constant time), and never served on the public API's paths.
 
 import type { ServerResponse } from "node:http";
 import type { Logger } from "../actor/index.js";
-import type { ExecuteBatch } from "../core/batch.js";
 import { ChannelClosedError, type ChunkSink } from "../core/channel.js";
 import { errors, InferenceError } from "../core/inference-error.js";
 import type { InternalRoutes } from "../core/internal-routes.js";
 import type { Secret } from "../core/secret.js";
 import type { TokenChunk } from "../core/token-chunk.js";
+import type { EngineWork, ResultSink } from "../protocol/engine-messages.js";
 import {
   decodePeerRequest,
   encodeChunkFrame,
+  encodeEmbeddingsFrame,
   encodeEndFrame,
   encodeErrorBody,
   encodeErrorFrame,
+  encodeTokenCountFrame,
 } from "./peer-wire.js";
 
 export const PEER_EXECUTE_PATH = "/internal/v1/execute";
@@ -26,8 +29,8 @@ export const PEER_NODE_KEY_HEADER = "x-rakka-node-key";
 
 export interface PeerEndpointOptions {
   readonly nodeKey: Secret;
-  /** Runs the request on one of this node's engines (never forwarded again), or fails `output`. */
-  readonly execute: (batch: ExecuteBatch, output: ChunkSink<TokenChunk>) => void;
+  /** Runs the request on one of this node's engines (never forwarded again), or fails its output. */
+  readonly execute: (work: EngineWork) => void;
   readonly clock: { now(): number };
   readonly logger: Logger;
 }
@@ -69,7 +72,17 @@ export function createPeerRoutes(options: PeerEndpointOptions): InternalRoutes {
       if (!sink.ended) abort.abort(new Error("the forwarding node closed the call"));
     });
     try {
-      options.execute(decoded.batch, sink);
+      if (decoded.kind === "embed")
+        options.execute({
+          type: "embed",
+          request: { batch: decoded.batch, output: new ResultFrameSink(sink, encodeEmbeddingsFrame) },
+        });
+      else if (decoded.kind === "count-tokens")
+        options.execute({
+          type: "count-tokens",
+          request: { batch: decoded.batch, output: new ResultFrameSink(sink, encodeTokenCountFrame) },
+        });
+      else options.execute({ type: "add-request", request: { batch: decoded.batch, output: sink } });
     } catch (error) {
       options.logger.error({ error: (error as Error).message }, "forwarded request could not start");
       sink.fail(errors.internal("forwarded request could not start"));
@@ -151,5 +164,40 @@ class FrameSink implements ChunkSink<TokenChunk> {
     this.ended = true;
     this.#write(frame);
     this.#response.end();
+  }
+
+  /** A unary answer: its one frame ends the response. */
+  answer(frame: string): void {
+    this.#end(frame);
+  }
+
+  /** Cancelled before it answered (the entry node left): the response just ends. */
+  abandon(): void {
+    if (this.ended || this.#response.destroyed || this.#response.writableEnded) return;
+    this.ended = true;
+    this.#response.destroy();
+  }
+}
+
+/** The engine's output for a forwarded embedding or token count: its one frame, or the error. */
+class ResultFrameSink<T> implements ResultSink<T> {
+  readonly #frames: FrameSink;
+  readonly #encode: (result: T) => string;
+
+  constructor(frames: FrameSink, encode: (result: T) => string) {
+    this.#frames = frames;
+    this.#encode = encode;
+  }
+
+  resolve(result: T): void {
+    this.#frames.answer(this.#encode(result));
+  }
+
+  fail(error: unknown): void {
+    this.#frames.fail(error);
+  }
+
+  close(): void {
+    this.#frames.abandon();
   }
 }

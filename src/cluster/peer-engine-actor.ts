@@ -4,13 +4,20 @@
 // come back into the request's output, token by token. The entry node's RequestActor keeps
 // owning the request: deadline (the time left travels with it), fallbacks, budget, metrics and
 // its one terminal outcome; a client that leaves aborts the call, which frees the owner's slot.
+// Embedding requests and token counts travel the same way and come back as their one frame.
 
 import { type Dispatcher, Pool } from "undici";
 import type { Actor, Clock, Logger } from "../actor/index.js";
 import { errors, InferenceError } from "../core/inference-error.js";
-import type { EngineCommand, EngineRequest } from "../protocol/engine-messages.js";
+import type { EngineCommand, EngineRequest, ResultSink } from "../protocol/engine-messages.js";
 import { PEER_EXECUTE_PATH, PEER_NODE_KEY_HEADER } from "./peer-endpoint.js";
-import { decodeErrorBody, decodeFrame, encodePeerRequest } from "./peer-wire.js";
+import {
+  decodeErrorBody,
+  decodeFrame,
+  encodePeerEmbedRequest,
+  encodePeerRequest,
+  type PeerFrame,
+} from "./peer-wire.js";
 
 export interface PeerEngineOptions {
   /** The owning node: its id (for errors and logs) and advertise URL. */
@@ -38,6 +45,23 @@ export class PeerEngineActor implements Actor<EngineCommand> {
   receive(message: EngineCommand): void {
     // drains, throttles, forced circuits and rebuilds are for the engines a node owns, never sent here
     if (message.type === "add-request") void this.#forward(message.request);
+    else if (message.type === "embed") {
+      const { batch, output } = message.request;
+      void this.#forwardUnary(
+        encodePeerEmbedRequest(batch, this.#options.clock.now()),
+        batch.signal,
+        output,
+        (frame) => (frame.type === "embeddings" ? frame.embeddings : undefined),
+      );
+    } else if (message.type === "count-tokens") {
+      const { batch, output } = message.request;
+      void this.#forwardUnary(
+        encodePeerRequest(batch, this.#options.clock.now(), "count-tokens"),
+        batch.signal,
+        output,
+        (frame) => (frame.type === "token-count" ? frame.count : undefined),
+      );
+    }
   }
 
   async postStop(): Promise<void> {
@@ -91,7 +115,9 @@ export class PeerEngineActor implements Actor<EngineCommand> {
           }
           ended = true;
           if (frame.type === "end") output.close();
-          else output.fail(frame.error);
+          else if (frame.type === "error") output.fail(frame.error);
+          else
+            output.fail(errors.networkError(`node ${nodeId} answered a ${frame.type} frame to a generation`));
           return;
         }
       }
@@ -108,6 +134,60 @@ export class PeerEngineActor implements Actor<EngineCommand> {
     } finally {
       if (!ended) response.body.destroy();
     }
+  }
+
+  /**
+   * Forwards an embedding request or a token count: its body, then its one frame (`pick` takes the
+   * answer out of the frame it expects) or an error, into `output`.
+   */
+  async #forwardUnary<T>(
+    body: string,
+    signal: AbortSignal,
+    output: ResultSink<T>,
+    pick: (frame: PeerFrame) => T | undefined,
+  ): Promise<void> {
+    if (signal.aborted) return;
+    const { nodeId } = this.#options;
+    let text: string;
+    let status: number;
+    try {
+      const response = await this.#dispatcher.request({
+        path: PEER_EXECUTE_PATH,
+        method: "POST",
+        headers: { "content-type": "application/json", [PEER_NODE_KEY_HEADER]: this.#options.nodeKey },
+        body,
+        signal,
+      });
+      status = response.statusCode;
+      text = await response.body.text();
+    } catch (error) {
+      if (signal.aborted) return;
+      output.fail(errors.unavailable(`node ${nodeId} is unreachable: ${messageOf(error)}`));
+      return;
+    }
+    if (signal.aborted) return;
+    if (status !== 200) {
+      output.fail(decodeErrorBody(text) ?? errors.internal(`node ${nodeId} answered HTTP ${status}`));
+      return;
+    }
+    const line = text.endsWith("\n") ? text.slice(0, -1) : text;
+    let frame: PeerFrame;
+    try {
+      frame = decodeFrame(line);
+    } catch (error) {
+      output.fail(
+        errors.networkError(`node ${nodeId} answered an unreadable frame: ${messageOf(error)}`, error),
+      );
+      return;
+    }
+    if (frame.type === "error") {
+      output.fail(frame.error);
+      return;
+    }
+    const answer = pick(frame);
+    if (answer === undefined)
+      output.fail(errors.networkError(`node ${nodeId} answered an unexpected ${frame.type} frame`));
+    else output.resolve(answer);
   }
 }
 

@@ -1,10 +1,11 @@
 // The peer contract test (docs/cluster.md): one hop between nodes loses nothing. Every field of a
-// request, a chunk and an error survives encode then decode; what is malformed or of another
-// version is refused by name. The fixtures are typed with Required<...> so that a field added to
+// request (a generation, an embedding request, a token count), a chunk, an answer frame and an
+// error survives encode then decode; what is malformed or of another version is refused by name. The fixtures are typed with Required<...> so that a field added to
 // the core types breaks this file until the wire carries it.
 
 import { describe, expect, it } from "vitest";
 import type { ContentPart, ExecuteBatch, Message, Role, SamplingParams } from "../core/batch.js";
+import type { EmbedBatch, Embeddings, TokenCount } from "../core/embedding.js";
 import {
   InferenceError,
   type InferenceErrorDetails,
@@ -18,10 +19,13 @@ import {
   decodeFrame,
   decodePeerRequest,
   encodeChunkFrame,
+  encodeEmbeddingsFrame,
   encodeEndFrame,
   encodeErrorBody,
   encodeErrorFrame,
+  encodePeerEmbedRequest,
   encodePeerRequest,
+  encodeTokenCountFrame,
   PEER_WIRE_VERSION,
   type PeerFrame,
 } from "./peer-wire.js";
@@ -174,6 +178,7 @@ function roundTrip(
 ): ExecuteBatch {
   const decoded = decodePeerRequest(encodePeerRequest(batch, sentAt), receivedAt, signal);
   if (!decoded.ok) throw new Error(`refused: ${decoded.problem}`);
+  if (decoded.kind !== "execute") throw new Error(`decoded as ${decoded.kind}`);
   return decoded.batch;
 }
 
@@ -274,13 +279,16 @@ describe("peer wire: the request", () => {
 describe("peer wire: refused requests", () => {
   it("another version, named with the one this node speaks (before any unknown field)", () => {
     expect(problemOf({ ...bodyOf(minimalBatch), v: 2 })).toBe(
-      "peer wire version 2 is not supported (this node speaks 3)",
+      "peer wire version 2 is not supported (this node speaks 4)",
     );
-    expect(problemOf({ ...bodyOf(minimalBatch), v: 4, newField: true })).toBe(
-      "peer wire version 4 is not supported (this node speaks 3)",
+    expect(problemOf({ ...bodyOf(minimalBatch), v: 5, newField: true })).toBe(
+      "peer wire version 5 is not supported (this node speaks 4)",
+    );
+    expect(problemOf({ ...bodyOf(minimalBatch), v: 3 })).toBe(
+      "peer wire version 3 is not supported (this node speaks 4)",
     );
     const { v: _v, ...unversioned } = bodyOf(minimalBatch);
-    expect(problemOf(unversioned)).toBe("peer wire version is missing (this node speaks 3)");
+    expect(problemOf(unversioned)).toBe("peer wire version is missing (this node speaks 4)");
   });
 
   it("an unknown field, at the top or nested", () => {
@@ -478,13 +486,13 @@ describe("peer wire: malformed frames", () => {
 
   it("a frame of unknown type", () => {
     expect(() => decodeFrame('{"x":1}')).toThrow(
-      'peer frame of unknown type "x" (peer wire version 3 knows "c", "end" or "e")',
+      'peer frame of unknown type "x" (peer wire version 4 knows "c", "end", "e", "em" or "tk")',
     );
     expect(() => decodeFrame('{"c":{"t":""},"end":1}')).toThrow(
-      'peer frame must hold exactly one of "c", "end" or "e", it holds "c", "end"',
+      'peer frame must hold exactly one of "c", "end", "e", "em" or "tk", it holds "c", "end"',
     );
     expect(() => decodeFrame("{}")).toThrow(
-      'peer frame must hold exactly one of "c", "end" or "e", it holds none',
+      'peer frame must hold exactly one of "c", "end", "e", "em" or "tk", it holds none',
     );
   });
 
@@ -514,6 +522,144 @@ describe("peer wire: malformed frames", () => {
     );
     expect(() => decodeFrame('{"e":{"details":{"kind":"internal"}}}')).toThrow(
       "peer error frame: message: is required",
+    );
+  });
+});
+
+// ---- embedding requests and token counts (version 4) -------------------------------------------
+
+/** The EmbedBatch fields this wire knows of: `signal` stays behind, `deadline` travels as time left. */
+const embedBatchFields = [
+  "requestId",
+  "model",
+  "input",
+  "dimensions",
+  "user",
+  "priority",
+  "estimatedTokens",
+  "deadline",
+  "signal",
+] as const;
+
+/** Every optional field of EmbedBatch set: adding one to the type breaks this until it is set here. */
+const fullEmbedBatch: Required<EmbedBatch> = {
+  requestId: "node-a-e1",
+  model: "embedder",
+  input: ["first text", "", "third\ntext with ünïcode"],
+  dimensions: 256,
+  user: "end-user-42",
+  priority: 3,
+  estimatedTokens: 9,
+  deadline: 6_000,
+  signal: senderSignal,
+};
+
+const minimalEmbedBatch: EmbedBatch = {
+  requestId: "e-1",
+  model: "embedder",
+  input: [[1, 2, 3], [40_000]],
+  priority: 0,
+  estimatedTokens: 4,
+  signal: senderSignal,
+};
+
+function decodeEmbed(body: string, receivedAt: number, signal: AbortSignal): EmbedBatch {
+  const decoded = decodePeerRequest(body, receivedAt, signal);
+  if (!decoded.ok) throw new Error(`refused: ${decoded.problem}`);
+  if (decoded.kind !== "embed") throw new Error(`decoded as ${decoded.kind}`);
+  return decoded.batch;
+}
+
+describe("peer wire: embedding requests and token counts", () => {
+  it("the fully populated embedding fixture sets every EmbedBatch field the wire knows of", () => {
+    expect(Object.keys(fullEmbedBatch).sort()).toEqual([...embedBatchFields].sort());
+  });
+
+  it("a fully populated embedding request round-trips; the deadline travels as the time left", () => {
+    const receiverSignal = new AbortController().signal;
+    const body = encodePeerEmbedRequest(fullEmbedBatch, 1_000);
+    expect(JSON.parse(body)).toMatchObject({ v: PEER_WIRE_VERSION, kind: "embed", remainingMs: 5_000 });
+    const decoded = decodeEmbed(body, 50_000, receiverSignal);
+    expect(decoded.signal).toBe(receiverSignal);
+    const { signal: _signal, ...received } = decoded;
+    const { signal: _sent, ...sent } = fullEmbedBatch;
+    expect(received).toStrictEqual({ ...sent, deadline: 55_000 });
+  });
+
+  it("a minimal embedding request with token arrays round-trips without gaining keys", () => {
+    const receiverSignal = new AbortController().signal;
+    const decoded = decodeEmbed(encodePeerEmbedRequest(minimalEmbedBatch, 0), 0, receiverSignal);
+    expect(decoded).toStrictEqual({ ...minimalEmbedBatch, signal: receiverSignal });
+  });
+
+  it("a token count carries the whole generation batch under its kind", () => {
+    const receiverSignal = new AbortController().signal;
+    const body = encodePeerRequest(fullBatch, 1_000, "count-tokens");
+    expect(JSON.parse(body)).toMatchObject({ kind: "count-tokens" });
+    const decoded = decodePeerRequest(body, 50_000, receiverSignal);
+    if (!decoded.ok || decoded.kind !== "count-tokens") throw new Error("expected a token count");
+    const { signal: _signal, ...received } = decoded.batch;
+    const { signal: _sent, ...sent } = fullBatch;
+    expect(received).toStrictEqual({ ...sent, deadline: 55_000 });
+  });
+
+  it("a generation's body carries no kind, and an explicit execute kind is one too", () => {
+    expect(bodyOf(minimalBatch)).not.toHaveProperty("kind");
+    const decoded = decodePeerRequest(
+      JSON.stringify({ ...bodyOf(minimalBatch), kind: "execute" }),
+      0,
+      senderSignal,
+    );
+    expect(decoded.ok && decoded.kind).toBe("execute");
+  });
+
+  it("refuses an unknown kind, and fields of one kind in another", () => {
+    expect(problemOf({ ...bodyOf(minimalBatch), kind: "rerank" })).toBe(
+      'kind: "rerank" is not a request kind (peer wire version 4 knows "execute", "embed" or "count-tokens")',
+    );
+    const embed = JSON.parse(encodePeerEmbedRequest(minimalEmbedBatch, 0)) as Record<string, unknown>;
+    expect(problemOf({ ...embed, messages: [] })).toBe("messages: unknown key");
+    const { input: _input, ...noInput } = embed;
+    expect(problemOf(noInput)).toBe("input: is required");
+    expect(problemOf({ ...embed, input: [1, 2] })).toMatch(/^input/);
+    expect(problemOf({ ...embed, v: 3 })).toBe("peer wire version 3 is not supported (this node speaks 4)");
+  });
+});
+
+const embeddings: Embeddings = {
+  vectors: [new Float32Array([0.1, -2.5, 3e-8, 0]), new Float32Array([]), new Float32Array([1e30, -0])],
+  usage: { inputTokens: 12, estimated: true },
+};
+
+describe("peer wire: answer frames", () => {
+  it("an embeddings frame round-trips every float32 bit and the usage", () => {
+    const frame = decodeFrame(lineOf(encodeEmbeddingsFrame(embeddings)));
+    if (frame.type !== "embeddings") throw new Error(`expected embeddings, got ${frame.type}`);
+    expect(frame.embeddings.usage).toStrictEqual(embeddings.usage);
+    expect(frame.embeddings.vectors.map((vector) => [...new Uint8Array(vector.buffer)])).toEqual(
+      embeddings.vectors.map((vector) => [...new Uint8Array(vector.buffer)]),
+    );
+  });
+
+  it("an exact usage stays without an estimated flag", () => {
+    const frame = decodeFrame(lineOf(encodeEmbeddingsFrame({ ...embeddings, usage: { inputTokens: 3 } })));
+    expect(frame.type === "embeddings" && frame.embeddings.usage).toStrictEqual({ inputTokens: 3 });
+  });
+
+  it.each<TokenCount>([
+    { inputTokens: 42, estimated: false },
+    { inputTokens: 0, estimated: true },
+  ])("a token-count frame round-trips %j", (count) => {
+    expect(decodeFrame(lineOf(encodeTokenCountFrame(count)))).toStrictEqual({ type: "token-count", count });
+  });
+
+  it("refuses a malformed answer frame by name", () => {
+    expect(() => decodeFrame('{"em":{"v":["AAAA"]}}')).toThrow("peer embeddings frame: u: is required");
+    expect(() => decodeFrame('{"em":{"v":["AAA"],"u":{"inputTokens":1}}}')).toThrow(
+      "peer embeddings frame: v[0] is not base64 float32",
+    );
+    expect(() => decodeFrame('{"tk":{"inputTokens":1}}')).toThrow(
+      "peer token-count frame: estimated: is required",
     );
   });
 });

@@ -4,6 +4,11 @@
 // NDJSON frames, one per line: {"c":chunk} per TokenChunk, then {"end":1} or {"e":error}. A call
 // refused before anything streamed gets a JSON error body instead ({"error":error}).
 //
+// Three kinds of request (`kind`, absent for a generation): "execute" (a generation, answered by
+// chunk frames), "embed" (every EmbedBatch field but the signal, answered by one embeddings frame
+// {"em":{v: [vector as base64 of little-endian float32], u: usage}}) and "count-tokens" (an
+// ExecuteBatch, answered by one token-count frame {"tk":{inputTokens, estimated}}).
+//
 // Decoding refuses unknown fields and other versions, so a newer sender fails loudly rather than
 // losing data. Frames carry no version: the owning node answers in the version it accepted.
 //
@@ -18,6 +23,14 @@ import type { ExecuteBatch, Message, ReasoningBlock, SamplingParams } from "../c
 import { joinPath } from "../core/config/problem.js";
 import { valueAt, zodProblems } from "../core/config/zod-problems.js";
 import {
+  base64ToFloat32,
+  type EmbedBatch,
+  type Embeddings,
+  type EmbeddingUsage,
+  float32ToBase64,
+  type TokenCount,
+} from "../core/embedding.js";
+import {
   errors,
   InferenceError,
   type InferenceErrorDetails,
@@ -27,7 +40,7 @@ import { type RequestFeatures, reasoningEfforts } from "../core/request-features
 import type { TokenChunk, TokenUsage, ToolCallDelta } from "../core/token-chunk.js";
 
 /** The version every request carries as `v`; a node refuses any other. */
-export const PEER_WIRE_VERSION = 3;
+export const PEER_WIRE_VERSION = 4;
 
 /** How many problems a refusal names before it counts the rest. */
 const MAX_PROBLEMS = 5;
@@ -117,8 +130,7 @@ const featuresSchema = z.strictObject({
   user: z.string().optional(),
 }) satisfies z.ZodType<RequestFeatures>;
 
-const requestSchema = z.strictObject({
-  v: z.literal(PEER_WIRE_VERSION),
+const batchFields = {
   requestId: z.string(),
   model: z.string(),
   messages: z.array(messageSchema),
@@ -129,17 +141,69 @@ const requestSchema = z.strictObject({
   features: featuresSchema,
   /** The deadline as ms left on the sender's clock; absent when the batch has none. */
   remainingMs: z.number().min(0).optional(),
+};
+
+const requestSchema = z.strictObject({
+  v: z.literal(PEER_WIRE_VERSION),
+  kind: z.literal("execute").optional(),
+  ...batchFields,
 });
+
+const countTokensSchema = z.strictObject({
+  v: z.literal(PEER_WIRE_VERSION),
+  kind: z.literal("count-tokens"),
+  ...batchFields,
+});
+
+const embedSchema = z.strictObject({
+  v: z.literal(PEER_WIRE_VERSION),
+  kind: z.literal("embed"),
+  requestId: z.string(),
+  model: z.string(),
+  input: z.union([z.array(z.string()), z.array(z.array(z.number()))]),
+  dimensions: z.number().optional(),
+  user: z.string().optional(),
+  priority: z.number(),
+  estimatedTokens: z.number(),
+  remainingMs: z.number().min(0).optional(),
+});
+
+/** What a peer request asks for: a generation, an embedding, or a token count. */
+export type PeerRequestKind = "execute" | "embed" | "count-tokens";
+
+const REQUEST_KINDS = '"execute", "embed" or "count-tokens"';
 
 type RequestWire = AllKeys<Omit<ExecuteBatch, "signal" | "deadline">> & {
   readonly v: number;
+  readonly kind: "count-tokens" | undefined;
   readonly remainingMs: number | undefined;
 };
 
-/** Request body. `now` is the sender's clock (ms): the deadline travels as the time remaining. */
-export function encodePeerRequest(batch: ExecuteBatch, now: number): string {
+type EmbedWire = AllKeys<Omit<EmbedBatch, "signal" | "deadline">> & {
+  readonly v: number;
+  readonly kind: "embed";
+  readonly remainingMs: number | undefined;
+};
+
+/** The deadline as the time left on the sender's clock: none for an infinite one, never negative. */
+function remainingOf(deadline: number | undefined, now: number): number | undefined {
+  return deadline === undefined || deadline === Number.POSITIVE_INFINITY
+    ? undefined
+    : Math.max(0, deadline - now);
+}
+
+/**
+ * Request body of a generation (or, with `kind` "count-tokens", of a token count). `now` is the
+ * sender's clock (ms): the deadline travels as the time remaining.
+ */
+export function encodePeerRequest(
+  batch: ExecuteBatch,
+  now: number,
+  kind: "execute" | "count-tokens" = "execute",
+): string {
   const wire: RequestWire = {
     v: PEER_WIRE_VERSION,
+    kind: kind === "count-tokens" ? kind : undefined,
     requestId: batch.requestId,
     model: batch.model,
     messages: batch.messages.map(encodeMessage),
@@ -149,10 +213,24 @@ export function encodePeerRequest(batch: ExecuteBatch, now: number): string {
     estimatedTokens: batch.estimatedTokens,
     features: encodeFeatures(batch.features),
     // an infinite deadline is no deadline; a passed one arrives as 0 ms left
-    remainingMs:
-      batch.deadline === undefined || batch.deadline === Number.POSITIVE_INFINITY
-        ? undefined
-        : Math.max(0, batch.deadline - now),
+    remainingMs: remainingOf(batch.deadline, now),
+  };
+  return JSON.stringify(wire);
+}
+
+/** Request body of an embedding request; the deadline travels as for a generation. */
+export function encodePeerEmbedRequest(batch: EmbedBatch, now: number): string {
+  const wire: EmbedWire = {
+    v: PEER_WIRE_VERSION,
+    kind: "embed",
+    requestId: batch.requestId,
+    model: batch.model,
+    input: batch.input,
+    dimensions: batch.dimensions,
+    user: batch.user,
+    priority: batch.priority,
+    estimatedTokens: batch.estimatedTokens,
+    remainingMs: remainingOf(batch.deadline, now),
   };
   return JSON.stringify(wire);
 }
@@ -218,9 +296,10 @@ function encodeFeatures(features: RequestFeatures): AllKeys<RequestFeatures> {
   };
 }
 
-/** The receiving node's reading of a request body: the batch, or why it was refused. */
+/** The receiving node's reading of a request body: the batch of its kind, or why it was refused. */
 export type PeerRequestDecoded =
-  | { readonly ok: true; readonly batch: ExecuteBatch }
+  | { readonly ok: true; readonly kind: "execute" | "count-tokens"; readonly batch: ExecuteBatch }
+  | { readonly ok: true; readonly kind: "embed"; readonly batch: EmbedBatch }
   | { readonly ok: false; readonly problem: string };
 
 /** `now` is the receiver's clock; the decoded batch's deadline = now + remaining; `signal` is attached as batch.signal. */
@@ -236,15 +315,25 @@ export function decodePeerRequest(body: string, now: number, signal: AbortSignal
       ok: false,
       problem: `peer wire version ${show(json.value.v)} is not supported (this node speaks ${PEER_WIRE_VERSION})`,
     };
-  const parsed = requestSchema.safeParse(json.value);
+  const kind = json.value.kind;
+  const deadline = (remainingMs: number | undefined) =>
+    remainingMs === undefined ? {} : { deadline: now + remainingMs };
+  if (kind === "embed") {
+    const parsed = embedSchema.safeParse(json.value);
+    if (!parsed.success) return { ok: false, problem: problemsOf(parsed.error, json.value) };
+    const { v: _version, kind: _kind, remainingMs, ...fields } = parsed.data;
+    return { ok: true, kind, batch: { ...fields, ...deadline(remainingMs), signal } };
+  }
+  if (kind !== undefined && kind !== "execute" && kind !== "count-tokens")
+    return {
+      ok: false,
+      problem: `kind: ${show(kind)} is not a request kind (peer wire version ${PEER_WIRE_VERSION} knows ${REQUEST_KINDS})`,
+    };
+  const parsed = (kind === "count-tokens" ? countTokensSchema : requestSchema).safeParse(json.value);
   if (!parsed.success) return { ok: false, problem: problemsOf(parsed.error, json.value) };
-  const { v: _version, remainingMs, ...fields } = parsed.data;
-  const batch: ExecuteBatch = {
-    ...fields,
-    ...(remainingMs === undefined ? {} : { deadline: now + remainingMs }),
-    signal,
-  };
-  return { ok: true, batch };
+  const { v: _version, kind: _kind, remainingMs, ...fields } = parsed.data;
+  const batch: ExecuteBatch = { ...fields, ...deadline(remainingMs), signal };
+  return { ok: true, kind: kind ?? "execute", batch };
 }
 
 // ---- the response frames -----------------------------------------------------------------------
@@ -324,13 +413,42 @@ export function encodeErrorFrame(error: InferenceError): string {
   return `${JSON.stringify({ e: encodeError(error) })}\n`;
 }
 
+const embeddingUsageWire = z.strictObject({
+  inputTokens: z.number(),
+  estimated: z.boolean().optional(),
+}) satisfies z.ZodType<EmbeddingUsage>;
+
+const embeddingsWire = z.strictObject({ v: z.array(z.string()), u: embeddingUsageWire });
+
+const tokenCountWire = z.strictObject({
+  inputTokens: z.number(),
+  estimated: z.boolean(),
+}) satisfies z.ZodType<TokenCount>;
+
+/** An embedding request's one frame: the vectors (base64 of little-endian float32) and the usage. */
+export function encodeEmbeddingsFrame(embeddings: Embeddings): string {
+  const usage: AllKeys<EmbeddingUsage> = {
+    inputTokens: embeddings.usage.inputTokens,
+    estimated: embeddings.usage.estimated,
+  };
+  return `${JSON.stringify({ em: { v: embeddings.vectors.map(float32ToBase64), u: usage } })}\n`;
+}
+
+/** A token count's one frame. */
+export function encodeTokenCountFrame(count: TokenCount): string {
+  const wire: AllKeys<TokenCount> = { inputTokens: count.inputTokens, estimated: count.estimated };
+  return `${JSON.stringify({ tk: wire })}\n`;
+}
+
 /** One decoded line of the response stream. */
 export type PeerFrame =
   | { readonly type: "chunk"; readonly chunk: TokenChunk }
   | { readonly type: "end" }
-  | { readonly type: "error"; readonly error: InferenceError };
+  | { readonly type: "error"; readonly error: InferenceError }
+  | { readonly type: "embeddings"; readonly embeddings: Embeddings }
+  | { readonly type: "token-count"; readonly count: TokenCount };
 
-const FRAME_KEYS = '"c", "end" or "e"';
+const FRAME_KEYS = '"c", "end", "e", "em" or "tk"';
 
 /** One line (without its "\n"). Throws an Error naming the problem for anything malformed. */
 export function decodeFrame(line: string): PeerFrame {
@@ -359,6 +477,30 @@ export function decodeFrame(line: string): PeerFrame {
       const decoded = decodeError(value);
       if (!decoded.ok) throw new Error(`peer error frame: ${decoded.problem}`);
       return { type: "error", error: decoded.error };
+    }
+    case "em": {
+      const parsed = embeddingsWire.safeParse(value);
+      if (!parsed.success) throw new Error(`peer embeddings frame: ${problemsOf(parsed.error, value)}`);
+      const vectors = parsed.data.v.map((text, index) => {
+        const vector = base64ToFloat32(text);
+        if (vector === undefined) throw new Error(`peer embeddings frame: v[${index}] is not base64 float32`);
+        return vector;
+      });
+      return {
+        type: "embeddings",
+        embeddings: {
+          vectors,
+          usage: withoutUndefined<EmbeddingUsage>({
+            inputTokens: parsed.data.u.inputTokens,
+            estimated: parsed.data.u.estimated,
+          }),
+        },
+      };
+    }
+    case "tk": {
+      const parsed = tokenCountWire.safeParse(value);
+      if (!parsed.success) throw new Error(`peer token-count frame: ${problemsOf(parsed.error, value)}`);
+      return { type: "token-count", count: parsed.data };
     }
     default:
       throw new Error(

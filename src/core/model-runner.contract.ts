@@ -1,10 +1,13 @@
 // The behaviour every ModelRunner must have, as one vitest suite each runtime runs (mock today,
 // llama next). Call it with a factory returning a fresh runner per test and the model source
 // passed to `loadWeights`. Runners on a manual clock pass `advance`, which the suite calls while
-// it waits, so paced runners and load delays make progress without real time passing.
+// it waits, so paced runners and load delays make progress without real time passing. Runners
+// that implement `embed` or `countTokens` also run those tests.
 
 import { afterEach, describe, expect, it } from "vitest";
 import { type ExecuteBatch, estimateTokens, type Message, type SamplingParams } from "./batch.js";
+import { type EmbedBatch, type EmbeddingInput, estimateEmbeddingTokens } from "./embedding.js";
+import { InferenceError } from "./inference-error.js";
 import type { ModelRunner } from "./model-runner.js";
 import { commitsResponse, type TokenChunk } from "./token-chunk.js";
 
@@ -61,6 +64,18 @@ export function modelRunnerContract(
       priority: 0,
       estimatedTokens: estimateTokens(messages, sampling.maxTokens),
       features: {},
+      signal,
+    };
+  }
+
+  function embedBatch(input: EmbeddingInput, signal: AbortSignal = new AbortController().signal): EmbedBatch {
+    requestCounter++;
+    return {
+      requestId: `contract-${requestCounter}`,
+      model,
+      input,
+      priority: 0,
+      estimatedTokens: estimateEmbeddingTokens(input),
       signal,
     };
   }
@@ -160,6 +175,50 @@ export function modelRunnerContract(
       const cost = runner.estimateCostUsd(batch(hello, { maxTokens: 4 }));
       expect(Number.isFinite(cost)).toBe(true);
       expect(cost).toBeGreaterThanOrEqual(0);
+    });
+
+    it("embeds each input in order, one finite vector per input of one length, the same text alike", async () => {
+      const runner = await loaded();
+      if (!runner.embed) return expect(runner.embed).toBeUndefined();
+      const result = await settle(runner.embed(embedBatch(["hello world", "good morning", "hello world"])));
+      expect(result.vectors).toHaveLength(3);
+      const [a, b, c] = result.vectors;
+      expect(a?.length).toBeGreaterThan(0);
+      for (const vector of result.vectors) {
+        expect(vector.length).toBe(a?.length);
+        expect(vector.every(Number.isFinite)).toBe(true);
+      }
+      expect(Array.from(c ?? [])).toEqual(Array.from(a ?? []));
+      expect(Array.from(b ?? [])).not.toEqual(Array.from(a ?? []));
+      expect(result.usage.inputTokens).toBeGreaterThan(0);
+    });
+
+    it("rejects an embedding aborted before it starts, with no vectors", async () => {
+      const runner = await loaded();
+      if (!runner.embed) return expect(runner.embed).toBeUndefined();
+      const controller = new AbortController();
+      controller.abort();
+      await expect(settle(runner.embed(embedBatch(["hello"], controller.signal)))).rejects.toThrow();
+    });
+
+    it("refuses dimensions it cannot honour with a bad_request naming dimensions", async () => {
+      const runner = await loaded();
+      if (!runner.embed) return expect(runner.embed).toBeUndefined();
+      const refused = await settle(runner.embed({ ...embedBatch(["hello"]), dimensions: 100_000 })).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(InferenceError);
+      expect((refused as InferenceError).details).toEqual({ kind: "bad_request", field: "dimensions" });
+    });
+
+    it("counts the input tokens of messages as execute reports them", async () => {
+      const runner = await loaded();
+      if (!runner.countTokens) return expect(runner.countTokens).toBeUndefined();
+      const count = await settle(runner.countTokens(hello));
+      const chunks = await settle(collect(runner.execute(batch(hello, { maxTokens: 1 }))));
+      expect(count.inputTokens).toBe(chunks.at(-1)?.usage?.inputTokens);
+      expect(count.estimated).toBe(false);
     });
   });
 }

@@ -1,7 +1,9 @@
 // The contract every local runtime implements (llama, mock). The engine's ContextActor owns one
 // runner and calls `execute` once per admitted request; chunks flow straight to the response.
+// Runners that embed or count tokens also implement `embed` and `countTokens`.
 
-import type { ExecuteBatch } from "./batch.js";
+import type { ExecuteBatch, Message } from "./batch.js";
+import type { EmbedBatch, Embeddings, TokenCount } from "./embedding.js";
 import type { RuntimeKind, TransportKind } from "./runtime-kind.js";
 import type { TokenChunk } from "./token-chunk.js";
 
@@ -26,6 +28,18 @@ export interface ModelRunner {
    * `batch.signal` ends the iteration promptly and frees the slot.
    */
   execute(batch: ExecuteBatch): AsyncIterable<TokenChunk>;
+  /**
+   * Called by the ContextActor once per admitted embedding request: one vector per input, in input
+   * order, with the input tokens. Failures are thrown as InferenceError (a field the model cannot
+   * honour is a `bad_request` naming it); an abort of `batch.signal` rejects promptly. Absent: the
+   * runtime cannot embed (the engine answers 400 naming the deployment).
+   */
+  embed?(batch: EmbedBatch): Promise<Embeddings>;
+  /**
+   * The input tokens `messages` make for this model, as `execute` would count them. Absent: the
+   * engine answers the estimate of src/core/batch.ts, flagged `estimated`.
+   */
+  countTokens?(messages: readonly Message[]): Promise<TokenCount>;
   /**
    * Called by the ContextActor after `context_poisoned`: drops the poisoned state so the next
    * `loadWeights` starts clean. Must not throw.

@@ -1,15 +1,21 @@
 // ContextActor: the lower tier of the two-tier worker. Owns one ModelRunner (model + context +
 // sequences) and runs admitted requests on it concurrently, writing chunks straight into each
 // request's output channel. On `context_poisoned` it fails, and its supervisor rebuilds it.
+// Embedding requests run one at a time (a generation waits behind at most one embedding call);
+// token counts are answered as they come, by the runner's tokenizer or the estimate.
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
+import { estimateTokens } from "../core/batch.js";
 import { ChannelClosedError } from "../core/channel.js";
+import type { TokenCount } from "../core/embedding.js";
 import { errors, InferenceError, toInferenceError } from "../core/inference-error.js";
 import type { ModelRunner } from "../core/model-runner.js";
-import type { EngineRequest } from "../protocol/engine-messages.js";
+import type { CountTokensRequest, EmbedRequest, EngineRequest } from "../protocol/engine-messages.js";
 
 export type ContextMessage =
   | { readonly type: "execute"; readonly request: EngineRequest }
+  | { readonly type: "embed"; readonly request: EmbedRequest }
+  | { readonly type: "count-tokens"; readonly request: CountTokensRequest }
   /** Internal: a generation reported the context poisoned; failing here triggers the rebuild. */
   | { readonly type: "poisoned"; readonly error: InferenceError; readonly runner: ModelRunner };
 
@@ -33,6 +39,10 @@ export class ContextActor implements Actor<ContextMessage> {
   readonly #context: ActorContext<ContextMessage>;
   readonly #options: ContextOptions;
   readonly #inFlight = new Map<string, InFlight>();
+  /** Embedding requests admitted and not yet answered (the running one first). */
+  readonly #embeds = new Set<EmbedRequest>();
+  /** The embedding calls, chained: each starts when the one before it settled. */
+  #embedChain: Promise<void> = Promise.resolve();
   #runner: ModelRunner | undefined;
 
   constructor(context: ActorContext<ContextMessage>, options: ContextOptions) {
@@ -51,6 +61,12 @@ export class ContextActor implements Actor<ContextMessage> {
     switch (message.type) {
       case "execute":
         this.#execute(message.request);
+        return;
+      case "embed":
+        this.#embed(message.request);
+        return;
+      case "count-tokens":
+        this.#countTokens(message.request);
         return;
       case "poisoned":
         // a second report from the same (already replaced) runner must not rebuild twice
@@ -77,6 +93,8 @@ export class ContextActor implements Actor<ContextMessage> {
         : errors.contextPoisoned(`the model context failed: ${toInferenceError(error).message}`, error);
     for (const { request } of this.#inFlight.values()) request.output.fail(failure);
     this.#inFlight.clear();
+    for (const request of this.#embeds) request.output.fail(failure);
+    this.#embeds.clear();
     const runner = this.#runner;
     this.#runner = undefined;
     if (runner) {
@@ -119,5 +137,72 @@ export class ContextActor implements Actor<ContextMessage> {
         worker.tell({ type: "request-finished", requestId });
       }
     })();
+  }
+
+  #embed(request: EmbedRequest): void {
+    const runner = this.#runner;
+    const { batch, output } = request;
+    const worker = this.#options.worker;
+    const finished = () => worker.tell({ type: "request-finished", requestId: batch.requestId });
+    if (runner === undefined) {
+      output.fail(errors.unavailable("the model context is not loaded"));
+      finished();
+      return;
+    }
+    const embed = runner.embed?.bind(runner);
+    if (!embed) {
+      output.fail(
+        errors.badRequest(`deployment ${batch.model} (runtime ${runner.runtimeKind}) cannot embed`, "model"),
+      );
+      finished();
+      return;
+    }
+    const embeds = this.#embeds;
+    const self = this.#context.self;
+    embeds.add(request);
+    this.#embedChain = this.#embedChain.then(async () => {
+      // failed meanwhile (the context was lost): already answered
+      if (!embeds.has(request)) return finished();
+      if (batch.signal.aborted) {
+        embeds.delete(request);
+        output.close();
+        return finished();
+      }
+      try {
+        const result = await embed(batch);
+        if (embeds.delete(request)) {
+          if (batch.signal.aborted) output.close();
+          else output.resolve(result);
+        }
+      } catch (error) {
+        const failure = toInferenceError(error);
+        if (embeds.delete(request)) {
+          if (batch.signal.aborted) output.close();
+          else output.fail(failure);
+        }
+        if (failure.kind === "context_poisoned" && runner === this.#runner) {
+          self.tell({ type: "poisoned", error: failure, runner });
+        }
+      }
+      finished();
+    });
+  }
+
+  #countTokens(request: CountTokensRequest): void {
+    const runner = this.#runner;
+    const { batch, output } = request;
+    if (runner === undefined) {
+      output.fail(errors.unavailable("the model context is not loaded"));
+      return;
+    }
+    const estimate: TokenCount = { inputTokens: estimateTokens(batch.messages, 0), estimated: true };
+    if (!runner.countTokens) {
+      output.resolve(estimate);
+      return;
+    }
+    runner.countTokens(batch.messages).then(
+      (count) => output.resolve(count),
+      (error: unknown) => output.fail(toInferenceError(error)),
+    );
   }
 }

@@ -1,7 +1,8 @@
 // EngineCoreActor: one per local replica. Admits requests (bounded priority queue, at most
 // max_concurrent running, on_capacity_exhausted) through EngineAdmission, hands admitted ones to
 // its WorkerActor, and reports load to the coordinator and lifecycle to the deployment manager.
-// Request path: RequestActor → (add-request) → here → WorkerActor → ContextActor → runner.
+// Request path: RequestActor → (add-request | embed) → here → WorkerActor → ContextActor → runner.
+// A token count (count-tokens) skips admission: it goes straight to the context, which answers it.
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import { errors } from "../core/inference-error.js";
@@ -57,7 +58,12 @@ export class EngineCoreActor implements Actor<EngineMessage> {
         now: () => context.clock.now(),
         scheduleQueueCheck: (delayMs) => context.scheduleOnce(delayMs, { type: "queue-check" }),
         requestCancelled: (requestId) => self.tell({ type: "request-cancelled", requestId }),
-        start: (request) => this.#worker.tell({ type: "execute", request }),
+        start: (work) =>
+          this.#worker.tell(
+            work.type === "embed"
+              ? { type: "embed", request: work.request }
+              : { type: "execute", request: work.request },
+          ),
       },
     });
   }
@@ -97,6 +103,9 @@ export class EngineCoreActor implements Actor<EngineMessage> {
           });
           break;
         }
+        case "count-tokens":
+          this.#worker.tell(message);
+          break;
         case "force-circuit":
         case "rebuild-session":
           // remote-only commands; the manager refuses them for local deployments

@@ -16,10 +16,14 @@ import {
 } from "../actor/index.js";
 import { InferenceError } from "../core/inference-error.js";
 import type { ModelRunner } from "../core/model-runner.js";
-import type { EngineRequest } from "../protocol/engine-messages.js";
+import type { CountTokensRequest, EmbedRequest, EngineRequest } from "../protocol/engine-messages.js";
 import { ContextActor, type ContextEvent, type ContextMessage } from "./context-actor.js";
 
-export type WorkerMessage = ContextEvent | { readonly type: "execute"; readonly request: EngineRequest };
+export type WorkerMessage =
+  | ContextEvent
+  | { readonly type: "execute"; readonly request: EngineRequest }
+  | { readonly type: "embed"; readonly request: EmbedRequest }
+  | { readonly type: "count-tokens"; readonly request: CountTokensRequest };
 
 /** What the worker tells its engine core. */
 export type WorkerEvent = ContextEvent | { readonly type: "replica-failed"; readonly reason: string };
@@ -68,7 +72,9 @@ export class WorkerActor implements Actor<WorkerMessage> {
   receive(message: WorkerMessage): void {
     switch (message.type) {
       case "execute":
-        this.#contextRef.tell({ type: "execute", request: message.request });
+      case "embed":
+      case "count-tokens":
+        this.#contextRef.tell(message);
         return;
       case "context-lost":
         this.#options.onRebuild();

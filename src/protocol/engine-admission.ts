@@ -1,11 +1,12 @@
 // The admission half of an engine core, shared by the local EngineCoreActor and the
 // RemoteEngineCoreActor: the bounded priority queue, the running set, queue timeouts,
 // cancellation of queued requests, load reports and drain. The host actor owns the messages and
-// the work itself; this class holds the state and applies the pure scheduler steps.
+// the work itself; this class holds the state and applies the pure scheduler steps. Generations
+// and embedding requests share the queue and the max_concurrent slots.
 
 import type { ActorRef, Cancellable } from "../actor/index.js";
 import { errors, type InferenceError } from "../core/inference-error.js";
-import type { EngineCommand, EngineDeps, EngineDrained, EngineRequest } from "./engine-messages.js";
+import type { EngineCommand, EngineDeps, EngineDrained } from "./engine-messages.js";
 import {
   admit,
   enqueue,
@@ -16,15 +17,19 @@ import {
   type WaitingEntry,
 } from "./scheduler.js";
 
+/** The work admission queues and runs: a generation or an embedding request. */
+export type AdmittedWork = Extract<EngineCommand, { type: "add-request" | "embed" }>;
+
 /** The messages every engine core handles the same way (its own internal ones included). */
 export type AdmissionMessage =
-  | Extract<EngineCommand, { type: "add-request" | "drain" | "set-concurrency" }>
+  | Extract<EngineCommand, { type: "add-request" | "embed" | "drain" | "set-concurrency" }>
   | { readonly type: "request-finished"; readonly requestId: string }
   | { readonly type: "request-cancelled"; readonly requestId: string }
   | { readonly type: "queue-check" };
 
 const admissionTypes: ReadonlySet<string> = new Set([
   "add-request",
+  "embed",
   "drain",
   "set-concurrency",
   "request-finished",
@@ -44,11 +49,11 @@ export interface AdmissionHost {
   /** A queued request's client left; the host calls `cancelled(requestId)` from its mailbox. */
   requestCancelled(requestId: string): void;
   /** The request is admitted: start the work. */
-  start(request: EngineRequest): void;
+  start(work: AdmittedWork): void;
 }
 
 interface Queued {
-  readonly request: EngineRequest;
+  readonly work: AdmittedWork;
   readonly arrivedAt: number;
   readonly detach: () => void;
 }
@@ -95,7 +100,8 @@ export class EngineAdmission {
   handle(message: AdmissionMessage, canRun: boolean): void {
     switch (message.type) {
       case "add-request":
-        this.add(message.request, canRun);
+      case "embed":
+        this.add(message, canRun);
         return;
       case "request-finished":
         this.finished(message.requestId);
@@ -116,7 +122,8 @@ export class EngineAdmission {
   }
 
   /** A new request: run it now, queue it, or refuse it (429 backpressure). */
-  add(request: EngineRequest, canRun: boolean): void {
+  add(work: AdmittedWork, canRun: boolean): void {
+    const request = work.request;
     const batch = request.batch;
     if (this.#failure) {
       request.output.fail(this.#failure);
@@ -134,7 +141,7 @@ export class EngineAdmission {
     );
     switch (decision.type) {
       case "run":
-        this.#start(request, now);
+        this.#start(work, now);
         return;
       case "refuse":
         request.output.fail(
@@ -155,7 +162,7 @@ export class EngineAdmission {
           priority: batch.priority,
           seq: this.#seq++,
           deadline: decision.deadline,
-          item: { request, arrivedAt: now, detach: () => batch.signal.removeEventListener("abort", onAbort) },
+          item: { work, arrivedAt: now, detach: () => batch.signal.removeEventListener("abort", onAbort) },
         });
         this.#armQueueTimer();
       }
@@ -178,7 +185,7 @@ export class EngineAdmission {
     const entry = removeWaiting(this.#waiting, requestId);
     if (entry) {
       entry.item.detach();
-      entry.item.request.output.close();
+      entry.item.work.request.output.close();
       this.#armQueueTimer();
     }
   }
@@ -188,7 +195,7 @@ export class EngineAdmission {
     this.#queueTimer = undefined;
     for (const entry of takeExpired(this.#waiting, this.#host.now())) {
       entry.item.detach();
-      entry.item.request.output.fail(
+      entry.item.work.request.output.fail(
         errors.backpressure(
           `deployment ${this.#deployment} is at capacity: waited ${this.#limits.queueTimeoutMs} ms in the queue`,
           1000,
@@ -202,11 +209,12 @@ export class EngineAdmission {
   dispatch(canRun: boolean): void {
     for (const entry of takeRunnable(this.#limits, this.#waiting, { running: this.#running.size, canRun })) {
       entry.item.detach();
-      if (entry.item.request.batch.signal.aborted) {
-        entry.item.request.output.close();
+      const request = entry.item.work.request;
+      if (request.batch.signal.aborted) {
+        request.output.close();
         continue;
       }
-      this.#start(entry.item.request, entry.item.arrivedAt);
+      this.#start(entry.item.work, entry.item.arrivedAt);
     }
     this.#armQueueTimer();
   }
@@ -216,7 +224,7 @@ export class EngineAdmission {
     this.#failure = error;
     for (const entry of this.#waiting.splice(0)) {
       entry.item.detach();
-      entry.item.request.output.fail(error);
+      entry.item.work.request.output.fail(error);
     }
     this.#armQueueTimer();
   }
@@ -249,10 +257,10 @@ export class EngineAdmission {
     }
   }
 
-  #start(request: EngineRequest, arrivedAt: number): void {
+  #start(work: AdmittedWork, arrivedAt: number): void {
     this.#deps.observer.queueTime(this.#deployment, (this.#host.now() - arrivedAt) / 1000);
-    this.#running.add(request.batch.requestId);
-    this.#host.start(request);
+    this.#running.add(work.request.batch.requestId);
+    this.#host.start(work);
   }
 
   /** One timer, for the earliest queue deadline. */

@@ -5,6 +5,7 @@
 import type { ActorRef, Clock, Logger, Props } from "../actor/index.js";
 import type { ExecuteBatch } from "../core/batch.js";
 import type { ChunkSink } from "../core/channel.js";
+import type { EmbedBatch, Embeddings, TokenCount } from "../core/embedding.js";
 import type { CircuitStateStore, RateLimitStore } from "../core/stores/index.js";
 import type { TokenChunk } from "../core/token-chunk.js";
 
@@ -19,9 +20,38 @@ export interface EngineRequest {
   readonly output: ChunkSink<TokenChunk>;
 }
 
+/**
+ * Where an engine writes a unary answer (an embedding, a token count): exactly one of `resolve`,
+ * `fail(InferenceError)` or `close` (the request was cancelled before it ran: no answer).
+ */
+export interface ResultSink<T> {
+  resolve(result: T): void;
+  fail(error: unknown): void;
+  close(): void;
+}
+
+/** One embedding request handed to an engine core: admitted like a generation, answered once. */
+export interface EmbedRequest {
+  readonly batch: EmbedBatch;
+  readonly output: ResultSink<Embeddings>;
+}
+
+/**
+ * A token count for `batch.messages` (its sampling and features as a generation would send them).
+ * Not admitted: answered at once by the runner's tokenizer or the provider's count endpoint.
+ */
+export interface CountTokensRequest {
+  readonly batch: ExecuteBatch;
+  readonly output: ResultSink<TokenCount>;
+}
+
 export type EngineCommand =
   /** RequestActor → engine core, after the coordinator routed the request here. */
   | { readonly type: "add-request"; readonly request: EngineRequest }
+  /** RequestActor → engine core: an embedding request (queued and admitted like add-request). */
+  | { readonly type: "embed"; readonly request: EmbedRequest }
+  /** InferenceService → engine core: count tokens now, outside the admission queue. */
+  | { readonly type: "count-tokens"; readonly request: CountTokensRequest }
   /**
    * DeploymentManagerActor → engine core: finish what is running and queued (new requests that
    * still arrive are served too), then reply. The manager stops the engine afterwards.
@@ -40,6 +70,9 @@ export type EngineCommand =
     }
   /** Admin: re-read the credentials and rebuild the HTTP client. Remote engines only. */
   | { readonly type: "rebuild-session" };
+
+/** The commands that carry a request: what a peer node forwards to this node's engines. */
+export type EngineWork = Extract<EngineCommand, { type: "add-request" | "embed" | "count-tokens" }>;
 
 export interface EngineDrained {
   readonly type: "engine-drained";

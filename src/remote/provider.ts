@@ -1,8 +1,10 @@
 // What a remote engine needs from a provider: how to build the upstream (always streaming, usage
-// requested) request, how to turn its SSE events into TokenChunks, how to classify its errors.
+// requested) request, how to turn its SSE events into TokenChunks, how to classify its errors;
+// optionally, how to ask for embeddings and token counts (unary JSON calls) and read the answers.
 // One implementation per wire format under providers/<name>/.
 
 import type { ExecuteBatch } from "../core/batch.js";
+import type { EmbedBatch, Embeddings, TokenCount } from "../core/embedding.js";
 import type { InferenceError } from "../core/inference-error.js";
 import type { ProviderKind } from "../core/runtime-kind.js";
 import type { Secret } from "../core/secret.js";
@@ -40,6 +42,25 @@ export interface ProviderAdapter {
   unsupported?(batch: ExecuteBatch): InferenceError | undefined;
   /** A decoder for one attempt's stream; `batch` is the request it answers (a forced tool may stand for content). */
   createDecoder(batch: ExecuteBatch): StreamDecoder;
+  /**
+   * The upstream call that embeds `batch` (a unary JSON POST). Absent: the provider cannot embed,
+   * and an embedding request is refused with 400 naming the deployment.
+   */
+  buildEmbeddingRequest?(batch: EmbedBatch, apiKey: string | undefined): UpstreamRequest;
+  /** An embedding field this provider cannot honour, refused with 400 naming it. */
+  unsupportedEmbedding?(batch: EmbedBatch): InferenceError | undefined;
+  /**
+   * Reads a 2xx embedding answer: one vector per input, in input order, and the usage (estimated
+   * when the upstream reports none). Throws an InferenceError for an answer it cannot read.
+   */
+  parseEmbeddingResponse?(body: string, batch: EmbedBatch): Embeddings;
+  /**
+   * The upstream call that counts the input tokens of `batch` (a unary JSON POST). Absent: the
+   * engine answers the estimate of src/core/batch.ts, flagged `estimated`.
+   */
+  buildCountTokensRequest?(batch: ExecuteBatch, apiKey: string | undefined): UpstreamRequest;
+  /** Reads a 2xx count answer; throws an InferenceError for an answer it cannot read. */
+  parseCountTokensResponse?(body: string): TokenCount;
   /** Classifies a non-2xx answer (status, headers, body text) into an InferenceError. */
   mapError(
     status: number,

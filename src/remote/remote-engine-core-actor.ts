@@ -1,7 +1,9 @@
 // RemoteEngineCoreActor: one per remote replica. Same admission as a local engine (bounded
 // priority queue, max_concurrent, on_capacity_exhausted) through EngineAdmission; admitted
 // requests go to a pool of max_concurrent RemoteWorkerActors sharing one RemoteSessionActor.
-// Request path: RequestActor → (add-request) → here → RemoteWorkerActor → upstream.
+// Request path: RequestActor → (add-request | embed) → here → RemoteWorkerActor → upstream.
+// A token count skips admission, the limiter and the circuit: one unary call to the provider's
+// count endpoint on the session's pool (remote-count-tokens.ts), or the estimate without one.
 
 import { createHash } from "node:crypto";
 import {
@@ -21,6 +23,7 @@ import type { EngineCommand, EngineDeps } from "../protocol/engine-messages.js";
 import { CircuitBreakerActor, type CircuitMessage } from "./circuit-breaker-actor.js";
 import type { ProviderAdapter } from "./provider.js";
 import { RateLimiterActor, type RateLimiterMessage } from "./rate-limiter-actor.js";
+import { countTokensUpstream } from "./remote-count-tokens.js";
 import { RemoteSessionActor, type SessionMessage } from "./remote-session-actor.js";
 import { RemoteWorkerActor, type RemoteWorkerMessage } from "./remote-worker-actor.js";
 
@@ -120,15 +123,20 @@ export class RemoteEngineCoreActor implements Actor<RemoteEngineMessage> {
         now: () => context.clock.now(),
         scheduleQueueCheck: (delayMs) => context.scheduleOnce(delayMs, { type: "queue-check" }),
         requestCancelled: (requestId) => self.tell({ type: "request-cancelled", requestId }),
-        start: (request) => {
+        start: (work) => {
           const worker = this.#idle.pop();
+          const requestId = work.request.batch.requestId;
           if (!worker) {
-            request.output.fail(errors.internal("no idle remote worker"));
-            self.tell({ type: "request-finished", requestId: request.batch.requestId });
+            work.request.output.fail(errors.internal("no idle remote worker"));
+            self.tell({ type: "request-finished", requestId });
             return;
           }
-          this.#busy.set(request.batch.requestId, worker);
-          worker.tell({ type: "run", request });
+          this.#busy.set(requestId, worker);
+          worker.tell(
+            work.type === "embed"
+              ? { type: "embed", request: work.request }
+              : { type: "run", request: work.request },
+          );
         },
       },
     });
@@ -165,6 +173,15 @@ export class RemoteEngineCoreActor implements Actor<RemoteEngineMessage> {
         ...(message.done ? { replyTo: narrowRef<CircuitRecord, unknown>(message.done) } : {}),
       });
     } else if (message.type === "rebuild-session") this.#session.tell({ type: "rotate" });
+    else if (message.type === "count-tokens") {
+      const { adapter } = this.#options;
+      void countTokensUpstream({
+        adapter,
+        session: this.#session,
+        clock: this.#context.clock,
+        request: message.request,
+      });
+    }
     admission.dispatch(true);
     admission.afterMessage();
     const { deployment, replicaId, deps } = this.#options;

@@ -2,22 +2,29 @@
 // a time. Each attempt: a rate-limit permit (requests and estimated tokens), a circuit check, the
 // upstream call with its timeouts, the outcome recorded; then retry (before commit only, within
 // the deadline, with backoff on the injected clock) or end the request with one typed error.
+// A generation streams (callUpstream); an embedding request is one unary call (callUpstreamUnary)
+// through the same attempts, always retried as idempotent (it changes nothing upstream).
 
+import type { Dispatcher } from "undici";
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import type { DeploymentSpec } from "../core/deployment.js";
+import type { Embeddings } from "../core/embedding.js";
 import { countsAsCircuitFailure, errors, InferenceError } from "../core/inference-error.js";
 import { sleepOn } from "../core/runner-clock.js";
 import { commitsResponse, type TokenChunk } from "../core/token-chunk.js";
-import type { EngineObserver, EngineRequest } from "../protocol/engine-messages.js";
+import type { EmbedRequest, EngineObserver, EngineRequest } from "../protocol/engine-messages.js";
 import type { AttemptOutcome } from "./circuit-breaker.js";
 import type { CircuitCheckReply, CircuitMessage } from "./circuit-breaker-actor.js";
-import type { ProviderAdapter } from "./provider.js";
+import type { ProviderAdapter, UpstreamRequest } from "./provider.js";
 import type { Permit, RateLimiterMessage } from "./rate-limiter-actor.js";
 import type { SessionLease, SessionMessage } from "./remote-session-actor.js";
 import { decideRetry } from "./retry-policy.js";
-import { type AttemptResult, callUpstream } from "./upstream-call.js";
+import { callUpstream } from "./upstream-call.js";
+import { callUpstreamUnary } from "./upstream-unary-call.js";
 
-export type RemoteWorkerMessage = { readonly type: "run"; readonly request: EngineRequest };
+export type RemoteWorkerMessage =
+  | { readonly type: "run"; readonly request: EngineRequest }
+  | { readonly type: "embed"; readonly request: EmbedRequest };
 
 export interface RemoteWorkerOptions {
   readonly deployment: DeploymentSpec;
@@ -40,10 +47,34 @@ export function redactKey(error: InferenceError, apiKey: string | undefined): In
   return new InferenceError(error.details, error.message.split(apiKey).join("[redacted]"));
 }
 
-function outcomeOf(result: AttemptResult): AttemptOutcome {
+/** One attempt's end, whichever call made it: its value when it completed. */
+type CallResult<R> =
+  | { readonly type: "completed"; readonly value: R; readonly status: number }
+  | { readonly type: "failed"; readonly error: InferenceError; readonly status: number | undefined }
+  | { readonly type: "cancelled"; readonly status: number | undefined };
+
+function outcomeOf(result: CallResult<unknown>): AttemptOutcome {
   if (result.type === "completed") return "success";
   if (result.type === "cancelled") return "neutral";
   return countsAsCircuitFailure(result.error) ? "failure" : "neutral";
+}
+
+/** What the attempt loop needs of one request, a generation or an embedding. */
+interface AttemptPlan<R> {
+  readonly signal: AbortSignal;
+  readonly deadline: number | undefined;
+  /** The rate limiter's reservation. */
+  readonly estimatedTokens: number;
+  /** Retried as idempotent whatever the deployment says (embeddings). */
+  readonly idempotent: boolean;
+  /** Whether the client has been shown something (no retry after that). */
+  committed(): boolean;
+  build(apiKey: string | undefined): UpstreamRequest;
+  call(dispatcher: Dispatcher, request: UpstreamRequest): Promise<CallResult<R>>;
+  /** The tokens a completed call used, for the limiter's settle (undefined: as reserved). */
+  usedTokens(value: R): number | undefined;
+  succeed(value: R): Promise<void> | void;
+  fail(error: InferenceError): void;
 }
 
 export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
@@ -58,7 +89,8 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
   async receive(message: RemoteWorkerMessage): Promise<void> {
     const request = message.request;
     try {
-      await this.#run(request);
+      if (message.type === "embed") await this.#embed(message.request);
+      else await this.#run(message.request);
     } catch (error) {
       request.output.fail(errors.internal(`remote worker failed: ${(error as Error).message}`, error));
     } finally {
@@ -68,15 +100,9 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
 
   async #run(request: EngineRequest): Promise<void> {
     const { batch, output } = request;
-    const { adapter, deployment, observer } = this.#options;
+    const { adapter, deployment } = this.#options;
     const clock = this.#context.clock;
-    const resilience = adapter.resilience;
     let committed = false;
-    let retries = 0;
-    let reauthenticated = false;
-    let lease = await this.#options.session.ask<SessionLease>((replyTo) => ({ type: "lease", replyTo }), {
-      timeoutMs: ASK_TIMEOUT_MS,
-    });
     const onChunk = (chunk: TokenChunk): Promise<void> | undefined => {
       if (!committed && commitsResponse(chunk)) committed = true;
       return output.offer(chunk) ? undefined : output.push(chunk);
@@ -86,17 +112,101 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       output.fail(unsupported);
       return;
     }
+    await this.#attempts<TokenChunk>({
+      signal: batch.signal,
+      deadline: batch.deadline,
+      estimatedTokens: batch.estimatedTokens,
+      idempotent: deployment.idempotent,
+      committed: () => committed,
+      build: (apiKey) => adapter.buildRequest(batch, apiKey),
+      call: async (dispatcher, upstreamRequest) => {
+        const result = await callUpstream({
+          dispatcher,
+          adapter,
+          request: upstreamRequest,
+          batch,
+          clock,
+          timeouts: adapter.resilience.timeouts,
+          signal: batch.signal,
+          onChunk,
+        });
+        return result.type === "completed"
+          ? { type: "completed", value: result.final, status: result.status }
+          : result;
+      },
+      usedTokens: (final) => (final.usage ? final.usage.inputTokens + final.usage.outputTokens : undefined),
+      succeed: async (final) => {
+        await onChunk(final);
+        output.close();
+      },
+      fail: (error) => output.fail(error),
+    });
+  }
+
+  async #embed(request: EmbedRequest): Promise<void> {
+    const { batch, output } = request;
+    const { adapter, deployment } = this.#options;
+    const build = adapter.buildEmbeddingRequest?.bind(adapter);
+    const parse = adapter.parseEmbeddingResponse?.bind(adapter);
+    if (!build || !parse) {
+      output.fail(
+        errors.badRequest(
+          `deployment ${deployment.name} (runtime ${deployment.runtime}) cannot embed`,
+          "model",
+        ),
+      );
+      return;
+    }
+    const unsupported = adapter.unsupportedEmbedding?.(batch);
+    if (unsupported) {
+      output.fail(unsupported);
+      return;
+    }
+    const clock = this.#context.clock;
+    await this.#attempts<Embeddings>({
+      signal: batch.signal,
+      deadline: batch.deadline,
+      estimatedTokens: batch.estimatedTokens,
+      idempotent: true,
+      committed: () => false,
+      build: (apiKey) => build(batch, apiKey),
+      call: (dispatcher, upstreamRequest) =>
+        callUpstreamUnary({
+          dispatcher,
+          request: upstreamRequest,
+          clock,
+          timeouts: adapter.resilience.timeouts,
+          signal: batch.signal,
+          mapError: adapter.mapError,
+          parse: (body) => parse(body, batch),
+        }),
+      usedTokens: (embeddings) => embeddings.usage.inputTokens,
+      succeed: (embeddings) => output.resolve(embeddings),
+      fail: (error) => output.fail(error),
+    });
+  }
+
+  /** The attempts of one request: permit, circuit, call, record; retry or end (see the top). */
+  async #attempts<R>(plan: AttemptPlan<R>): Promise<void> {
+    const { adapter, deployment, observer } = this.#options;
+    const clock = this.#context.clock;
+    const resilience = adapter.resilience;
+    let retries = 0;
+    let reauthenticated = false;
+    let lease = await this.#options.session.ask<SessionLease>((replyTo) => ({ type: "lease", replyTo }), {
+      timeoutMs: ASK_TIMEOUT_MS,
+    });
     for (;;) {
-      if (batch.signal.aborted) return;
+      if (plan.signal.aborted) return;
       // built before the circuit check, so nothing can throw between taking a probe slot and recording
-      const upstreamRequest = adapter.buildRequest(batch, lease.apiKey);
+      const upstreamRequest = plan.build(lease.apiKey);
       // the permit and the circuit check go out together: one round trip of waiting, not two (in a
       // cluster both are Redis calls); whichever refuses, the other is given back
       const checking = this.#checkCircuit();
-      const permit = await this.#permit(request);
+      const permit = await this.#permit(plan);
       if (permit.type !== "granted") {
         void checking.then((early) => this.#releaseProbe(early));
-        if (permit.type === "failed") output.fail(permit.error);
+        if (permit.type === "failed") plan.fail(permit.error);
         return;
       }
       let check = await checking;
@@ -108,10 +218,10 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
       if (!check.allowed) {
         this.#refund(permit);
         if ("error" in check) {
-          output.fail(check.error);
+          plan.fail(check.error);
           return;
         }
-        output.fail(
+        plan.fail(
           errors.circuitOpen(
             `circuit open for ${adapter.provider} ${adapter.upstreamModel}: failing fast`,
             check.openedAt,
@@ -121,16 +231,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
         return;
       }
       const startedAt = clock.now();
-      const result = await callUpstream({
-        dispatcher: lease.dispatcher,
-        adapter,
-        request: upstreamRequest,
-        batch,
-        clock,
-        timeouts: resilience.timeouts,
-        signal: batch.signal,
-        onChunk,
-      });
+      const result = await plan.call(lease.dispatcher, upstreamRequest);
       observer.upstreamAttempt(
         deployment.name,
         result.status === undefined
@@ -160,13 +261,8 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
           .catch(() => undefined);
       } else if (changesCircuit) this.#options.circuitBreaker.tell(record);
       if (result.type === "completed") {
-        const usage = result.final.usage;
-        this.#settle(
-          permit.reservedTokens,
-          usage ? usage.inputTokens + usage.outputTokens : permit.reservedTokens,
-        );
-        await onChunk(result.final);
-        output.close();
+        this.#settle(permit.reservedTokens, plan.usedTokens(result.value) ?? permit.reservedTokens);
+        await plan.succeed(result.value);
         return;
       }
       if (result.type === "cancelled") {
@@ -182,7 +278,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
           retryAfterMs: error.details.kind === "rate_limited" ? error.details.retryAfterMs : undefined,
         });
       }
-      if (error.kind === "upstream_unauthorized" && !reauthenticated && !committed) {
+      if (error.kind === "upstream_unauthorized" && !reauthenticated && !plan.committed()) {
         // re-read the secret, rebuild the client, and try once more (not counted as a retry)
         reauthenticated = true;
         const generation = lease.generation;
@@ -198,20 +294,20 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
         settings: resilience.retry,
         error,
         retriesMade: retries,
-        committed,
-        idempotent: deployment.idempotent,
+        committed: plan.committed(),
+        idempotent: plan.idempotent,
         now: clock.now(),
-        deadline: batch.deadline,
+        deadline: plan.deadline,
         random: this.#options.random,
         hasFallbacks: deployment.fallbacks.length > 0,
       });
       if (!decision.retry) {
-        output.fail(error);
+        plan.fail(error);
         return;
       }
       retries++;
       observer.retried(deployment.name);
-      if (!(await sleepOn(clock, decision.delayMs, batch.signal))) return;
+      if (!(await sleepOn(clock, decision.delayMs, plan.signal))) return;
     }
   }
 
@@ -220,7 +316,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
    * queue_timeout_ms (and the deadline); otherwise a denied permit is a 429 at once.
    */
   async #permit(
-    request: EngineRequest,
+    plan: Pick<AttemptPlan<unknown>, "signal" | "deadline" | "estimatedTokens">,
   ): Promise<
     | { type: "granted"; reservedTokens: number; limited: boolean; waited: boolean }
     | { type: "failed"; error: InferenceError }
@@ -233,10 +329,9 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
     }
     const observer = this.#options.observer;
     const clock = this.#context.clock;
-    const batch = request.batch;
     const waitUntil = Math.min(
       clock.now() + deployment.serving.queueTimeoutMs,
-      batch.deadline ?? Number.POSITIVE_INFINITY,
+      plan.deadline ?? Number.POSITIVE_INFINITY,
     );
     let waited = false;
     for (;;) {
@@ -245,7 +340,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
           type: "acquire",
           key: this.#options.limiterKey,
           limits,
-          tokens: batch.estimatedTokens,
+          tokens: plan.estimatedTokens,
           replyTo,
         }),
         { timeoutMs: ASK_TIMEOUT_MS },
@@ -266,7 +361,7 @@ export class RemoteWorkerActor implements Actor<RemoteWorkerMessage> {
         return { type: "failed", error: limited };
       }
       waited = true;
-      if (!(await sleepOn(clock, permit.retryAfterMs, batch.signal))) return { type: "cancelled" };
+      if (!(await sleepOn(clock, permit.retryAfterMs, plan.signal))) return { type: "cancelled" };
     }
   }
 

@@ -1,7 +1,8 @@
 // One upstream attempt: POST the streaming request through the session's pool, check that the answer
 // is an event stream in an encoding we can decode (gzip, br, deflate or none), read SSE events, and
 // hand each decoded chunk on. The first-byte and inter-chunk read timeouts run on the injected clock
-// and abort the undici request through an AbortSignal.
+// and abort the undici request through an AbortSignal. The body helpers (content codings, error
+// bodies) are shared with the unary calls of upstream-unary-call.ts.
 
 import { pipeline, type Readable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
@@ -183,21 +184,21 @@ const QUOTED_HEADER_CHARS = 100;
 
 type Headers = Dispatcher.ResponseData["headers"];
 
-function headerValue(headers: Headers, name: string): string | undefined {
+export function headerValue(headers: Headers, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value.join(", ") : value;
 }
 
-function quoted(value: string): string {
+export function quoted(value: string): string {
   return value.length <= QUOTED_HEADER_CHARS ? value : `${value.slice(0, QUOTED_HEADER_CHARS)}…`;
 }
 
-function isDecodable(coding: string): coding is ContentCoding {
+export function isDecodable(coding: string): coding is ContentCoding {
   return Object.hasOwn(decompressors, coding);
 }
 
 /** The codings of `content-encoding` in the order they were applied; `identity` dropped, `x-gzip` is gzip. */
-function contentCodings(headers: Headers): string[] {
+export function contentCodings(headers: Headers): string[] {
   const value = headerValue(headers, "content-encoding") ?? "";
   return value
     .split(",")
@@ -224,7 +225,7 @@ function refuseStream(headers: Headers, status: number): InferenceError | undefi
   return undefined;
 }
 
-interface DecodedBody {
+export interface DecodedBody {
   /** The decoded bytes; iterating it reads (and backpressures) the upstream body. */
   readonly stream: Readable;
   readonly codings: readonly string[];
@@ -233,7 +234,7 @@ interface DecodedBody {
 }
 
 /** Streams `body` through one decompressor per coding, last applied first; `codings` are all decodable. */
-function decodeBody(body: Readable, codings: readonly string[]): DecodedBody {
+export function decodeBody(body: Readable, codings: readonly string[]): DecodedBody {
   let upstreamFailed = false;
   let failure: Error | undefined;
   body.once("error", () => {
@@ -253,7 +254,7 @@ function decodeBody(body: Readable, codings: readonly string[]): DecodedBody {
   return { stream, codings, failure: () => failure };
 }
 
-function undecodable(codings: readonly string[], failure: Error, status: number): InferenceError {
+export function undecodable(codings: readonly string[], failure: Error, status: number): InferenceError {
   return errors.serverError(
     `upstream answered a ${codings.join(", ")} body that does not decode: ${failure.message}`,
     status,
@@ -261,7 +262,7 @@ function undecodable(codings: readonly string[], failure: Error, status: number)
 }
 
 /** A non-2xx answer's body as text, decoded when it is gzip, br or deflate ("" when it does not decode). */
-async function errorBodyText(response: Dispatcher.ResponseData): Promise<string> {
+export async function errorBodyText(response: Dispatcher.ResponseData): Promise<string> {
   const codings = contentCodings(response.headers);
   if (codings.length === 0) return response.body.text();
   if (!codings.every(isDecodable)) {

@@ -2,6 +2,7 @@
 // call. One request path for both: validate → start → iterate chunks (or await the aggregate).
 
 import type { CompletionResult, ServiceRequest } from "../core/dialect.js";
+import type { EmbeddingRequest, EmbeddingResult, TokenCount } from "../core/embedding.js";
 import type { TokenChunk } from "../core/token-chunk.js";
 
 export interface RequestHandle {
@@ -114,6 +115,21 @@ export interface InferenceServicePort {
     request: ServiceRequest,
     options?: { signal?: AbortSignal; onCancel?: (cancel: () => void) => void },
   ): Promise<CompletionResult>;
+  /**
+   * Embeds the request's inputs through the request path (routing, deadline, fallbacks, limits,
+   * budget, cost, metrics: docs/api.md, "Embeddings"); rejects with InferenceError. `onCancel`
+   * receives the request's cancel function, as for `complete`.
+   */
+  embed(
+    request: EmbeddingRequest,
+    options?: { signal?: AbortSignal; onCancel?: (cancel: () => void) => void },
+  ): Promise<EmbeddingResult>;
+  /**
+   * The input tokens of `request` as its deployment counts them (a local model's tokenizer, the
+   * provider's count endpoint, else the estimate, flagged `estimated`). Routed like a request, but
+   * not admitted, budgeted or counted as one; rejects with InferenceError.
+   */
+  countTokens(request: ServiceRequest): Promise<TokenCount>;
   /** Every deployment with its state. */
   deployments(): Promise<readonly DeploymentStatus[]>;
   /** Prometheus text exposition. */

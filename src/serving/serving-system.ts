@@ -3,8 +3,6 @@
 // and the CLI call it with a filled runtime registry.
 
 import { type ActorRef, type ActorSystem, narrowRef, type Props, props } from "../actor/index.js";
-import type { ExecuteBatch } from "../core/batch.js";
-import type { ChunkSink } from "../core/channel.js";
 import type { DeploymentSpec } from "../core/deployment.js";
 import { errors } from "../core/inference-error.js";
 import {
@@ -15,8 +13,7 @@ import {
   type RateLimitStore,
   type SpendLedger,
 } from "../core/stores/index.js";
-import type { TokenChunk } from "../core/token-chunk.js";
-import type { EngineObserver, LoadReported } from "../protocol/engine-messages.js";
+import type { EngineObserver, EngineWork, LoadReported } from "../protocol/engine-messages.js";
 import type { RuntimeRegistry } from "../protocol/runtime-registry.js";
 import { type AdminCatalog, type AdminService, createAdminService } from "./control/admin-service.js";
 import {
@@ -80,10 +77,11 @@ export interface Serving {
   remove(name: string, timeoutMs?: number): Promise<ApplyResult>;
   deployments(): Promise<readonly DeploymentStatus[]>;
   /**
-   * A request another node forwarded here (docs/cluster.md, "Forwarding"): routed to one of this
-   * node's own engines only, and handed to it; when none can take it, `output` fails.
+   * A request another node forwarded here (docs/cluster.md, "Forwarding"): a generation, an
+   * embedding request or a token count, routed to one of this node's own engines only and handed
+   * to it; when none can take it, its output fails.
    */
-  executeLocal(batch: ExecuteBatch, output: ChunkSink<TokenChunk>): void;
+  executeLocal(work: EngineWork): void;
   /**
    * A cluster's placement changed: for each deployment it places, the replica indexes on this node.
    * Replicas start and drain to match (docs/cluster.md, "Placement").
@@ -219,10 +217,17 @@ export function startServing(options: ServingOptions): Serving {
       placement.tell({ type: "assignments", assignments });
       manager.tell({ type: "placement-changed", assignments });
     },
-    executeLocal(batch, output) {
+    executeLocal(work) {
+      const { batch, output } = work.request;
       void coordinator
         .ask<RouteReply>(
-          (replyTo) => ({ type: "route-to", deployment: batch.model, localOnly: true, replyTo }),
+          (replyTo) => ({
+            type: "route-to",
+            deployment: batch.model,
+            localOnly: true,
+            ...(work.type === "count-tokens" ? { uncounted: true } : {}),
+            replyTo,
+          }),
           {
             timeoutMs: ROUTE_TIMEOUT_MS,
           },
@@ -233,7 +238,7 @@ export function startServing(options: ServingOptions): Serving {
               output.fail(route.error);
               return;
             }
-            const sent = route.target.ref.offer({ type: "add-request", request: { batch, output } });
+            const sent = route.target.ref.offer(work);
             if (!sent.ok) output.fail(errors.unavailable(`the replica serving ${batch.model} is gone`));
           },
           (error: unknown) =>

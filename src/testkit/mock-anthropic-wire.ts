@@ -2,7 +2,7 @@
 // /v1/messages` with the key in `x-api-key` or `Authorization: Bearer`; named SSE events
 // (message_start, ping, thinking / redacted_thinking / text / tool_use blocks, message_delta,
 // message_stop), a whole Message for unary requests, and Anthropic error bodies per error kind
-// (docs/providers.md, `runtime = "anthropic"`). Served with `startMockProvider({ wires: [anthropicWire] })`.
+// (docs/providers.md, `runtime = "anthropic"`); `/v1/messages/count_tokens` answers `{input_tokens}`. Served with `startMockProvider({ wires: [anthropicWire] })`.
 
 import type {
   AnthropicContentBlock,
@@ -316,9 +316,10 @@ function partialEvents(chunks: number, context: MockAnswerContext): MockSseEvent
 }
 
 function match(method: string, path: string): MockRoute | undefined {
-  return method === "POST" && path === "/v1/messages"
-    ? { wire: "anthropic", endpoint: "messages" }
-    : undefined;
+  if (method !== "POST") return undefined;
+  if (path === "/v1/messages") return { wire: "anthropic", endpoint: "messages" };
+  if (path === "/v1/messages/count_tokens") return { wire: "anthropic", endpoint: "count-tokens" };
+  return undefined;
 }
 
 /** The Anthropic wire: the Messages API. */
@@ -336,4 +337,6 @@ export const anthropicWire: MockWire = {
   errorStatus,
   streamErrorEvent: (error) => ({ event: "error", data: errorBody(error) }),
   finishReason: (reason) => finishReasons[reason],
+  countTokensDefault: promptWords,
+  countTokensBody: (inputTokens) => ({ input_tokens: inputTokens }),
 };

@@ -1,7 +1,8 @@
 // The behaviours the scripted mock upstream (src/testkit/mock-provider.ts) answers with, whatever
 // the wire: completions (text, reasoning, tool calls, usage, finish reasons), errors by kind, stalls,
 // dropped, malformed and mid-stream-failing streams, answers that are not an event stream, and
-// bodies whose content-encoding lies. Each wire writer (mock-openai-wire.ts, mock-anthropic-wire.ts,
+// bodies whose content-encoding lies; on the embeddings and token-count routes, their answers
+// (`embeddings()`, `countTokens()`; a plain `complete()` there answers their default). Each wire writer (mock-openai-wire.ts, mock-anthropic-wire.ts,
 // mock-gemini-wire.ts) turns them into its own bytes.
 
 export type MockFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
@@ -191,8 +192,39 @@ export interface ErrorMidStreamBehaviour {
   readonly message?: string;
 }
 
+/**
+ * An embeddings answer (OpenAI `/v1/embeddings`, Gemini `:batchEmbedContents`). Default vectors:
+ * input i (0-based) gets `[i + 1, its length (characters, or token ids), 0.25, 0.25, …]`, cut or
+ * padded with 0.25 to `dimensions` (the behaviour's, else the request's, else 3) — values float32
+ * holds exactly, so a base64 answer decodes to the same numbers.
+ */
+export interface EmbeddingsBehaviour {
+  readonly type: "embeddings";
+  /** The vectors, in input order (overrides the default ones). */
+  readonly vectors?: readonly (readonly number[])[];
+  readonly dimensions?: number;
+  /**
+   * OpenAI's usage; default prompt tokens = the words of the texts (the ids of token arrays).
+   * `null`: the answer carries no usage. The Gemini wire never sends usage.
+   */
+  readonly usage?: { readonly prompt_tokens: number } | null;
+  /** OpenAI wire: list the embeddings in reverse order, each with its own index. */
+  readonly reversed?: boolean;
+}
+
+/**
+ * A token-count answer (Anthropic `/v1/messages/count_tokens`, Gemini `:countTokens`); default:
+ * the words of the request's messages and system prompt.
+ */
+export interface CountTokensBehaviour {
+  readonly type: "count-tokens";
+  readonly inputTokens?: number;
+}
+
 export type MockBehaviour =
   | CompleteBehaviour
+  | EmbeddingsBehaviour
+  | CountTokensBehaviour
   | ErrorBehaviour
   | UnauthorizedUnlessKeyBehaviour
   | StallBeforeFirstByteBehaviour
@@ -227,6 +259,25 @@ export function openAiErrorBody(
 
 export function complete(options: Omit<CompleteBehaviour, "type"> = {}): CompleteBehaviour {
   return { type: "complete", ...options };
+}
+
+export function embeddings(options: Omit<EmbeddingsBehaviour, "type"> = {}): EmbeddingsBehaviour {
+  return { type: "embeddings", ...options };
+}
+
+export function countTokens(inputTokens?: number): CountTokensBehaviour {
+  return inputTokens === undefined ? { type: "count-tokens" } : { type: "count-tokens", inputTokens };
+}
+
+/** The default mock vector of input `index` (see EmbeddingsBehaviour). */
+export function mockUpstreamVector(
+  index: number,
+  input: string | readonly number[],
+  dimensions: number,
+): number[] {
+  const vector = [index + 1, input.length];
+  while (vector.length < dimensions) vector.push(0.25);
+  return vector.slice(0, dimensions);
 }
 
 export function errorResponse(

@@ -234,7 +234,7 @@ describe("geminiWire with @google/genai", () => {
 });
 
 describe("geminiWire", () => {
-  it("serves streamGenerateContent and generateContent on v1beta and v1, nothing else", () => {
+  it("serves streamGenerateContent, generateContent, batchEmbedContents and countTokens on v1beta and v1, nothing else", () => {
     expect(geminiWire.match("POST", "/v1beta/models/gemini-2.5-pro:streamGenerateContent")).toEqual({
       wire: "gemini",
       endpoint: "generate",
@@ -248,7 +248,19 @@ describe("geminiWire", () => {
       stream: false,
     });
     expect(geminiWire.match("GET", "/v1beta/models/gemini-2.5-pro:generateContent")).toBeUndefined();
-    expect(geminiWire.match("POST", "/v1beta/models/gemini-2.5-pro:countTokens")).toBeUndefined();
+    expect(geminiWire.match("POST", "/v1beta/models/gemini-2.5-pro:countTokens")).toEqual({
+      wire: "gemini",
+      endpoint: "count-tokens",
+      model: "gemini-2.5-pro",
+      stream: false,
+    });
+    expect(geminiWire.match("POST", "/v1/models/gemini-embedding-001:batchEmbedContents")).toEqual({
+      wire: "gemini",
+      endpoint: "embeddings",
+      model: "gemini-embedding-001",
+      stream: false,
+    });
+    expect(geminiWire.match("POST", "/v1beta/models/gemini-embedding-001:embedContent")).toBeUndefined();
     expect(geminiWire.match("POST", "/v1/chat/completions")).toBeUndefined();
     expect(geminiWire.match("POST", "/v2/models/m:generateContent")).toBeUndefined();
   });

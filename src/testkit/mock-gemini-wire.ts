@@ -4,6 +4,8 @@
 // takes the key from `x-goog-api-key` or `?key=`, and writes Google's `{error: {code, message,
 // status, details}}` bodies (a bad key is Gemini's 400 API_KEY_INVALID). Function calls go out
 // whole and without the scripted ids, as Gemini sends them. @google/genai reads what it writes.
+// It also serves `:batchEmbedContents` (`{embeddings: [{values}]}`, no usage, as Gemini answers)
+// and `:countTokens` (`{totalTokens}`; `contents`, or the whole `generateContentRequest`).
 
 import type {
   CompleteBehaviour,
@@ -13,9 +15,25 @@ import type {
   MockUsage,
   ReceivedRequest,
 } from "./mock-behaviours.js";
-import type { MockAnswerContext, MockRoute, MockSseEvent, MockWire, MockWireError } from "./mock-wire.js";
+import type {
+  MockAnswerContext,
+  MockEmbeddingRequest,
+  MockEmbeddingsAnswer,
+  MockRoute,
+  MockSseEvent,
+  MockWire,
+  MockWireError,
+} from "./mock-wire.js";
 
-const route = /^\/(v1beta|v1)\/models\/([^/:]+):(streamGenerateContent|generateContent)$/;
+const route =
+  /^\/(v1beta|v1)\/models\/([^/:]+):(streamGenerateContent|generateContent|batchEmbedContents|countTokens)$/;
+
+const endpoints: Readonly<Record<string, string>> = {
+  streamGenerateContent: "generate",
+  generateContent: "generate",
+  batchEmbedContents: "embeddings",
+  countTokens: "count-tokens",
+};
 
 const finishReasons: Readonly<Record<MockFinishReason, string>> = {
   stop: "STOP",
@@ -244,10 +262,43 @@ export const geminiWire: MockWire = {
     if (match?.[2] === undefined) return undefined;
     return {
       wire: "gemini",
-      endpoint: "generate",
+      endpoint: endpoints[match[3] ?? ""] ?? "generate",
       model: decodeURIComponent(match[2]),
       stream: match[3] === "streamGenerateContent",
     };
+  },
+
+  embeddingRequest(request: ReceivedRequest): MockEmbeddingRequest {
+    const requests =
+      isRecord(request.body) && Array.isArray(request.body.requests) ? request.body.requests : [];
+    const first = requests[0];
+    const dimensions =
+      isRecord(first) && typeof first.outputDimensionality === "number"
+        ? { dimensions: first.outputDimensionality }
+        : {};
+    const inputs = requests.map((item) => {
+      const parts =
+        isRecord(item) && isRecord(item.content) && Array.isArray(item.content.parts)
+          ? item.content.parts
+          : [];
+      return parts.map((part) => (isRecord(part) && typeof part.text === "string" ? part.text : "")).join("");
+    });
+    return { inputs, ...dimensions };
+  },
+
+  embeddingsBody(answer: MockEmbeddingsAnswer): unknown {
+    return { embeddings: answer.vectors.map((values) => ({ values: [...values] })) };
+  },
+
+  countTokensDefault(request: ReceivedRequest): number {
+    const body = isRecord(request.body) ? request.body : {};
+    const counted = isRecord(body.generateContentRequest) ? body.generateContentRequest : body;
+    return promptWords({ ...request, body: counted });
+  },
+
+  countTokensBody(inputTokens: number): unknown {
+    // Gemini leaves zero counts out of its JSON
+    return inputTokens === 0 ? {} : { totalTokens: inputTokens };
   },
 
   apiKey(request: Pick<ReceivedRequest, "headers" | "query">): string | undefined {

@@ -1,7 +1,8 @@
 // The OpenAI wire of the scripted mock upstream (src/testkit/mock-provider.ts): `POST
-// /v1/chat/completions`, the legacy `/v1/completions` and Azure-style
+// /v1/chat/completions`, the legacy `/v1/completions`, `/v1/embeddings` and Azure-style
 // `/openai/deployments/:deployment/...` paths; `chat.completion(.chunk)` and `text_completion`
-// bodies, `data: [DONE]`, usage only when asked for, and OpenAI error bodies per error kind
+// bodies, `data: [DONE]`, usage only when asked for, embedding lists (floats, or base64 of
+// little-endian float32 when the request asks for it), and OpenAI error bodies per error kind
 // (docs/providers.md).
 
 import {
@@ -14,7 +15,15 @@ import {
   openAiErrorBody,
   type ReceivedRequest,
 } from "./mock-behaviours.js";
-import type { MockAnswerContext, MockRoute, MockSseEvent, MockWire, MockWireError } from "./mock-wire.js";
+import type {
+  MockAnswerContext,
+  MockEmbeddingRequest,
+  MockEmbeddingsAnswer,
+  MockRoute,
+  MockSseEvent,
+  MockWire,
+  MockWireError,
+} from "./mock-wire.js";
 
 const CREATED = Date.UTC(2026, 0, 1) / 1000;
 
@@ -252,19 +261,66 @@ function partialEvents(chunks: number, context: MockAnswerContext): MockSseEvent
   return events;
 }
 
+const azureEndpoints: Readonly<Record<string, string>> = {
+  "chat/completions": "chat",
+  completions: "completions",
+  embeddings: "embeddings",
+};
+
 function match(method: string, path: string): MockRoute | undefined {
   if (method !== "POST") return undefined;
   if (path === "/v1/chat/completions") return { wire: "openai", endpoint: "chat" };
   if (path === "/v1/completions") return { wire: "openai", endpoint: "completions" };
-  const azure = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions)$/.exec(path);
-  if (azure?.[1] !== undefined) {
+  if (path === "/v1/embeddings") return { wire: "openai", endpoint: "embeddings" };
+  const azure = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/.exec(path);
+  if (azure?.[1] !== undefined && azure[2] !== undefined) {
     return {
       wire: "openai",
-      endpoint: azure[2] === "completions" ? "completions" : "chat",
+      endpoint: azureEndpoints[azure[2]] ?? "chat",
       deployment: decodeURIComponent(azure[1]),
     };
   }
   return undefined;
+}
+
+/** `input` as OpenAI takes it: a string, strings, one token array, or token arrays. */
+function embeddingRequest(request: ReceivedRequest): MockEmbeddingRequest {
+  const body = isRecord(request.body) ? request.body : {};
+  const input = body.input;
+  const dimensions = typeof body.dimensions === "number" ? { dimensions: body.dimensions } : {};
+  if (typeof input === "string") return { inputs: [input], ...dimensions };
+  if (!Array.isArray(input)) return { inputs: [], ...dimensions };
+  if (input.every((item) => typeof item === "number")) return { inputs: [input as number[]], ...dimensions };
+  return {
+    inputs: input.map((item) => (Array.isArray(item) ? (item as number[]) : String(item))),
+    ...dimensions,
+  };
+}
+
+/** Little-endian float32 bytes as base64, as OpenAI answers `encoding_format: "base64"`. */
+function base64Vector(vector: readonly number[]): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  for (const [i, value] of vector.entries()) bytes.writeFloatLE(value, i * 4);
+  return bytes.toString("base64");
+}
+
+function embeddingsBody(answer: MockEmbeddingsAnswer, context: MockAnswerContext): Record<string, unknown> {
+  const body = isRecord(context.request.body) ? context.request.body : {};
+  const base64 = body.encoding_format === "base64";
+  const data = answer.vectors.map((vector, index) => ({
+    object: "embedding",
+    index,
+    embedding: base64 ? base64Vector(vector) : [...vector],
+  }));
+  if (answer.reversed) data.reverse();
+  return {
+    object: "list",
+    data,
+    model: context.model,
+    ...(answer.promptTokens === undefined
+      ? {}
+      : { usage: { prompt_tokens: answer.promptTokens, total_tokens: answer.promptTokens } }),
+  };
 }
 
 /** The OpenAI wire: chat completions, legacy completions and Azure-style deployment paths. */
@@ -282,4 +338,6 @@ export const openAiWire: MockWire = {
   errorStatus: (error) => (error.kind === "overloaded" && error.status === 529 ? 503 : error.status),
   streamErrorEvent: (error) => ({ data: errorBody(error) }),
   finishReason: (reason) => reason,
+  embeddingRequest,
+  embeddingsBody,
 };

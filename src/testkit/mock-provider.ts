@@ -1,7 +1,9 @@
 // The scripted mock upstream for tests: a node:http server on loopback that answers the paths of
 // its wires (OpenAI, Anthropic and Gemini by default; src/testkit/mock-wire.ts) with behaviours scripted per test
 // (src/testkit/mock-behaviours.ts): completions (SSE or JSON, optionally encoded), errors, stalls,
-// dropped, malformed and failing streams, non-event-stream answers and lying encodings. Remote
+// dropped, malformed and failing streams, non-event-stream answers and lying encodings, and the
+// answers of the embeddings and token-count routes (OpenAI `/v1/embeddings`, Gemini
+// `:batchEmbedContents` and `:countTokens`, Anthropic `/v1/messages/count_tokens`). Remote
 // providers and the gateway's integration tests point their base URL at it (docs/providers.md).
 // It never waits on real time: a stall holds the response until the client or the server closes.
 
@@ -11,14 +13,18 @@ import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
 import { anthropicWire } from "./mock-anthropic-wire.js";
 import {
   type CompleteBehaviour,
+  type CountTokensBehaviour,
   complete,
+  type EmbeddingsBehaviour,
   type ErrorBehaviour,
+  embeddings,
   errorKindOf,
   errorStatusOf,
   type MockBehaviour,
   type MockContentEncoding,
   type MockDefaultBehaviour,
   type MockErrorKind,
+  mockUpstreamVector,
   type ReceivedRequest,
   unauthorized,
 } from "./mock-behaviours.js";
@@ -307,9 +313,19 @@ function answerContext(
 
 function answer(response: ServerResponse, behaviour: MockBehaviour, answering: Answering): void {
   const { wire, context } = answering;
+  const endpoint = context.route.endpoint;
   switch (behaviour.type) {
     case "complete":
-      writeCompletion(response, behaviour, answering);
+      // the normal answer of the route: a completion, or the embeddings / count route's default
+      if (endpoint === "embeddings") writeEmbeddings(response, embeddings(), answering);
+      else if (endpoint === "count-tokens") writeCountTokens(response, { type: "count-tokens" }, answering);
+      else writeCompletion(response, behaviour, answering);
+      return;
+    case "embeddings":
+      writeEmbeddings(response, behaviour, answering);
+      return;
+    case "count-tokens":
+      writeCountTokens(response, behaviour, answering);
       return;
     case "error":
       writeError(response, behaviour, wire);
@@ -487,6 +503,59 @@ function writePartial(response: ServerResponse, chunks: number, answering: Answe
   response.writeHead(200, sseHeaders(context));
   response.flushHeaders();
   for (const event of wire.partialEvents(chunks, context)) response.write(sseEvent(event));
+}
+
+/** A behaviour scripted for another route: a 400 in the wire's shape, naming both. */
+function writeMisplaced(response: ServerResponse, what: string, answering: Answering): void {
+  const { wire, context } = answering;
+  const error = wireError(
+    wire,
+    "bad_request",
+    400,
+    `mock: a scripted ${what} answer reached the ${context.route.wire} ${context.route.endpoint} route`,
+  );
+  writeJsonOrText(response, error.status, wire.errorBody(error), {}, undefined);
+}
+
+function writeEmbeddings(
+  response: ServerResponse,
+  behaviour: EmbeddingsBehaviour,
+  answering: Answering,
+): void {
+  const { wire, context } = answering;
+  if (context.route.endpoint !== "embeddings" || !wire.embeddingRequest || !wire.embeddingsBody) {
+    writeMisplaced(response, "embeddings", answering);
+    return;
+  }
+  const asked = wire.embeddingRequest(context.request);
+  const dimensions = behaviour.dimensions ?? asked.dimensions ?? 3;
+  const vectors =
+    behaviour.vectors ?? asked.inputs.map((input, index) => mockUpstreamVector(index, input, dimensions));
+  const words = asked.inputs.reduce<number>(
+    (sum, input) =>
+      sum +
+      (typeof input === "string" ? input.split(/\s+/).filter((word) => word !== "").length : input.length),
+    0,
+  );
+  const promptTokens = behaviour.usage === null ? undefined : (behaviour.usage?.prompt_tokens ?? words);
+  const body = wire.embeddingsBody({ vectors, promptTokens, reversed: behaviour.reversed === true }, context);
+  response.writeHead(200, jsonHeaders(context)).end(JSON.stringify(body));
+}
+
+function writeCountTokens(
+  response: ServerResponse,
+  behaviour: CountTokensBehaviour,
+  answering: Answering,
+): void {
+  const { wire, context } = answering;
+  if (context.route.endpoint !== "count-tokens" || !wire.countTokensDefault || !wire.countTokensBody) {
+    writeMisplaced(response, "token-count", answering);
+    return;
+  }
+  const inputTokens = behaviour.inputTokens ?? wire.countTokensDefault(context.request);
+  response
+    .writeHead(200, jsonHeaders(context))
+    .end(JSON.stringify(wire.countTokensBody(inputTokens, context)));
 }
 
 /** `claimedEncoding` (mislabelled-encoding) sends that header over an unencoded body. */

@@ -3,7 +3,9 @@
 // answer (a completion as SSE events or one JSON body, a partial stream, an error body, an error
 // event mid-stream). The server does everything wire-agnostic: scripts, stalls, drops, content
 // encodings, pauses, request capture. One writer per wire: mock-openai-wire.ts,
-// mock-anthropic-wire.ts, mock-gemini-wire.ts.
+// mock-anthropic-wire.ts, mock-gemini-wire.ts. A wire with an embeddings route (endpoint
+// "embeddings") or a token-count route ("count-tokens") also reads those requests and writes
+// their answers.
 
 import type {
   CompleteBehaviour,
@@ -89,4 +91,28 @@ export interface MockWire {
   streamErrorEvent(error: MockWireError): MockSseEvent;
   /** The wire's own finish reason for a neutral one (e.g. Anthropic "tool_calls" → "tool_use"). */
   finishReason(reason: MockFinishReason): string;
+  /** Its embeddings route: the inputs of a request (texts or token arrays) and the dimensions asked. */
+  embeddingRequest?(request: ReceivedRequest): MockEmbeddingRequest;
+  /** Its embeddings route: the JSON body of an answer. */
+  embeddingsBody?(answer: MockEmbeddingsAnswer, context: MockAnswerContext): unknown;
+  /** Its token-count route: the default count (the words of the request's prompt). */
+  countTokensDefault?(request: ReceivedRequest): number;
+  /** Its token-count route: the JSON body of an answer. */
+  countTokensBody?(inputTokens: number, context: MockAnswerContext): unknown;
+}
+
+/** What an embedding request asked for, as its wire sends it. */
+export interface MockEmbeddingRequest {
+  readonly inputs: ReadonlyArray<string | readonly number[]>;
+  readonly dimensions?: number;
+}
+
+/** What an embeddings answer carries, whatever the wire. */
+export interface MockEmbeddingsAnswer {
+  /** One vector per input, in input order. */
+  readonly vectors: readonly (readonly number[])[];
+  /** Undefined: the answer reports no usage. */
+  readonly promptTokens: number | undefined;
+  /** List them in reverse order (each keeps its index, where the wire has one). */
+  readonly reversed: boolean;
 }

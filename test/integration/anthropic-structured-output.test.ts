@@ -97,7 +97,11 @@ describe("structured output on Anthropic", () => {
     expect(answer.choices[0]?.finish_reason).toBe("stop");
     const body = lastBody();
     expect(body.tools).toEqual([expect.objectContaining({ name: "json_response", input_schema: schema })]);
-    expect(body.tool_choice).toEqual({ type: "tool", name: "json_response", disable_parallel_tool_use: true });
+    expect(body.tool_choice).toEqual({
+      type: "tool",
+      name: "json_response",
+      disable_parallel_tool_use: true,
+    });
     expect(body.output_config).toBeUndefined();
   });
 
@@ -109,7 +113,11 @@ describe("structured output on Anthropic", () => {
     expect(body.tools).toEqual([
       expect.objectContaining({ name: "json_response", input_schema: { type: "object" } }),
     ]);
-    expect(body.tool_choice).toEqual({ type: "tool", name: "json_response", disable_parallel_tool_use: true });
+    expect(body.tool_choice).toEqual({
+      type: "tool",
+      name: "json_response",
+      disable_parallel_tool_use: true,
+    });
   });
 
   it("streamed, the forced tool's input arrives as content deltas, then finish_reason stop", async () => {

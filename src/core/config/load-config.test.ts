@@ -51,6 +51,8 @@ api_key = { from_env = "OPENAI_API_KEY" }
     expect(server).toMatchObject({ host: "127.0.0.1", port: 9000, maxBodyBytes: 4 * 1024 * 1024 });
     expect(server.requestTimeoutMs).toBe(600_000);
     expect(server.drainTimeoutMs).toBe(30_000);
+    expect(server.responsesTtlS).toBe(3_600);
+    expect(server.responsesMaxStored).toBe(10_000);
     expect(deployments.map((d) => [d.name, d.runtime, d.replicas])).toEqual([
       ["echo", "mock", 1],
       ["gpt-4o", "openai", 2],
@@ -65,6 +67,17 @@ api_key = { from_env = "OPENAI_API_KEY" }
     expect(deployments[0]?.idempotent).toBe(true);
     expect(deployments[0]?.runtimeConfig).toEqual({ tokens_per_second: 0 });
     expect(JSON.stringify(deployments)).not.toContain("sk-test-value-123");
+  });
+
+  it("takes the Responses API's store settings from [server]", () => {
+    const result = load(`
+[server]
+responses_ttl_s = 600
+responses_max_stored = 50
+`);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.server).toMatchObject({ responsesTtlS: 600, responsesMaxStored: 50 });
   });
 
   it("lists several errors at once, each with its path", () => {

@@ -93,6 +93,8 @@ export function parseConfig(text: string, options: LoadConfigOptions): Validated
       ...(table.admin_key ? { adminKey: table.admin_key } : {}),
       adminSecretSources: table.admin_secret_sources,
       adminAllowedHosts: table.admin_allowed_hosts,
+      responsesTtlS: table.responses_ttl_s,
+      responsesMaxStored: table.responses_max_stored,
     };
   }
 

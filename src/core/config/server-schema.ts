@@ -25,6 +25,10 @@ export interface ServerConfig {
    * API may still connect to; every other such address is refused at connect time.
    */
   readonly adminAllowedHosts: readonly string[];
+  /** How long the Responses API keeps a stored response, in seconds (default 3600). */
+  readonly responsesTtlS?: number;
+  /** The most responses one process keeps in memory (default 10000); a cluster keeps them in Redis. */
+  readonly responsesMaxStored?: number;
 }
 
 /** Keys of [server] whose behaviour this build does not have yet. */
@@ -38,6 +42,9 @@ export const serverDefaults = {
   bodyTimeoutMs: 30_000,
   /** For `rakka serve` (the config file); an embedded system without the key drains at once. */
   drainDelayMs: 5_000,
+  /** The Responses API's stored responses (docs/configuration.md, `responses_ttl_s`). */
+  responsesTtlS: 3_600,
+  responsesMaxStored: 10_000,
 } as const;
 
 /** "host:port", "[::1]:port" or ":port"; port 0 picks a free one. */
@@ -69,6 +76,8 @@ export const serverTableSchema = z
     drain_timeout_ms: z.int().min(0).default(serverDefaults.drainTimeoutMs),
     body_timeout_ms: z.int().min(1).default(serverDefaults.bodyTimeoutMs),
     drain_delay_ms: z.int().min(0).default(serverDefaults.drainDelayMs),
+    responses_ttl_s: z.int().min(1).max(2_592_000).default(serverDefaults.responsesTtlS),
+    responses_max_stored: z.int().min(1).max(10_000_000).default(serverDefaults.responsesMaxStored),
     admin_allowed_hosts: z
       .array(z.string().refine((value) => parseHostRange(value) !== undefined, hostRangeMessage))
       .default([]),

@@ -1,7 +1,8 @@
 // LlamaRunner: a GGUF model in-process through node-llama-cpp. One model and one context with
 // `maxSequences` sequences per replica; each request generates on its own sequence and llama.cpp
 // evaluates the sequences together, so requests join and leave the batch at token boundaries.
-// node-llama-cpp is imported on the first loadWeights, never before.
+// Embeddings run on a second, embedding context of the same model, created on the first embedding
+// request and kept for the replica's life. node-llama-cpp is imported on the first loadWeights.
 
 import { randomInt } from "node:crypto";
 import type {
@@ -11,17 +12,19 @@ import type {
   Llama,
   LlamaContext,
   LlamaContextSequence,
+  LlamaEmbeddingContext,
   LlamaModel,
   PrioritizedBatchItem,
   Token,
 } from "node-llama-cpp";
 import type { ExecuteBatch, Message } from "../../core/batch.js";
 import { messageText } from "../../core/batch.js";
+import type { EmbedBatch, Embeddings, TokenCount } from "../../core/embedding.js";
 import { errors, InferenceError } from "../../core/inference-error.js";
 import type { ModelRunner } from "../../core/model-runner.js";
 import { StopMatcher } from "../../core/stop-matcher.js";
 import type { FinishReason, TokenChunk } from "../../core/token-chunk.js";
-import { inspectGguf } from "./gguf-reader.js";
+import { type GgufInfo, inspectGguf } from "./gguf-reader.js";
 import { IncrementalDetokenizer } from "./incremental-detokenizer.js";
 import type { LlamaConfig } from "./llama-config.js";
 
@@ -42,6 +45,10 @@ interface Loaded {
   readonly context: LlamaContext;
   readonly chatWrapper: ChatWrapper;
   readonly free: LlamaContextSequence[];
+  /** What the model file declares (its embedding length and vocabulary size among it). */
+  readonly info: GgufInfo;
+  /** The embedding context, once the first embedding request asked for it. */
+  embedding?: Promise<LlamaEmbeddingContext>;
 }
 
 let library: Promise<NodeLlamaCpp> | undefined;
@@ -103,6 +110,22 @@ function toHistory(messages: readonly Message[]): ChatHistoryItem[] {
   return history;
 }
 
+/** The prompt tokens of `messages` through the model's chat template, as `execute` evaluates them. */
+function promptTokens(loaded: Loaded, messages: readonly Message[]): Token[] {
+  const state = loaded.chatWrapper.generateContextState({ chatHistory: toHistory(messages) });
+  return state.contextText.tokenize(loaded.model.tokenizer);
+}
+
+/** `values` scaled to unit length (L2), as llama.cpp's server answers embeddings; zeros stay zeros. */
+function normalized(values: readonly number[]): Float32Array {
+  let norm = 0;
+  for (const value of values) norm += value * value;
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  const vector = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) vector[i] = (values[i] as number) * scale;
+  return vector;
+}
+
 /** Anything the native side throws during generation means the context can no longer be trusted. */
 function poisoned(error: unknown): InferenceError {
   if (error instanceof InferenceError) return error;
@@ -146,7 +169,7 @@ export class LlamaRunner implements ModelRunner {
       const free: LlamaContextSequence[] = [];
       for (let i = 0; i < maxSequences; i++) free.push(context.getSequence());
       const chatWrapper = lib.resolveChatWrapper(model, { fallbackToOtherWrappersOnJinjaError: true });
-      this.#loaded = { model, context, chatWrapper, free };
+      this.#loaded = { model, context, chatWrapper, free, info: inspected.info };
     } catch (error) {
       await model.dispose().catch(() => {});
       throw errors.unavailable(
@@ -261,6 +284,100 @@ export class LlamaRunner implements ModelRunner {
     }
   }
 
+  /**
+   * Embeds each input in order on the embedding context (pooled as the model file declares, the
+   * vectors scaled to unit length). Texts are tokenized by the model; token arrays are evaluated
+   * as they are (ids checked against the vocabulary). The embedding context evaluates one input at
+   * a time, so a generation on the replica waits behind at most one embedding call.
+   */
+  async embed(batch: EmbedBatch): Promise<Embeddings> {
+    const loaded = this.#loaded;
+    if (!loaded) throw errors.unavailable("the llama model is not loaded");
+    const cancelled = () => errors.unavailable(`embedding request ${batch.requestId} was cancelled`);
+    if (batch.signal.aborted) throw cancelled();
+    const { info } = loaded;
+    if (batch.dimensions !== undefined && batch.dimensions !== info.embeddingLength) {
+      throw errors.badRequest(
+        `dimensions: this model embeds in ${info.embeddingLength} dimensions and cannot shorten its vectors`,
+        "dimensions",
+      );
+    }
+    for (const [i, item] of batch.input.entries()) {
+      if (typeof item === "string") continue;
+      const bad = item.find((id) => !Number.isInteger(id) || id < 0 || id >= info.vocabSize);
+      if (bad !== undefined) {
+        throw errors.badRequest(
+          `input[${i}]: token ${bad} is not in the model's vocabulary of ${info.vocabSize} tokens`,
+          `input[${i}]`,
+        );
+      }
+    }
+    const context = await this.#embeddingContext(loaded);
+    const contextSize = this.#options.config.contextSize;
+    const vectors: Float32Array[] = [];
+    let inputTokens = 0;
+    for (const [i, item] of batch.input.entries()) {
+      if (batch.signal.aborted) throw cancelled();
+      // node-llama-cpp adds BOS/EOS to the array it is given: hand it a copy
+      const input = typeof item === "string" ? item : (item.slice() as Token[]);
+      const length = context.calculateInputLength(input);
+      if (length >= contextSize) {
+        throw errors.contextLengthExceeded(
+          `input[${i}] is ${length} tokens; this deployment's context holds ${contextSize}`,
+          contextSize,
+          length,
+        );
+      }
+      let values: readonly number[];
+      try {
+        values = (await context.getEmbeddingFor(input)).vector;
+      } catch (error) {
+        // the embedding context is dropped (made again on the next request); generation is untouched
+        if (loaded.embedding !== undefined) {
+          const failed = loaded.embedding;
+          loaded.embedding = undefined;
+          void failed.then((stale) => stale.dispose()).catch(() => {});
+        }
+        throw errors.internal(`llama.cpp embedding failed: ${(error as Error).message}`, error);
+      }
+      vectors.push(normalized(values));
+      inputTokens += length;
+    }
+    return { vectors, usage: { inputTokens } };
+  }
+
+  /** The prompt tokens through the chat template, exactly as `execute` counts `inputTokens`. */
+  async countTokens(messages: readonly Message[]): Promise<TokenCount> {
+    const loaded = this.#loaded;
+    if (!loaded) throw errors.unavailable("the llama model is not loaded");
+    return { inputTokens: promptTokens(loaded, messages).length, estimated: false };
+  }
+
+  #embeddingContext(loaded: Loaded): Promise<LlamaEmbeddingContext> {
+    if (loaded.embedding) return loaded.embedding;
+    const { model } = loaded;
+    const { contextSize, threads } = this.#options.config;
+    const source = model.filename ?? "the model";
+    const creating = (async () => {
+      if (model.fileInsights.hasEncoder && model.fileInsights.hasDecoder) {
+        throw errors.badRequest(`model: ${source} is an encoder-decoder model, which cannot embed`, "model");
+      }
+      try {
+        // an input is evaluated in one batch (pooling needs all of it at once)
+        return await model.createEmbeddingContext({ contextSize, threads, batchSize: contextSize });
+      } catch (error) {
+        throw errors.unavailable(
+          `cannot create an embedding context of ${contextSize} tokens for ${source}: ${(error as Error).message}`,
+        );
+      }
+    })();
+    loaded.embedding = creating;
+    creating.catch(() => {
+      if (loaded.embedding === creating) loaded.embedding = undefined;
+    });
+    return creating;
+  }
+
   async rebuildSession(): Promise<void> {
     await this.dispose();
   }
@@ -273,6 +390,9 @@ export class LlamaRunner implements ModelRunner {
     const loaded = this.#loaded;
     this.#loaded = undefined;
     if (!loaded) return;
+    const embedding = loaded.embedding;
+    loaded.embedding = undefined;
+    if (embedding) await embedding.then((context) => context.dispose()).catch(() => {});
     await loaded.context.dispose().catch(() => {});
     await loaded.model.dispose().catch(() => {});
   }

@@ -5,5 +5,8 @@ export {
   MockRunner,
   type MockRunnerOptions,
   mockDefaultMaxTokens,
+  mockEmbedding,
+  mockEmbeddingDimensions,
+  mockMaxEmbeddingDimensions,
   mockRunnerFactory,
 } from "./mock-runner.js";

@@ -1,11 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { ExecuteBatch, Message, SamplingParams } from "../../core/batch.js";
+import type { EmbedBatch } from "../../core/embedding.js";
 import { InferenceError } from "../../core/inference-error.js";
 import { modelRunnerContract } from "../../core/model-runner.contract.js";
 import type { TokenChunk } from "../../core/token-chunk.js";
-import { ManualClock } from "../../testkit/manual-clock.js";
+import { flushMicrotasks, ManualClock } from "../../testkit/manual-clock.js";
 import { type MockConfig, mockConfigSchema } from "./mock-config.js";
-import { MockRunner, mockRunnerFactory } from "./mock-runner.js";
+import {
+  MockRunner,
+  mockEmbedding,
+  mockEmbeddingDimensions,
+  mockMaxEmbeddingDimensions,
+  mockRunnerFactory,
+} from "./mock-runner.js";
 
 function config(table: Record<string, unknown> = {}): MockConfig {
   return mockConfigSchema.parse(table);
@@ -320,5 +327,69 @@ describe("MockRunner", () => {
       const rebuilt = factory();
       expect((await collect(rebuilt.execute(batch("a")))).at(-1)?.finishReason).toBe("length");
     });
+  });
+});
+
+function embedBatch(
+  input: EmbedBatch["input"],
+  extra: Partial<EmbedBatch> = {},
+  signal: AbortSignal = new AbortController().signal,
+): EmbedBatch {
+  return { requestId: "e1", model: "mock", input, priority: 0, estimatedTokens: 0, signal, ...extra };
+}
+
+describe("MockRunner embeddings and token counts", () => {
+  const runner = () => new MockRunner({ config: config(), clock: new ManualClock(0) });
+
+  it("embeds each input as its documented vector: unit length, 8 dimensions by default", async () => {
+    const result = await runner().embed(embedBatch(["hello world", "good morning"]));
+    expect(result.vectors).toEqual([mockEmbedding("hello world", 8), mockEmbedding("good morning", 8)]);
+    for (const vector of result.vectors) {
+      expect(vector).toHaveLength(mockEmbeddingDimensions);
+      expect(Math.hypot(...vector)).toBeCloseTo(1, 5);
+    }
+    expect(result.usage).toEqual({ inputTokens: 4 });
+  });
+
+  it("honours dimensions, and tells token arrays from the same text", async () => {
+    const result = await runner().embed(embedBatch([[1, 2, 3]], { dimensions: 3 }));
+    expect(result.vectors).toEqual([mockEmbedding([1, 2, 3], 3)]);
+    expect(result.usage.inputTokens).toBe(3);
+    expect(Array.from(mockEmbedding([1, 2, 3], 3))).not.toEqual(Array.from(mockEmbedding("1,2,3", 3)));
+    expect(Array.from(mockEmbedding("same", 4))).toEqual(Array.from(mockEmbedding("same", 4)));
+  });
+
+  it("refuses dimensions beyond its maximum with 400 naming dimensions", async () => {
+    const error = await failure(
+      runner().embed(embedBatch(["a"], { dimensions: mockMaxEmbeddingDimensions + 1 })),
+    );
+    expect(error.details).toEqual({ kind: "bad_request", field: "dimensions" });
+  });
+
+  it("fail_after_tokens = 0 fails an embedding; stall_after_tokens = 0 holds it until aborted", async () => {
+    const failing = new MockRunner({ config: config({ fail_after_tokens: 0 }), clock: new ManualClock(0) });
+    expect((await failure(failing.embed(embedBatch(["a"])))).kind).toBe("server_error");
+    const stalling = new MockRunner({ config: config({ stall_after_tokens: 0 }), clock: new ManualClock(0) });
+    const controller = new AbortController();
+    let settled = false;
+    const held = stalling.embed(embedBatch(["a"], {}, controller.signal)).finally(() => {
+      settled = true;
+    });
+    held.catch(() => {});
+    await flushMicrotasks(10);
+    expect(settled).toBe(false);
+    controller.abort();
+    expect((await failure(held)).kind).toBe("unavailable");
+  });
+
+  it("counts the words of every message, as execute reports inputTokens", async () => {
+    const messages: Message[] = [
+      { role: "system", content: "be brief" },
+      { role: "user", content: "hello there world" },
+    ];
+    const count = await runner().countTokens(messages);
+    const chunks = await collect(runner().execute(batch(messages, { maxTokens: 1 })));
+    expect(count).toEqual({ inputTokens: 5, estimated: false });
+    expect(chunks.at(-1)?.usage?.inputTokens).toBe(5);
   });
 });

@@ -3,6 +3,7 @@
 // it exactly like the llama runner, so tests and benchmarks exercise the real request path.
 
 import { type ExecuteBatch, type Message, messageText } from "../../core/batch.js";
+import type { EmbedBatch, Embeddings, TokenCount } from "../../core/embedding.js";
 import { errors } from "../../core/inference-error.js";
 import type { ModelRunner } from "../../core/model-runner.js";
 import { type RunnerClock, sleepOn } from "../../core/runner-clock.js";
@@ -13,6 +14,12 @@ import type { MockConfig } from "./mock-config.js";
 
 /** `sampling.maxTokens` when the request sets none. */
 export const mockDefaultMaxTokens = 16;
+
+/** The length of the mock's vectors when the request sets no `dimensions`. */
+export const mockEmbeddingDimensions = 8;
+
+/** The most `dimensions` the mock honours; more is refused with 400 naming `dimensions`. */
+export const mockMaxEmbeddingDimensions = 4096;
 
 /** Unpaced generation yields to the event loop this often, so huge `max_tokens` cannot starve it. */
 const tokensPerYield = 64;
@@ -32,6 +39,39 @@ function lastUserMessage(messages: readonly Message[]): Message | undefined {
     if (message?.role === "user") return message;
   }
   return undefined;
+}
+
+/** FNV-1a (32 bits) of a string's UTF-16 code units. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/**
+ * The mock's vector for one input: `dimensions` values from mulberry32 seeded with the FNV-1a hash
+ * of the input (a text as is, a token array as "tokens:" and its ids joined by commas), each in
+ * [-1, 1), then scaled to unit length. The same input always gives the same vector.
+ */
+export function mockEmbedding(input: string | readonly number[], dimensions: number): Float32Array {
+  let state = fnv1a(typeof input === "string" ? input : `tokens:${input.join(",")}`);
+  const vector = new Float32Array(dimensions);
+  let norm = 0;
+  for (let i = 0; i < dimensions; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const value = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+    vector[i] = value;
+    norm += value * value;
+  }
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  for (let i = 0; i < dimensions; i++) vector[i] = (vector[i] as number) * scale;
+  return vector;
 }
 
 /** Resolves when `signal` is aborted (at once when it already is). */
@@ -58,6 +98,11 @@ function aborted(signal: AbortSignal): Promise<void> {
  * - `poison_after_requests` counts `execute()` calls (at call time) on this instance; the call
  *   that exceeds the count throws `context_poisoned` on first iteration, before any token.
  *   An abort that precedes the first iteration wins over the poison (nothing is thrown).
+ * - Embeddings: one `mockEmbedding` per input, `dimensions` long (default
+ *   `mockEmbeddingDimensions`, at most `mockMaxEmbeddingDimensions`); usage counts the words of
+ *   each text and the ids of each token array. `fail_after_tokens = 0` fails an embedding with
+ *   `server_error` and `stall_after_tokens = 0` holds it until aborted; larger values never reach it.
+ * - `countTokens` counts the words of all messages, as `execute` reports `inputTokens`.
  */
 export class MockRunner implements ModelRunner {
   readonly runtimeKind: RuntimeKind = "mock";
@@ -79,6 +124,37 @@ export class MockRunner implements ModelRunner {
   execute(batch: ExecuteBatch): AsyncIterable<TokenChunk> {
     this.#requests++;
     return this.#generate(batch, this.#requests);
+  }
+
+  async embed(batch: EmbedBatch): Promise<Embeddings> {
+    const { signal, input } = batch;
+    const cancelled = () => errors.unavailable(`embedding request ${batch.requestId} was cancelled`);
+    if (signal.aborted) throw cancelled();
+    const dimensions = batch.dimensions ?? mockEmbeddingDimensions;
+    if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > mockMaxEmbeddingDimensions) {
+      throw errors.badRequest(
+        `dimensions: the mock runtime embeds in 1 to ${mockMaxEmbeddingDimensions} dimensions, not ${dimensions}`,
+        "dimensions",
+      );
+    }
+    if (this.#config.failAfterTokens === 0) throw errors.serverError("mock embedding failure", 500);
+    if (this.#config.stallAfterTokens === 0) {
+      await aborted(signal);
+      throw cancelled();
+    }
+    let inputTokens = 0;
+    const vectors: Float32Array[] = [];
+    for (const item of input) {
+      inputTokens += typeof item === "string" ? words(item).length : item.length;
+      vectors.push(mockEmbedding(item, dimensions));
+    }
+    return { vectors, usage: { inputTokens } };
+  }
+
+  async countTokens(messages: readonly Message[]): Promise<TokenCount> {
+    let inputTokens = 0;
+    for (const message of messages) inputTokens += words(messageText(message)).length;
+    return { inputTokens, estimated: false };
   }
 
   /** Nothing to drop: after `context_poisoned` the engine builds a fresh runner from the factory. */

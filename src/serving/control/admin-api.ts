@@ -9,7 +9,7 @@
 // gateway (problems / deployment ride beside "error" where there are some).
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { errors, type InferenceError } from "../../core/inference-error.js";
+import { errors } from "../../core/inference-error.js";
 import type { Secret } from "../../core/secret.js";
 import type { GatewayIo } from "../http/gateway-io.js";
 import type { ClusterPlacement, ClusterStatus, DeploymentStatus } from "../service-types.js";

@@ -6,13 +6,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock, Logger } from "../../actor/index.js";
-import type {
-  CompletionResult,
-  Dialect,
-  DialectContext,
-  ErrorDialect,
-  ServiceRequest,
-} from "../../core/dialect.js";
+import type { CompletionResult, Dialect, DialectContext, ServiceRequest } from "../../core/dialect.js";
 import { httpStatusOf } from "../../core/http-error.js";
 import { errors, type InferenceError, toInferenceError } from "../../core/inference-error.js";
 import type { FinishReason, TokenChunk, TokenUsage } from "../../core/token-chunk.js";

@@ -3,6 +3,7 @@ import OpenAI, { APIError, NotFoundError, RateLimitError } from "openai";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Logger } from "../../actor/index.js";
 import type { CompletionResult, ServiceRequest } from "../../core/dialect.js";
+import type { EmbeddingResult, TokenCount } from "../../core/embedding.js";
 import { errors, type InferenceError } from "../../core/inference-error.js";
 import { Secret } from "../../core/secret.js";
 import { type TokenChunk, Tokens } from "../../core/token-chunk.js";
@@ -109,6 +110,14 @@ class FakeInferenceService implements InferenceServicePort {
       finishReason: tokens.finishReason ?? "stop",
       usage: tokens.usage ?? { inputTokens: 0, outputTokens: 0 },
     };
+  }
+
+  async embed(): Promise<EmbeddingResult> {
+    throw errors.internal("the gateway tests do not embed");
+  }
+
+  async countTokens(): Promise<TokenCount> {
+    throw errors.internal("the gateway tests do not count tokens");
   }
 
   async deployments(): Promise<readonly DeploymentStatus[]> {

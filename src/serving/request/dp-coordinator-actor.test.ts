@@ -111,6 +111,28 @@ describe("DpCoordinatorActor", () => {
     expect(targetOf(await route())).toBe("a");
   });
 
+  it("an uncounted route (a token count) adds no load: counts never tilt the routing", async () => {
+    const { coordinator, engine } = setup();
+    for (const targetId of ["a", "b"])
+      coordinator.tell({
+        type: "register",
+        deployment: "d",
+        targetId,
+        ref: engine(targetId),
+        maxConcurrent: 4,
+      });
+    const uncounted = () =>
+      coordinator.ask<RouteReply>(
+        (replyTo) => ({ type: "route-to", deployment: "d", uncounted: true, replyTo }),
+        {
+          timeoutMs: 1000,
+        },
+      );
+    // with no load added the lowest-load pick stays on the first target (counted routes alternate)
+    const counts = await Promise.all(Array.from({ length: 8 }, () => uncounted()));
+    expect(counts.map(targetOf)).toEqual(new Array(8).fill("a"));
+  });
+
   it("picks the least-loaded target by (running + waiting) / max_concurrent", () => {
     const target = (id: string, running: number, waiting: number, maxConcurrent: number) => ({
       id,

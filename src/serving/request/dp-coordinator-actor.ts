@@ -77,6 +77,8 @@ export type CoordinatorMessage =
       readonly localOnly?: boolean;
       /** Targets not to route to (a re-route after one of them failed the request). */
       readonly exclude?: readonly string[];
+      /** The route admits no work (a token count): it is not counted in the target's load. */
+      readonly uncounted?: boolean;
       readonly replyTo: ActorRef<RouteReply>;
     }
   /** The routing sync: every other live node's targets (the whole set; replaces the last). */
@@ -153,7 +155,12 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
     switch (message.type) {
       case "route-to":
         message.replyTo.tell({
-          ...this.#route(message.deployment, message.localOnly === true, message.exclude ?? []),
+          ...this.#route(
+            message.deployment,
+            message.localOnly === true,
+            message.exclude ?? [],
+            message.uncounted === true,
+          ),
           attempt: message.attempt ?? 0,
         });
         return;
@@ -274,7 +281,7 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
     return snapshot;
   }
 
-  #route(deployment: string, localOnly: boolean, exclude: readonly string[]): RouteResult {
+  #route(deployment: string, localOnly: boolean, exclude: readonly string[], uncounted = false): RouteResult {
     const routes = this.#deployments.get(deployment);
     if (!routes || routes.state === "removed" || routes.state === "draining") {
       const error = errors.notFound(`The model \`${quotedModelName(deployment)}\` does not exist`);
@@ -290,7 +297,7 @@ export class DpCoordinatorActor implements Actor<CoordinatorMessage> {
     if (!localOnly) for (const target of routes.peers) if (usable(target)) peers.push(target);
     const chosen = choose(pickTarget(local, this.#random), pickTarget(peers, this.#random));
     if (chosen && policy) {
-      chosen.routedSinceReport++;
+      if (!uncounted) chosen.routedSinceReport++;
       return {
         type: "routed",
         target: { targetId: chosen.targetId, ref: chosen.ref, nodeId: chosen.nodeId },

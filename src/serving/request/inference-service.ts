@@ -1,18 +1,30 @@
 // InferenceService: the one request path. The HTTP gateway and the library API both call it;
-// it spawns one RequestActor per request and hands back the client's chunk channel.
+// it spawns one RequestActor per request and hands back the client's chunk channel (an embedding
+// request: its one answer). A token count takes a thinner path (docs/api.md, "Embeddings",
+// "Counting tokens"): the coordinator routes it like a request, and the chosen engine answers it at
+// once, outside admission, budgets, fallbacks and request metrics, under the request deadline.
 
 import { type ActorRef, type ActorSystem, systemClock } from "../../actor/index.js";
+import { type ExecuteBatch, estimateTokens } from "../../core/batch.js";
 import { Channel } from "../../core/channel.js";
 import type { CompletionResult, ServiceRequest } from "../../core/dialect.js";
-import { errors, InferenceError } from "../../core/inference-error.js";
+import type { EmbeddingRequest, EmbeddingResult, Embeddings, TokenCount } from "../../core/embedding.js";
+import { errors, InferenceError, toInferenceError } from "../../core/inference-error.js";
 import { settledWithin } from "../../core/runner-clock.js";
 import { type TokenChunk, Tokens } from "../../core/token-chunk.js";
+import type { ResultSink } from "../../protocol/engine-messages.js";
 import type { ManagerMessage } from "../control/deployment-manager-actor.js";
 import type { MetricsMessage } from "../metrics/metrics-messages.js";
 import type { DeploymentStatus, InferenceServicePort, RequestHandle } from "../service-types.js";
 import type { BudgetMessage } from "./budget-actor.js";
-import type { CoordinatorMessage } from "./dp-coordinator-actor.js";
-import { clientCancelled, type RequestControl, requestActorProps } from "./request-actor.js";
+import type { CoordinatorMessage, RouteReply } from "./dp-coordinator-actor.js";
+import {
+  type ChatWork,
+  clientCancelled,
+  type EmbedWork,
+  type RequestControl,
+  requestActorProps,
+} from "./request-actor.js";
 
 export interface InferenceServiceOptions {
   readonly system: ActorSystem;
@@ -52,23 +64,22 @@ export class InferenceService implements InferenceServicePort {
     return this.#inFlight.size;
   }
 
-  start(request: ServiceRequest, options: { signal?: AbortSignal } = {}): RequestHandle {
-    const requestId = `${this.#options.idPrefix ?? "r"}-${(this.#counter++).toString(36)}-${Math.floor(
+  #newRequestId(): string {
+    return `${this.#options.idPrefix ?? "r"}-${(this.#counter++).toString(36)}-${Math.floor(
       Math.random() * 0xffffffff,
     ).toString(36)}`;
-    const output = new Channel<TokenChunk>(CLIENT_CHANNEL_CAPACITY);
-    if (!this.#accepting) {
-      output.fail(errors.unavailable("the server is shutting down"));
-      return {
-        requestId,
-        chunks: output,
-        servedBy: () => undefined,
-        servedOn: () => undefined,
-        cancel: () => {},
-      };
-    }
-    let servedBy: string | undefined;
-    let servedOn: string | undefined;
+  }
+
+  /**
+   * Spawns the RequestActor of `work`, tracked in flight until it finishes. Returns how to cancel
+   * it; when it cannot be spawned, `work.output` fails and nothing is tracked.
+   */
+  #spawn(
+    requestId: string,
+    work: ChatWork | EmbedWork,
+    signal: AbortSignal | undefined,
+    onRouted: (deployment: string, nodeId: string) => void,
+  ): () => void {
     let actor: ActorRef<RequestControl> | undefined;
     // a cancel is one message to the request's actor (no AbortController per request here)
     const cancelRequest = () => actor?.tell(clientCancelled);
@@ -82,26 +93,49 @@ export class InferenceService implements InferenceServicePort {
     try {
       actor = system.spawn(
         requestActorProps({
+          ...work,
           requestId,
-          request,
-          output,
-          ...(options.signal ? { clientSignal: options.signal } : {}),
+          ...(signal ? { clientSignal: signal } : {}),
           coordinator,
           metrics,
           budget,
           requestTimeoutMs,
-          onRouted: (deployment, nodeId) => {
-            servedBy = deployment;
-            servedOn = nodeId;
-          },
+          onRouted,
           onFinished: done,
         }),
         `request-${requestId}`,
       ) as ActorRef<RequestControl>;
     } catch (error) {
       done();
-      output.fail(errors.unavailable(`cannot start the request: ${(error as Error).message}`));
+      work.output.fail(errors.unavailable(`cannot start the request: ${(error as Error).message}`));
     }
+    return cancelRequest;
+  }
+
+  start(request: ServiceRequest, options: { signal?: AbortSignal } = {}): RequestHandle {
+    const requestId = this.#newRequestId();
+    const output = new Channel<TokenChunk>(CLIENT_CHANNEL_CAPACITY);
+    if (!this.#accepting) {
+      output.fail(errors.unavailable("the server is shutting down"));
+      return {
+        requestId,
+        chunks: output,
+        servedBy: () => undefined,
+        servedOn: () => undefined,
+        cancel: () => {},
+      };
+    }
+    let servedBy: string | undefined;
+    let servedOn: string | undefined;
+    const cancelRequest = this.#spawn(
+      requestId,
+      { request, output },
+      options.signal,
+      (deployment, nodeId) => {
+        servedBy = deployment;
+        servedOn = nodeId;
+      },
+    );
     const chunks: AsyncIterable<TokenChunk> = {
       [Symbol.asyncIterator]: () => ({
         next: () => output.next(),
@@ -149,6 +183,91 @@ export class InferenceService implements InferenceServicePort {
       ...(tokens.reasoning !== undefined ? { reasoning: tokens.reasoning } : {}),
       ...(tokens.reasoningBlocks.length > 0 ? { reasoningBlocks: tokens.reasoningBlocks } : {}),
     };
+  }
+
+  embed(
+    request: EmbeddingRequest,
+    options: { signal?: AbortSignal; onCancel?: (cancel: () => void) => void } = {},
+  ): Promise<EmbeddingResult> {
+    const requestId = this.#newRequestId();
+    if (!this.#accepting) return Promise.reject(errors.unavailable("the server is shutting down"));
+    return new Promise<EmbeddingResult>((resolve, reject) => {
+      let servedBy: string | undefined;
+      let servedOn: string | undefined;
+      const output: ResultSink<Embeddings> = {
+        resolve: (embeddings) =>
+          resolve({
+            requestId,
+            deployment: servedBy ?? request.model,
+            ...(servedOn !== undefined ? { node: servedOn } : {}),
+            ...embeddings,
+          }),
+        fail: (error) => reject(toInferenceError(error)),
+        close: () => reject(new InferenceError({ kind: "internal" }, "request cancelled before it finished")),
+      };
+      const cancel = this.#spawn(
+        requestId,
+        { kind: "embed", request, output },
+        options.signal,
+        (deployment, nodeId) => {
+          servedBy = deployment;
+          servedOn = nodeId;
+        },
+      );
+      options.onCancel?.(cancel);
+    });
+  }
+
+  async countTokens(request: ServiceRequest): Promise<TokenCount> {
+    if (!this.#accepting) throw errors.unavailable("the server is shutting down");
+    const { coordinator, system, requestTimeoutMs } = this.#options;
+    const route = await coordinator.ask<RouteReply>(
+      (replyTo) => ({ type: "route-to", deployment: request.model, uncounted: true, replyTo }),
+      { timeoutMs: ASK_TIMEOUT_MS },
+    );
+    if (route.type === "no-route") throw route.error;
+    const abort = new AbortController();
+    const clock = system.clock;
+    const batch: ExecuteBatch = {
+      requestId: this.#newRequestId(),
+      model: request.model,
+      messages: request.messages,
+      sampling: request.sampling,
+      stream: false,
+      priority: request.priority,
+      estimatedTokens: estimateTokens(request.messages, request.sampling.maxTokens),
+      features: request.features,
+      deadline: clock.now() + requestTimeoutMs,
+      signal: abort.signal,
+    };
+    return new Promise<TokenCount>((resolve, reject) => {
+      let settled = false;
+      const settle = (end: () => void) => {
+        if (settled) return;
+        settled = true;
+        cancelTimer();
+        this.#inFlight.delete(entry);
+        if (this.#inFlight.size === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+        end();
+      };
+      const stop = (error: InferenceError) =>
+        settle(() => {
+          abort.abort(error);
+          reject(error);
+        });
+      const entry: InFlight = () => stop(errors.unavailable("the server is shutting down"));
+      this.#inFlight.add(entry);
+      const cancelTimer = clock.setTimer(requestTimeoutMs, () =>
+        stop(errors.timeout(`token count exceeded the ${requestTimeoutMs} ms deadline`, "request")),
+      );
+      const output: ResultSink<TokenCount> = {
+        resolve: (count) => settle(() => resolve(count)),
+        fail: (error) => settle(() => reject(toInferenceError(error))),
+        close: () => stop(errors.internal("the token count was cancelled before it finished")),
+      };
+      const sent = route.target.ref.offer({ type: "count-tokens", request: { batch, output } });
+      if (!sent.ok) output.fail(errors.unavailable(`the replica serving ${request.model} is gone`));
+    });
   }
 
   deployments(): Promise<readonly DeploymentStatus[]> {

@@ -4,6 +4,10 @@
 // typed error or cancel), reported once to the MetricsActor. A failure before commit goes to the
 // deployment's fallbacks in order, under the one request deadline.
 // Request path: InferenceService → here → engine core.
+// Two kinds of request run here: a chat generation (chunks stream into the client's channel) and
+// an embedding request (`kind: "embed"`: one answer, no commit point, no output tokens; the
+// budget estimate is its input tokens × the input price). Routing, limits, fallbacks, budget,
+// cost and metrics are the same for both.
 
 import {
   type Actor,
@@ -21,12 +25,14 @@ import { type Channel, ChannelClosedError } from "../../core/channel.js";
 import { costUsd, estimateCostUsd } from "../../core/cost.js";
 import type { ServiceRequest } from "../../core/dialect.js";
 import {
-  errors,
-  type InferenceError,
-  type InferenceErrorKind,
-  toInferenceError,
-} from "../../core/inference-error.js";
+  type EmbedBatch,
+  type EmbeddingRequest,
+  type Embeddings,
+  estimateEmbeddingTokens,
+} from "../../core/embedding.js";
+import { errors, type InferenceError, toInferenceError } from "../../core/inference-error.js";
 import type { TokenChunk } from "../../core/token-chunk.js";
+import type { EngineCommand, ResultSink } from "../../protocol/engine-messages.js";
 import {
   type MetricsMessage,
   type RequestOutcome,
@@ -36,6 +42,7 @@ import { AttemptSink } from "./attempt-sink.js";
 import type { BudgetDecision, BudgetMessage } from "./budget-actor.js";
 import type { DeploymentPolicy } from "./deployment-policy.js";
 import type { CoordinatorMessage, RouteReply, RouteResult, RouteTarget } from "./dp-coordinator-actor.js";
+import { EmbedAttemptSink } from "./embed-attempt-sink.js";
 import { decideOnFailure, fitsRequiredWindow } from "./fallback-rules.js";
 import { localRefusal } from "./local-capabilities.js";
 
@@ -76,11 +83,25 @@ type RequestMessage =
   | { readonly type: "deadline" }
   | { readonly type: "engine-terminated"; readonly attempt: number };
 
-export interface RequestActorOptions {
-  readonly requestId: string;
+/** A chat generation: chunks stream into the client's channel. */
+export interface ChatWork {
+  readonly kind?: "chat";
   readonly request: ServiceRequest;
   /** The client's channel: committed chunks, then close, or fail(InferenceError). */
   readonly output: Channel<TokenChunk>;
+}
+
+/** An embedding request: one answer (`resolve`), or `fail(InferenceError)`, or `close` (cancelled). */
+export interface EmbedWork {
+  readonly kind: "embed";
+  readonly request: EmbeddingRequest;
+  readonly output: ResultSink<Embeddings>;
+}
+
+export type RequestActorOptions = RequestActorCommon & (ChatWork | EmbedWork);
+
+interface RequestActorCommon {
+  readonly requestId: string;
   /** Aborted when the client goes away (library callers); the service also tells `clientCancelled`. */
   readonly clientSignal?: AbortSignal;
   readonly coordinator: ActorRef<CoordinatorMessage>;
@@ -103,8 +124,8 @@ interface Attempt {
   policy: DeploymentPolicy | undefined;
   reservationId: string | undefined;
   abort: AbortController;
-  /** Where the engine writes this attempt's chunks (set at dispatch). */
-  sink: AttemptSink | undefined;
+  /** Where the engine writes this attempt's chunks, or its embeddings (set at dispatch). */
+  sink: AttemptSink | EmbedAttemptSink | undefined;
   /** The target it was dispatched to. */
   target: RouteTarget | undefined;
   /** Targets this attempt must not be routed to (the ones that failed it before). */
@@ -136,9 +157,12 @@ export class RequestActor implements Actor<RequestMessage> {
     this.#context = context;
     this.#options = options;
     this.#arrivedAt = context.clock.now();
-    this.#promptTokens = Math.ceil(
-      options.request.messages.reduce((sum, message) => sum + messageText(message).length, 0) / 4,
-    );
+    this.#promptTokens =
+      options.kind === "embed"
+        ? estimateEmbeddingTokens(options.request.input)
+        : Math.ceil(
+            options.request.messages.reduce((sum, message) => sum + messageText(message).length, 0) / 4,
+          );
     this.#attempt = this.#newAttempt(0, options.request.model);
   }
 
@@ -255,18 +279,19 @@ export class RequestActor implements Actor<RequestMessage> {
       return;
     }
     const policy = result.policy;
-    const request = this.#options.request;
-    const refusal = policy.transport === "local" ? localRefusal(attempt.deployment, request) : undefined;
+    const options = this.#options;
+    const refusal =
+      options.kind !== "embed" && policy.transport === "local"
+        ? localRefusal(attempt.deployment, options.request)
+        : undefined;
     if (refusal) {
       this.#failed(refusal);
       return;
     }
     if (policy.budget && policy.pricing) {
-      const estimateUsd = estimateCostUsd(
-        this.#promptTokens,
-        request.sampling.maxTokens ?? 1024,
-        policy.pricing,
-      );
+      // an embedding has no output: its estimate is its input tokens at the input price
+      const maxOutputTokens = options.kind === "embed" ? 0 : (options.request.sampling.maxTokens ?? 1024);
+      const estimateUsd = estimateCostUsd(this.#promptTokens, maxOutputTokens, policy.pricing);
       const { number, deployment } = attempt;
       const target = result.target;
       const budget = policy.budget;
@@ -363,34 +388,9 @@ export class RequestActor implements Actor<RequestMessage> {
       );
       return;
     }
-    const { request, requestId } = this.#options;
     this.#options.onRouted(attempt.deployment, target.nodeId);
-    const self = this.#context.self;
-    const number = attempt.number;
-    const sink = new AttemptSink(
-      this.#options.output,
-      () => this.#context.clock.now(),
-      this.#firstTokenAt !== undefined,
-      {
-        committed: (at) => self.tell({ type: "first-token-sent", at }),
-        ended: (end) => self.tell({ type: "attempt-ended", attempt: number, ...end }),
-      },
-    );
-    attempt.sink = sink;
     attempt.target = target;
-    const batch: ExecuteBatch = {
-      requestId: attempt.number === 0 ? requestId : `${requestId}.${attempt.number}`,
-      model: attempt.deployment,
-      messages: request.messages,
-      sampling: request.sampling,
-      stream: request.stream,
-      priority: request.priority,
-      estimatedTokens: estimateTokens(request.messages, request.sampling.maxTokens),
-      features: request.features,
-      deadline: this.#arrivedAt + this.#options.requestTimeoutMs,
-      signal: attempt.abort.signal,
-    };
-    const sent = target.ref.offer({ type: "add-request", request: { batch, output: sink } });
+    const sent = target.ref.offer(this.#command(attempt));
     if (!sent.ok) {
       this.#release(attempt);
       this.#failed(errors.unavailable(`the replica serving ${attempt.deployment} is gone`));
@@ -400,6 +400,58 @@ export class RequestActor implements Actor<RequestMessage> {
       type: "engine-terminated",
       attempt: attempt.number,
     });
+  }
+
+  /** The engine command of `attempt` (a generation or an embedding), its sink set on the attempt. */
+  #command(attempt: Attempt): EngineCommand {
+    const options = this.#options;
+    const self = this.#context.self;
+    const number = attempt.number;
+    const ended = (end: { readonly error?: unknown }) =>
+      self.tell({ type: "attempt-ended", attempt: number, ...end });
+    const requestId = number === 0 ? options.requestId : `${options.requestId}.${number}`;
+    const deadline = this.#arrivedAt + options.requestTimeoutMs;
+    if (options.kind === "embed") {
+      const sink = new EmbedAttemptSink({ ended });
+      attempt.sink = sink;
+      const { input, dimensions, user, priority } = options.request;
+      const batch: EmbedBatch = {
+        requestId,
+        model: attempt.deployment,
+        input,
+        ...(dimensions !== undefined ? { dimensions } : {}),
+        ...(user !== undefined ? { user } : {}),
+        priority,
+        estimatedTokens: this.#promptTokens,
+        deadline,
+        signal: attempt.abort.signal,
+      };
+      return { type: "embed", request: { batch, output: sink } };
+    }
+    const request = options.request;
+    const sink = new AttemptSink(
+      options.output,
+      () => this.#context.clock.now(),
+      this.#firstTokenAt !== undefined,
+      {
+        committed: (at) => self.tell({ type: "first-token-sent", at }),
+        ended,
+      },
+    );
+    attempt.sink = sink;
+    const batch: ExecuteBatch = {
+      requestId,
+      model: attempt.deployment,
+      messages: request.messages,
+      sampling: request.sampling,
+      stream: request.stream,
+      priority: request.priority,
+      estimatedTokens: estimateTokens(request.messages, request.sampling.maxTokens),
+      features: request.features,
+      deadline,
+      signal: attempt.abort.signal,
+    };
+    return { type: "add-request", request: { batch, output: sink } };
   }
 
   #attemptEnded(end: AttemptEnded): void {
@@ -478,25 +530,31 @@ export class RequestActor implements Actor<RequestMessage> {
   #finish(end: { outcome: "success" | "cancelled" | "error"; error?: InferenceError }): void {
     if (this.#finished) return;
     this.#finished = true;
-    const output = this.#options.output;
+    const options = this.#options;
     const attempt = this.#attempt;
     attempt.sink?.abandon();
     let outcome: RequestOutcome;
     if (end.outcome === "success") {
       outcome = "success";
       this.#charge(attempt, undefined);
-      output.close();
+      if (options.kind !== "embed") options.output.close();
+      else {
+        const answered = attempt.sink instanceof EmbedAttemptSink ? attempt.sink.result : undefined;
+        if (answered) options.output.resolve(answered);
+        else options.output.fail(errors.internal("the engine ended the request without an answer"));
+      }
     } else if (end.outcome === "cancelled") {
       outcome = "cancelled";
       attempt.abort.abort();
       this.#charge(attempt, "cancelled");
-      output.cancel();
+      if (options.kind === "embed") options.output.close();
+      else options.output.cancel();
     } else {
       const error = end.error ?? errors.internal("request failed");
       outcome = error.kind;
       attempt.abort.abort(error);
       this.#charge(attempt, error);
-      output.fail(error);
+      options.output.fail(error);
     }
     const now = this.#context.clock.now();
     this.#options.metrics.tell({

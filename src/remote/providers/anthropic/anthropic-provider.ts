@@ -6,6 +6,7 @@
 import type { ExecuteBatch } from "../../../core/batch.js";
 import type { ProviderAdapter, StreamDecoder, UpstreamRequest } from "../../provider.js";
 import type { AnthropicConfig } from "./anthropic-config.js";
+import { anthropicCountTokensBody, parseAnthropicCountTokens } from "./anthropic-count-tokens.js";
 import { AnthropicStreamDecoder } from "./anthropic-stream-decoder.js";
 import {
   anthropicRequestProblem,
@@ -41,6 +42,14 @@ export function anthropicAdapter(model: string, config: AnthropicConfig, now: ()
       const jsonTool = jsonResponseTool(batch, model);
       return new AnthropicStreamDecoder(jsonTool === undefined ? { now } : { jsonTool, now });
     },
+    // no embeddings endpoint: an embedding request is refused naming the deployment
+    buildCountTokensRequest(batch: ExecuteBatch, apiKey: string | undefined): UpstreamRequest {
+      const headers: Record<string, string> = { ...baseHeaders, accept: "application/json" };
+      if (apiKey !== undefined) headers["x-api-key"] = apiKey;
+      const body = anthropicCountTokensBody(batch, model, options);
+      return { path: `${path}/count_tokens`, headers, body: JSON.stringify(body) };
+    },
+    parseCountTokensResponse: parseAnthropicCountTokens,
     mapError: (status, headers, body) => mapAnthropicError(status, headers, body, now()),
   };
 }

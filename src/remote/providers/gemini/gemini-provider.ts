@@ -4,10 +4,13 @@
 // index registers it with geminiConfigSchema and geminiPrice.
 
 import type { ExecuteBatch } from "../../../core/batch.js";
+import type { EmbedBatch } from "../../../core/embedding.js";
 import { InferenceError } from "../../../core/inference-error.js";
 import type { ProviderAdapter, StreamDecoder, UpstreamRequest } from "../../provider.js";
 import { bareModelName, convertToGeminiRequest } from "./convert-to-gemini-request.js";
 import type { GeminiConfig } from "./gemini-config.js";
+import { geminiCountTokensBody, parseGeminiCountTokens } from "./gemini-count-tokens.js";
+import { geminiBatchEmbedBody, geminiEmbeddingProblem, parseGeminiEmbeddings } from "./gemini-embeddings.js";
 import { GeminiStreamDecoder } from "./gemini-stream-decoder.js";
 import { mapGeminiError } from "./map-gemini-error.js";
 
@@ -27,6 +30,12 @@ export function geminiAdapter(
   const path = `${prefix}/${encodeURIComponent(config.apiVersion)}/models/${encodeURIComponent(
     upstreamModel,
   )}:streamGenerateContent?alt=sse`;
+  const modelPath = `${prefix}/${encodeURIComponent(config.apiVersion)}/models/${encodeURIComponent(upstreamModel)}`;
+  const jsonHeaders = (apiKey: string | undefined): Record<string, string> => ({
+    "content-type": "application/json",
+    accept: "application/json",
+    ...(apiKey === undefined ? {} : { "x-goog-api-key": apiKey }),
+  });
   return {
     provider: "gemini",
     origin: url.origin,
@@ -55,6 +64,21 @@ export function geminiAdapter(
     createDecoder(): StreamDecoder {
       return new GeminiStreamDecoder(random, now);
     },
+    buildEmbeddingRequest(batch: EmbedBatch, apiKey: string | undefined): UpstreamRequest {
+      const body = geminiBatchEmbedBody(batch, upstreamModel);
+      return {
+        path: `${modelPath}:batchEmbedContents`,
+        headers: jsonHeaders(apiKey),
+        body: JSON.stringify(body),
+      };
+    },
+    unsupportedEmbedding: geminiEmbeddingProblem,
+    parseEmbeddingResponse: parseGeminiEmbeddings,
+    buildCountTokensRequest(batch: ExecuteBatch, apiKey: string | undefined): UpstreamRequest {
+      const body = geminiCountTokensBody(batch, upstreamModel);
+      return { path: `${modelPath}:countTokens`, headers: jsonHeaders(apiKey), body: JSON.stringify(body) };
+    },
+    parseCountTokensResponse: parseGeminiCountTokens,
     mapError: (status, headers, body) => mapGeminiError(status, headers, body, now()),
   };
 }

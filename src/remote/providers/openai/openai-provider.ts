@@ -2,6 +2,7 @@
 // proxies and any OpenAI-compatible server (vLLM, llama.cpp server, Ollama).
 
 import type { ExecuteBatch } from "../../../core/batch.js";
+import type { EmbedBatch } from "../../../core/embedding.js";
 import { errors } from "../../../core/inference-error.js";
 import type { ProviderKind } from "../../../core/runtime-kind.js";
 import type { Secret } from "../../../core/secret.js";
@@ -10,6 +11,7 @@ import type { ResilienceSettings } from "../../remote-config.js";
 import { convertToOpenAiRequest } from "./convert-to-openai-request.js";
 import { mapOpenAiError } from "./map-openai-error.js";
 import type { OpenAiConfig } from "./openai-config.js";
+import { openAiEmbeddingBody, parseOpenAiEmbeddings } from "./openai-embeddings.js";
 import { OpenAiStreamDecoder } from "./openai-stream-decoder.js";
 
 export interface OpenAiStyleTarget {
@@ -18,6 +20,8 @@ export interface OpenAiStyleTarget {
   readonly baseUrl: string;
   /** Path appended to the base URL's path, with query. */
   readonly chatPath: string;
+  /** The embeddings endpoint's path, appended the same way; default `/embeddings`. */
+  readonly embeddingsPath?: string;
   readonly upstreamModel: string;
   readonly apiKey: Secret | undefined;
   /** How the key is sent: `Authorization: Bearer` (OpenAI) or `api-key` (Azure). */
@@ -38,10 +42,19 @@ export function openAiStyleAdapter(target: OpenAiStyleTarget): ProviderAdapter {
   const url = new URL(target.baseUrl);
   const prefix = url.pathname.replace(/\/+$/, "");
   const path = `${prefix}${target.chatPath}`;
+  const embeddingsPath = `${prefix}${target.embeddingsPath ?? "/embeddings"}`;
   const baseHeaders = {
     "content-type": "application/json",
     accept: "text/event-stream",
     ...target.extraHeaders,
+  };
+  /** The embeddings call's headers: JSON both ways, the key as the chat call sends it. */
+  const embeddingHeaders = (apiKey: string | undefined): Record<string, string> => {
+    const headers: Record<string, string> = { ...baseHeaders, accept: "application/json" };
+    if (apiKey === undefined) return headers;
+    if (target.keyHeader === "api-key") headers["api-key"] = apiKey;
+    else headers.authorization = `Bearer ${apiKey}`;
+    return headers;
   };
   return {
     provider: target.provider,
@@ -72,6 +85,12 @@ export function openAiStyleAdapter(target: OpenAiStyleTarget): ProviderAdapter {
     createDecoder(): StreamDecoder {
       return new OpenAiStreamDecoder();
     },
+    buildEmbeddingRequest(batch: EmbedBatch, apiKey: string | undefined): UpstreamRequest {
+      const headers = embeddingHeaders(apiKey);
+      const body = openAiEmbeddingBody(batch, target.upstreamModel);
+      return { path: embeddingsPath, headers, body: JSON.stringify(body) };
+    },
+    parseEmbeddingResponse: parseOpenAiEmbeddings,
     mapError: (status, headers, body) => mapOpenAiError(status, headers, body, target.now()),
   };
 }
@@ -83,6 +102,9 @@ export function openAiAdapter(model: string, config: OpenAiConfig, now: () => nu
       provider: "openai",
       baseUrl: config.azureEndpoint as string,
       chatPath: `/openai/deployments/${encodeURIComponent(deployment)}/chat/completions?api-version=${encodeURIComponent(
+        config.apiVersion as string,
+      )}`,
+      embeddingsPath: `/openai/deployments/${encodeURIComponent(deployment)}/embeddings?api-version=${encodeURIComponent(
         config.apiVersion as string,
       )}`,
       upstreamModel: deployment,

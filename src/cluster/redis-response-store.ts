@@ -1,0 +1,106 @@
+// ResponseStore on Redis: the Responses API's stored responses shared by every node of a cluster
+// (docs/cluster.md; docs/api.md, "Responses API"). One hash per response, `${prefix}response:${id}`
+// {owner, expires, record: JSON}, with a PEXPIRE of the record's TTL, so Redis drops it by itself;
+// `expires` (the callers' clock) decides reads, as in the memory twin. Reads and deletes are Lua
+// scripts that compare the owner first, so another client's record never leaves Redis.
+
+import type { Redis } from "ioredis";
+import { checkResponseTtl, type ResponseStore, type StoredResponse } from "../core/stores/response-store.js";
+import { DEFAULT_KEY_PREFIX, registerScript, type ScriptCall } from "./redis-scripts.js";
+
+export interface RedisResponseStoreOptions {
+  /** From createRedisConnection; shared with the node's other stores and owned by the caller. */
+  readonly client: Redis;
+  /** Prepended to every key. Default "rakka:". */
+  readonly prefix?: string;
+}
+
+const putScript = {
+  name: "rakkaResponsePut",
+  numberOfKeys: 1,
+  // KEYS: record hash. ARGV: owner, expires (ms), record JSON, ttl (ms). A replaced record goes whole.
+  lua: `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'expires', ARGV[2], 'record', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+`,
+};
+
+// Shared head of get and delete: the owner must match and the record must not have expired by
+// the caller's clock. ARGV[1] owner, ARGV[2] now (ms). A missing hash reads as false fields.
+const LIVE_LUA = `
+local fields = redis.call('HMGET', KEYS[1], 'owner', 'expires', 'record')
+local live = fields[1] == ARGV[1] and fields[2] and tonumber(fields[2]) > tonumber(ARGV[2])
+`;
+
+const getScript = {
+  name: "rakkaResponseGet",
+  numberOfKeys: 1,
+  // → the record JSON, or nil.
+  lua: `${LIVE_LUA}
+if not live then return false end
+return fields[3]
+`,
+};
+
+const deleteScript = {
+  name: "rakkaResponseDelete",
+  numberOfKeys: 1,
+  // → 1 when deleted, else 0.
+  lua: `${LIVE_LUA}
+if not live then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`,
+};
+
+export class RedisResponseStore implements ResponseStore {
+  readonly #prefix: string;
+  readonly #put: ScriptCall;
+  readonly #get: ScriptCall;
+  readonly #delete: ScriptCall;
+
+  /** The cluster node builds one and hands it to the Responses API in place of the memory store. */
+  constructor(options: RedisResponseStoreOptions) {
+    this.#prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+    this.#put = registerScript(options.client, putScript);
+    this.#get = registerScript(options.client, getScript);
+    this.#delete = registerScript(options.client, deleteScript);
+  }
+
+  async put(record: StoredResponse, ttlMs: number, nowMs: number): Promise<void> {
+    checkResponseTtl(ttlMs);
+    const ttl = Math.ceil(ttlMs);
+    await this.#put([this.#key(record.id)], [record.clientId, nowMs + ttlMs, JSON.stringify(record), ttl]);
+  }
+
+  async get(id: string, clientId: string, nowMs: number): Promise<StoredResponse | undefined> {
+    const json = await this.#get([this.#key(id)], [clientId, nowMs]);
+    if (typeof json !== "string") return undefined;
+    return parseRecord(json, id);
+  }
+
+  async delete(id: string, clientId: string, nowMs: number): Promise<boolean> {
+    return (await this.#delete([this.#key(id)], [clientId, nowMs])) === 1;
+  }
+
+  #key(id: string): string {
+    return `${this.#prefix}response:${id}`;
+  }
+}
+
+/** A stored record back from JSON; one of another shape (a corrupted key) fails loudly. */
+function parseRecord(json: string, id: string): StoredResponse {
+  const value: unknown = JSON.parse(json);
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    (value as { id?: unknown }).id !== id ||
+    typeof (value as { clientId?: unknown }).clientId !== "string" ||
+    typeof (value as { response?: unknown }).response !== "object" ||
+    !Array.isArray((value as { history?: unknown }).history)
+  )
+    throw new TypeError(`stored response ${id} is not a stored response record`);
+  return value as StoredResponse;
+}
