@@ -107,6 +107,7 @@ const everyMessageField: Required<Message> = {
     { type: "thinking", thinking: "Oslo is in Norway.", signature: "EqQBCgIYAhIM" },
     { type: "redacted_thinking", data: "EmwKAhgBEgy3va3pzix" },
   ],
+  toolError: true,
 };
 
 const messages: readonly Message[] = [

@@ -84,6 +84,7 @@ const messageSchema = z.strictObject({
   toolCallId: z.string().optional(),
   toolCalls: z.array(toolCallSchema).optional(),
   reasoningBlocks: z.array(reasoningBlockSchema).optional(),
+  toolError: z.boolean().optional(),
 }) satisfies z.ZodType<Message>;
 
 const samplingSchema = z.strictObject({
@@ -263,6 +264,7 @@ function encodeMessage(message: Message): AllKeys<Message> {
       signature: call.signature,
     })),
     reasoningBlocks: message.reasoningBlocks?.map(encodeReasoningBlock),
+    toolError: message.toolError,
   };
 }
 

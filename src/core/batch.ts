@@ -48,6 +48,8 @@ export interface Message {
   readonly toolCalls?: readonly ToolCall[];
   /** Assistant turns: the signed reasoning blocks that came with it, in order. */
   readonly reasoningBlocks?: readonly ReasoningBlock[];
+  /** Tool turns: the result is the tool's error (Anthropic's `tool_result.is_error`). */
+  readonly toolError?: boolean;
 }
 
 export interface SamplingParams {

@@ -30,6 +30,7 @@ export interface AnthropicToolResultBlock {
   type: "tool_result";
   tool_use_id: string;
   content: string | Array<AnthropicTextBlock | AnthropicImageBlock>;
+  is_error?: boolean;
 }
 
 export interface AnthropicThinkingBlock {

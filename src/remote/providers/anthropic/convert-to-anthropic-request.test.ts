@@ -189,6 +189,29 @@ describe("convertToAnthropicRequest: tools", () => {
     { name: "now" },
   ];
 
+  it("marks a tool result that is the tool's error with is_error", () => {
+    const body = convert(
+      batchOf({
+        messages: [
+          { role: "user", content: "weather?" },
+          {
+            role: "assistant",
+            content: null,
+            toolCalls: [
+              { id: "toolu_1", type: "function", function: { name: "get_weather", arguments: "{}" } },
+            ],
+          },
+          { role: "tool", toolCallId: "toolu_1", content: "city missing", toolError: true },
+        ],
+        features: { tools },
+      }),
+    );
+    expect(body.messages[2]).toEqual({
+      role: "user",
+      content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "city missing", is_error: true }],
+    });
+  });
+
   it("sends no tool_choice when the request has no tools (auto or none then choose from nothing)", () => {
     expect(convert(batchOf({ features: { toolChoice: "auto" } })).tool_choice).toBeUndefined();
     expect(convert(batchOf({ features: { toolChoice: "none" } })).tool_choice).toBeUndefined();

@@ -324,7 +324,14 @@ function turnOf(message: Message, i: number): Turn | undefined {
           : message.content.flatMap(partBlock);
       return {
         role: "user",
-        content: [{ type: "tool_result", tool_use_id: anthropicToolId(message.toolCallId), content }],
+        content: [
+          {
+            type: "tool_result",
+            tool_use_id: anthropicToolId(message.toolCallId),
+            content,
+            ...(message.toolError === true ? { is_error: true } : {}),
+          },
+        ],
       };
     }
     case "system":

@@ -206,6 +206,21 @@ describe("convertToGeminiRequest: tool calls and results", () => {
     ]);
   });
 
+  it("sends a tool's error as the response's error field", () => {
+    const request = convert(
+      batchOf([
+        { role: "user", content: "x" },
+        { role: "assistant", content: null, toolCalls: [call("a", "f", "{}"), call("b", "g", "{}")] },
+        { role: "tool", toolCallId: "a", content: "city missing", toolError: true },
+        { role: "tool", toolCallId: "b", content: '{"code":404}', toolError: true },
+      ]),
+    );
+    expect(request.contents[2]?.parts).toEqual([
+      { functionResponse: { name: "f", response: { error: "city missing" } } },
+      { functionResponse: { name: "g", response: { error: { code: 404 } } } },
+    ]);
+  });
+
   it("refuses arguments that are not a JSON object, naming the call", () => {
     for (const args of ["[1]", "not json", '"text"', "null"]) {
       const error = refusal(() =>

@@ -158,6 +158,12 @@ function callArguments(text: string, field: string): GeminiJsonObject {
   return parsed;
 }
 
+/** A tool's error as the response's `error`: a JSON object as is, anything else as its text. */
+function toolErrorValue(text: string): GeminiJsonObject | string {
+  const response = toolResponse(text);
+  return "result" in response && Object.keys(response).length === 1 && response.result === text ? text : response;
+}
+
 /** A tool result as `functionResponse.response`: a JSON object as is, anything else as `{result}`. */
 function toolResponse(text: string): GeminiJsonObject {
   try {
@@ -219,7 +225,10 @@ function convertMessages(messages: readonly Message[]): Converted {
             field,
           );
         }
-        append("user", [{ functionResponse: { name, response: toolResponse(messageText(message)) } }]);
+        const text = messageText(message);
+        // Gemini's convention for a failed call: the response's `error` field
+        const response = message.toolError === true ? { error: toolErrorValue(text) } : toolResponse(text);
+        append("user", [{ functionResponse: { name, response } }]);
         return;
       }
     }

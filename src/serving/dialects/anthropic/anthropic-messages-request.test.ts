@@ -126,7 +126,12 @@ describe("parseMessagesRequest", () => {
         },
         // tool results first, in order, then the user's own content
         { role: "tool", toolCallId: "toolu_01", content: "a cat" },
-        { role: "tool", toolCallId: "toolu_02", content: [{ type: "text", text: "no idea" }] },
+        {
+          role: "tool",
+          toolCallId: "toolu_02",
+          content: [{ type: "text", text: "no idea" }],
+          toolError: true,
+        },
         { role: "user", content: [{ type: "text", text: "Both done." }] },
       ],
       sampling: { temperature: 0.5, topP: 0.9, topK: 40, maxTokens: 1024, stop: ["END"] },

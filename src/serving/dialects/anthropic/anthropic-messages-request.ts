@@ -428,6 +428,7 @@ function toolMessage(block: Block<"tool_result">): Message {
         : typeof content === "string"
           ? content
           : content.map(partOf),
+    ...(block.is_error === true ? { toolError: true } : {}),
   };
 }
 
