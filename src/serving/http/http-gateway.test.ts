@@ -8,13 +8,19 @@ import { errors, type InferenceError } from "../../core/inference-error.js";
 import { Secret } from "../../core/secret.js";
 import { type TokenChunk, Tokens } from "../../core/token-chunk.js";
 import { ManualClock, until } from "../../testkit/manual-clock.js";
+import { anthropicMessagesDialect } from "../dialects/anthropic/anthropic-messages-dialect.js";
 import type {
   ClusterStatus,
   DeploymentStatus,
   InferenceServicePort,
   RequestHandle,
 } from "../service-types.js";
-import { createHttpGateway, type ListeningGateway } from "./http-gateway.js";
+import {
+  createHttpGateway,
+  type ListeningGateway,
+  type ServedDialect,
+  servedDialect,
+} from "./http-gateway.js";
 
 // ── a scripted InferenceServicePort ───────────────────────────────────────────────────────────
 
@@ -167,6 +173,7 @@ async function start(
     logger?: Logger;
     clock?: ManualClock;
     cluster?: () => ClusterStatus | undefined;
+    dialects?: readonly ServedDialect[];
   } = {},
 ) {
   const service = new FakeInferenceService();
@@ -182,6 +189,7 @@ async function start(
     clock,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.cluster ? { cluster: options.cluster } : {}),
+    ...(options.dialects ? { dialects: options.dialects } : {}),
   });
   const listening = await gateway.listen("127.0.0.1", 0);
   running.push(listening);
@@ -471,6 +479,29 @@ describe("streaming semantics", () => {
     // the request's own end (the fake throws internal once cancelled) reaches the handler
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(logger.warnings).toEqual([]);
+  });
+});
+
+describe("errors in the route's dialect", () => {
+  const anthropic = [servedDialect("/v1/messages", anthropicMessagesDialect)];
+
+  it("an unknown path under a dialect's path answers in that dialect's error shape; elsewhere OpenAI's", async () => {
+    const { url } = await start({ dialects: anthropic });
+    const batches = await post(`${url}/v1/messages/batches`, {});
+    expect(batches.status).toBe(404);
+    expect(await batches.json()).toEqual({
+      type: "error",
+      error: { type: "not_found_error", message: "unknown path: POST /v1/messages/batches" },
+    });
+    const other = await post(`${url}/v1/nothing`, {});
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe("not_found");
+  });
+
+  it("a missing key on a dialect's route answers 401 in that dialect's shape", async () => {
+    const { url } = await start({ dialects: anthropic, apiKeys: ["key-1"] });
+    const refused = await post(`${url}/v1/messages`, {}, { "x-api-key": "wrong" });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ type: "error", error: { type: "authentication_error" } });
   });
 });
 

@@ -179,6 +179,13 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
     if (extra.path !== undefined) routes.set(extra.path, route);
     if (extra.prefix !== undefined) prefixRoutes.push({ prefix: extra.prefix, route });
   }
+  /**
+   * The dialect whose error body a path's errors carry: its route's, else the dialect served at a
+   * parent path (an unknown `/v1/messages/batches` answers in Anthropic's shape), else none (OpenAI's).
+   */
+  const errorDialectOf = (path: string): ErrorDialect | undefined =>
+    routeOf(path)?.dialect ??
+    (options.dialects ?? []).find((served) => path.startsWith(`${served.path}/`))?.dialect;
   const routeOf = (path: string): Route | undefined =>
     routes.get(path) ?? prefixRoutes.find((entry) => path.startsWith(entry.prefix))?.route;
 
@@ -227,7 +234,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   const handler = (request: IncomingMessage, response: ServerResponse): void => {
     response.on("error", (error) => log.debug({ error: error.message }, "response error"));
     request.on("error", (error) => log.debug({ error: error.message }, "request error"));
-    boundReading(request, response);
+    boundReading(request, response, errorDialectOf(pathOf(request.url)));
     route(request, response).catch((error: unknown) => {
       log.error({ error: describe(error) }, "unexpected error in the HTTP gateway");
       try {
@@ -265,7 +272,10 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       client = auth.client;
     }
     if (!endpoint) {
-      sendError(response, errors.notFound(`unknown path: ${request.method} ${truncate(path)}`));
+      const dialect = errorDialectOf(path);
+      sendError(response, errors.notFound(`unknown path: ${request.method} ${truncate(path)}`), {
+        ...(dialect ? { dialect } : {}),
+      });
       request.resume();
       return;
     }
@@ -322,7 +332,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
    * the error body and the connection closes; if the answer already went out (a path that does not
    * read its body), the connection just closes.
    */
-  function boundReading(request: IncomingMessage, response: ServerResponse): void {
+  function boundReading(request: IncomingMessage, response: ServerResponse, dialect?: ErrorDialect): void {
     const cancel = clock.setTimer(bodyTimeoutMs, () => {
       const socket = request.socket as Socket | null;
       if (request.complete || !socket || socket.destroyed) return;
@@ -334,6 +344,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       sendError(response, errors.timeout(`request body not received within ${bodyTimeoutMs} ms`), {
         status: 408,
         headers: { connection: "close" },
+        ...(dialect ? { dialect } : {}),
       });
     });
     request.once("end", cancel);
