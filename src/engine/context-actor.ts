@@ -1,8 +1,9 @@
 // ContextActor: the lower tier of the two-tier worker. Owns one ModelRunner (model + context +
 // sequences) and runs admitted requests on it concurrently, writing chunks straight into each
 // request's output channel. On `context_poisoned` it fails, and its supervisor rebuilds it.
-// Embedding requests run one at a time (a generation waits behind at most one embedding call);
-// token counts are answered as they come, by the runner's tokenizer or the estimate.
+// Embedding requests run one at a time, on the runner's own embedding context (one cancelled while
+// it waits is answered and frees its slot at once); token counts are answered as they come, by the
+// runner's tokenizer or the estimate.
 
 import type { Actor, ActorContext, ActorRef } from "../actor/index.js";
 import { estimateTokens } from "../core/batch.js";
@@ -160,7 +161,18 @@ export class ContextActor implements Actor<ContextMessage> {
     const embeds = this.#embeds;
     const self = this.#context.self;
     embeds.add(request);
+    // cancelled while it waits behind another embedding: answered and its slot freed at once
+    let released = false;
+    const onAbort = () => {
+      if (!embeds.delete(request)) return;
+      released = true;
+      output.close();
+      finished();
+    };
+    batch.signal.addEventListener("abort", onAbort, { once: true });
     this.#embedChain = this.#embedChain.then(async () => {
+      batch.signal.removeEventListener("abort", onAbort);
+      if (released) return;
       // failed meanwhile (the context was lost): already answered
       if (!embeds.has(request)) return finished();
       if (batch.signal.aborted) {

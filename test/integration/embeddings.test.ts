@@ -340,4 +340,48 @@ describe("an embedding request's deadline and cancel", () => {
       await stalled.close({ drainTimeoutMs: 0 });
     }
   });
+
+  it("one cancelled while it waits behind a running embedding frees its slot at once", async () => {
+    const stallClock = new ManualClock();
+    const stalled = await createInferenceSystem({
+      clock: stallClock,
+      server: { requestTimeoutMs: 1_000 },
+      deployments: [
+        {
+          name: "stall",
+          model: "m",
+          runtime: "mock",
+          serving: { max_concurrent: 2, on_capacity_exhausted: "reject" },
+          runtime_config: { stall_after_tokens: 0 },
+        },
+      ],
+    });
+    try {
+      const service = stalled.serving.service;
+      const embed = (onCancel?: (cancel: () => void) => void) => {
+        const answer = service.embed(
+          { model: "stall", input: ["x"], priority: 0 },
+          onCancel ? { onCancel } : {},
+        );
+        answer.catch(() => {});
+        return answer;
+      };
+      // the first runs (held by the stall); the second is admitted and waits behind it
+      const running = embed();
+      let cancel: () => void = () => {};
+      const waiting = embed((fn) => (cancel = fn));
+      await stallClock.advance(0);
+      cancel();
+      await expect(waiting).rejects.toThrow("request cancelled before it finished");
+      await stallClock.advance(0);
+      // its slot is free again while the first still runs: the next one is admitted, not refused
+      const next = embed();
+      await stallClock.advance(1_000);
+      await expect(running).rejects.toMatchObject({ kind: "timeout" });
+      await expect(next).rejects.toMatchObject({ kind: "timeout" });
+      expect(service.inFlight).toBe(0);
+    } finally {
+      await stalled.close({ drainTimeoutMs: 0 });
+    }
+  });
 });

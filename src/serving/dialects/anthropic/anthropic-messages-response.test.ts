@@ -342,6 +342,29 @@ describe("MessagesStreamEncoder", () => {
     expect(all[10]?.data.delta).toEqual({ stop_reason: "tool_use", stop_sequence: null });
   });
 
+  it("a turn that calls tools ends with tool_use even when the runtime said stop (OpenAI's forced function)", () => {
+    const call = { id: "call_1", type: "function" as const, function: { name: "weather", arguments: "{}" } };
+    expect(messageJson({ ...base, toolCalls: [call], finishReason: "stop" }, context).stop_reason).toBe(
+      "tool_use",
+    );
+    expect(messageJson({ ...base, toolCalls: [call], finishReason: "length" }, context).stop_reason).toBe(
+      "max_tokens",
+    );
+    const encoder = new MessagesStreamEncoder(context);
+    const wire = [
+      encoder.chunk({ text: "", toolCalls: [{ index: 0, ...call }] }),
+      encoder.finish("stop", { inputTokens: 5, outputTokens: 7 }),
+    ].join("");
+    const delta = events(wire).find((event) => event.event === "message_delta");
+    expect(delta?.data.delta).toEqual({ stop_reason: "tool_use", stop_sequence: null });
+    const plain = new MessagesStreamEncoder(context);
+    const text = [plain.chunk({ text: "hi" }), plain.finish("stop", undefined)].join("");
+    expect(events(text).find((event) => event.event === "message_delta")?.data.delta).toEqual({
+      stop_reason: "end_turn",
+      stop_sequence: null,
+    });
+  });
+
   it("a refusal is streamed as text", () => {
     const encoder = new MessagesStreamEncoder(context);
     expect(events(encoder.chunk({ text: "", refusal: "No." })).map(({ data }) => data)).toEqual([

@@ -53,8 +53,13 @@ const stopReasons: Readonly<Record<FinishReason, AnthropicStopReason>> = {
   content_filter: "refusal",
 };
 
-export function anthropicStopReason(reason: FinishReason): AnthropicStopReason {
-  return stopReasons[reason];
+/**
+ * `calledTools`: the answer holds tool_use blocks. A turn that ends by calling tools is `tool_use`
+ * even when its runtime said `stop` (OpenAI does for a forced function), as Anthropic reports it and
+ * as clients that run tools on `stop_reason === "tool_use"` need it.
+ */
+export function anthropicStopReason(reason: FinishReason, calledTools = false): AnthropicStopReason {
+  return reason === "stop" && calledTools ? "tool_use" : stopReasons[reason];
 }
 
 export function messageId(requestId: string): string {
@@ -130,7 +135,7 @@ export function messageJson(result: CompletionResult, context: AnswerContext): A
     role: "assistant",
     model: context.model,
     content,
-    stop_reason: anthropicStopReason(result.finishReason),
+    stop_reason: anthropicStopReason(result.finishReason, result.toolCalls.length > 0),
     stop_sequence: null,
     usage: anthropicUsage(result.usage),
   };
@@ -202,7 +207,7 @@ export class MessagesStreamEncoder implements StreamEncoder {
   finish(reason: FinishReason, usage: TokenUsage | undefined): string {
     const delta = {
       type: "message_delta",
-      delta: { stop_reason: anthropicStopReason(reason), stop_sequence: null },
+      delta: { stop_reason: anthropicStopReason(reason, this.#toolBlocks.size > 0), stop_sequence: null },
       usage: anthropicUsage(usage),
     };
     return `${this.#close()}${sse("message_delta", JSON.stringify(delta))}${sse("message_stop", '{"type":"message_stop"}')}`;
