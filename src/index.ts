@@ -495,6 +495,8 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         clock: system.clock,
         logger: system.log,
         dialects: servedDialects(dialectDeps),
+        // one client id per key across the cluster (stored responses are shared through Redis)
+        ...(clusterConfig ? { clientIdKey: `rakka-client-id:${clusterConfig.nodeKey.reveal()}` } : {}),
         routes: servedRoutes(dialectDeps),
         ...(admin ? { admin } : {}),
         ...(node

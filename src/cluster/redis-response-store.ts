@@ -18,8 +18,13 @@ export interface RedisResponseStoreOptions {
 const putScript = {
   name: "rakkaResponsePut",
   numberOfKeys: 1,
-  // KEYS: record hash. ARGV: owner, expires (ms), record JSON, ttl (ms). A replaced record goes whole.
+  // KEYS: record hash. ARGV: owner, expires (ms), record JSON, ttl (ms), now (ms). A replaced
+  // record goes whole; another owner's live record is never replaced (→ 0).
   lua: `
+local fields = redis.call('HMGET', KEYS[1], 'owner', 'expires')
+if fields[1] and fields[1] ~= ARGV[1] and fields[2] and tonumber(fields[2]) > tonumber(ARGV[5]) then
+  return 0
+end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'expires', ARGV[2], 'record', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -72,7 +77,11 @@ export class RedisResponseStore implements ResponseStore {
   async put(record: StoredResponse, ttlMs: number, nowMs: number): Promise<void> {
     checkResponseTtl(ttlMs);
     const ttl = Math.ceil(ttlMs);
-    await this.#put([this.#key(record.id)], [record.clientId, nowMs + ttlMs, JSON.stringify(record), ttl]);
+    const stored = await this.#put(
+      [this.#key(record.id)],
+      [record.clientId, nowMs + ttlMs, JSON.stringify(record), ttl, nowMs],
+    );
+    if (stored !== 1) throw new Error(`response ${record.id} is another client's: not replaced`);
   }
 
   async get(id: string, clientId: string, nowMs: number): Promise<StoredResponse | undefined> {

@@ -34,6 +34,9 @@ export class MemoryResponseStore implements ResponseStore {
 
   async put(record: StoredResponse, ttlMs: number, nowMs: number): Promise<void> {
     checkResponseTtl(ttlMs);
+    const existing = this.#entries.get(record.id);
+    if (existing && existing.expiresAtMs > nowMs && existing.record.clientId !== record.clientId)
+      throw new Error(`response ${record.id} is another client's: not replaced`);
     this.#entries.delete(record.id);
     this.#entries.set(record.id, { record: structuredClone(record), expiresAtMs: nowMs + ttlMs });
     // the oldest records expire first when every TTL is the same: drop them from the front

@@ -116,6 +116,19 @@ export function responseStoreContract(
       expect(read).toEqual(sampleResponse("resp_a", "c", "second"));
     });
 
+    it("a put never replaces another client's live record with the same id: it rejects, the record stays", async () => {
+      const store = await create();
+      await store.put(sampleResponse("resp_a", "owner", "mine"), 60_000, T0);
+      await expect(store.put(sampleResponse("resp_a", "intruder", "theirs"), 60_000, T0)).rejects.toThrow(
+        /another client/,
+      );
+      expect(await store.get("resp_a", "owner", T0)).toEqual(sampleResponse("resp_a", "owner", "mine"));
+      expect(await store.get("resp_a", "intruder", T0)).toBeUndefined();
+      // once it expired, the id is free again
+      await store.put(sampleResponse("resp_a", "intruder", "theirs"), 60_000, T0 + 60_000);
+      expect((await store.get("resp_a", "intruder", T0 + 60_000))?.clientId).toBe("intruder");
+    });
+
     it("what a caller does to a record it read or stored never changes the stored one", async () => {
       const store = await create();
       const record = sampleResponse("resp_a", "c");

@@ -26,8 +26,9 @@ export interface StoredResponse {
 
 export interface ResponseStore {
   /**
-   * Keeps `record` for `ttlMs` from `nowMs` (callers' clock), replacing any record with its id.
-   * Rejects with a RangeError when `ttlMs` is not a positive finite number.
+   * Keeps `record` for `ttlMs` from `nowMs` (callers' clock), replacing its own client's record
+   * with its id. Rejects with a RangeError when `ttlMs` is not a positive finite number, and with
+   * an Error when another client's live record has the id (an id collision never overwrites it).
    */
   put(record: StoredResponse, ttlMs: number, nowMs: number): Promise<void>;
   /**

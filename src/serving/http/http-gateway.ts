@@ -4,7 +4,7 @@
 // Errors reach HTTP only through toHttpError, in the body of the route's dialect; the handler
 // never throws.
 
-import { createHash } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type Clock, type Logger, silentLogger } from "../../actor/index.js";
@@ -45,6 +45,12 @@ export interface HttpGatewayOptions {
   readonly dialects?: readonly ServedDialect[];
   /** Plain routes beside the built-in ones (docs/api.md lists them). */
   readonly routes?: readonly GatewayRoute[];
+  /**
+   * The key of the HMAC that turns a client key into its client id (stored responses are owned by
+   * it): the same on every node of a cluster (its node key), random per process otherwise.
+   * Default: random bytes.
+   */
+  readonly clientIdKey?: string;
 }
 
 export interface ListeningGateway {
@@ -132,6 +138,13 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   const maxBodyBytes = options.server.maxBodyBytes;
   const bodyTimeoutMs = Math.min(options.server.bodyTimeoutMs, options.server.requestTimeoutMs);
   const apiKeys = options.server.apiKeys;
+  const clientIdKey = options.clientIdKey ?? randomBytes(32).toString("hex");
+  /**
+   * An opaque, stable id of a client key: the first 32 hex digits of its HMAC-SHA256 under
+   * `clientIdKey`, so an id stored beside a conversation never lets a key be guessed offline.
+   */
+  const clientIdOf = (key: string): string =>
+    createHmac("sha256", clientIdKey).update(key).digest("hex").slice(0, 32);
   /** Set by beginDrain: /readyz answers 503 `draining` from then on. */
   let draining = false;
   const startedAtSeconds = Math.floor(clock.now() / 1000);
@@ -535,11 +548,6 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   }
 
   return { handler, listen };
-}
-
-/** An opaque, stable id of a client key: the first 16 hex digits of its SHA-256 (never the key). */
-function clientIdOf(key: string): string {
-  return createHash("sha256").update(key).digest("hex").slice(0, 16);
 }
 
 function isOpen(response: ServerResponse): boolean {

@@ -161,7 +161,9 @@ function callArguments(text: string, field: string): GeminiJsonObject {
 /** A tool's error as the response's `error`: a JSON object as is, anything else as its text. */
 function toolErrorValue(text: string): GeminiJsonObject | string {
   const response = toolResponse(text);
-  return "result" in response && Object.keys(response).length === 1 && response.result === text ? text : response;
+  return "result" in response && Object.keys(response).length === 1 && response.result === text
+    ? text
+    : response;
 }
 
 /** A tool result as `functionResponse.response`: a JSON object as is, anything else as `{result}`. */
