@@ -79,6 +79,16 @@ describe("Gemini embeddings", () => {
     expect(adapter().unsupportedEmbedding?.(batch)).toBeUndefined();
   });
 
+  it("refuses more than 100 inputs (Gemini's batch limit) with 400 naming input, before anything is sent", () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => `text ${i}`);
+    expect(adapter().unsupportedEmbedding?.({ ...batch, input: hundred })).toBeUndefined();
+    const error = adapter().unsupportedEmbedding?.({ ...batch, input: [...hundred, "one more"] });
+    expect(error?.details).toEqual({ kind: "bad_request", field: "input" });
+    expect(error?.message).toBe(
+      "input: deployment gem-embed (runtime gemini) embeds at most 100 inputs per request, got 101",
+    );
+  });
+
   it("reads the vectors in input order; usage is the estimate unless every vector counts its tokens", () => {
     const plain = parseGeminiEmbeddings(
       JSON.stringify({ embeddings: [{ values: [1, 2] }, { values: [3, 4] }] }),

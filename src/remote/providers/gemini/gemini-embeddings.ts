@@ -23,8 +23,20 @@ export interface GeminiBatchEmbedBody {
   readonly requests: readonly GeminiEmbedRequest[];
 }
 
-/** Gemini embeds text only: token arrays are refused with 400 naming `input`. */
+/** The most inputs one batchEmbedContents call takes (Gemini answers 400 past it). */
+export const GEMINI_MAX_EMBED_INPUTS = 100;
+
+/**
+ * Gemini embeds text only, at most 100 inputs a call: token arrays, or more inputs, are refused
+ * with 400 naming `input` before anything is sent.
+ */
 export function geminiEmbeddingProblem(batch: EmbedBatch): InferenceError | undefined {
+  if (batch.input.length > GEMINI_MAX_EMBED_INPUTS) {
+    return errors.badRequest(
+      `input: deployment ${batch.model} (runtime gemini) embeds at most ${GEMINI_MAX_EMBED_INPUTS} inputs per request, got ${batch.input.length}`,
+      "input",
+    );
+  }
   if (!isTokenInput(batch.input)) return undefined;
   return errors.badRequest(
     `input: deployment ${batch.model} (runtime gemini) embeds text, not token arrays`,
