@@ -278,6 +278,7 @@ export async function createInferenceSystem(options: InferenceSystemOptions = {}
         system,
         // the metrics actor starts with the serving layer, after the node's stores exist
         storeLatency: (op, seconds) => storeLatency(op, seconds),
+        ...(server.responsesMaxStored !== undefined ? { responsesMaxStored: server.responsesMaxStored } : {}),
       })
     : undefined;
   // the Responses API's stored responses: in Redis on a cluster node, else in this process

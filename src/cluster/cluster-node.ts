@@ -56,6 +56,8 @@ export interface ClusterNodeOptions {
   readonly system: ActorSystem;
   /** Told each shared-store round trip's duration, for `rakka_store_latency_seconds{op}`. */
   readonly storeLatency?: (op: string, seconds: number) => void;
+  /** `[server] responses_max_stored`: the most stored responses the cluster keeps. */
+  readonly responsesMaxStored?: number;
 }
 
 export interface ClusterNode {
@@ -210,7 +212,11 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   return {
     nodeId,
     stores,
-    responses: new RedisResponseStore({ client, prefix }),
+    responses: new RedisResponseStore({
+      client,
+      prefix,
+      ...(options.responsesMaxStored !== undefined ? { maxStored: options.responsesMaxStored } : {}),
+    }),
     runtimes: (registry) => unresolved.guard(registry),
     openCatalog<S>(catalogOptions: CatalogOptions<S>) {
       const sync = new CatalogSync<S>({

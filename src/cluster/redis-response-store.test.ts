@@ -34,7 +34,25 @@ describe("RedisResponseStore on Redis", () => {
     const ttl = await redis.client.pttl(`${prefix}response:resp_ttl`);
     expect(ttl).toBeGreaterThan(89_000);
     expect(ttl).toBeLessThanOrEqual(90_000);
-    expect(await redis.client.keys(`${prefix}*`)).toEqual([`${prefix}response:resp_ttl`]);
+    expect((await redis.client.keys(`${prefix}response:*`)).sort()).toEqual([`${prefix}response:resp_ttl`]);
+  });
+
+  it("past maxStored the records that expire first are dropped, their keys too", async () => {
+    const prefix = redis.prefix();
+    const store = new RedisResponseStore({ client: redis.client, prefix, maxStored: 2 });
+    await store.put(sampleResponse("resp_1", "c"), 60_000, T0);
+    await store.put(sampleResponse("resp_2", "c"), 60_000, T0 + 1);
+    await store.put(sampleResponse("resp_3", "c"), 60_000, T0 + 2);
+    expect(await store.get("resp_1", "c", T0 + 3)).toBeUndefined();
+    expect(await redis.client.exists(`${prefix}response:resp_1`)).toBe(0);
+    expect((await store.get("resp_2", "c", T0 + 3))?.id).toBe("resp_2");
+    expect((await store.get("resp_3", "c", T0 + 3))?.id).toBe("resp_3");
+    expect(await redis.client.zcard(`${prefix}response-index`)).toBe(2);
+    // a record that expired takes no room: it leaves the index on the next put
+    await store.put(sampleResponse("resp_4", "c"), 60_000, T0 + 60_002);
+    expect(await redis.client.zrange(`${prefix}response-index`, "0", "-1")).toEqual([
+      `${prefix}response:resp_4`,
+    ]);
   });
 
   it("another client's get or delete changes nothing in Redis", async () => {
