@@ -3,7 +3,7 @@ import { silentLogger } from "../actor/index.js";
 import { Deployment, type DeploymentSpec } from "../core/deployment.js";
 import { MemoryDeploymentCatalog } from "../core/stores/index.js";
 import { defaultRuntimeRegistry } from "../index.js";
-import { ManualClock } from "../testkit/index.js";
+import { flushMicrotasks, ManualClock } from "../testkit/index.js";
 import { createCatalogCipher } from "./catalog-secrets.js";
 import { type CatalogChannel, CatalogSync, type LocalResult } from "./catalog-sync.js";
 import { UnresolvedDeployments } from "./unresolved-deployments.js";
@@ -23,14 +23,19 @@ const quietChannel: CatalogChannel = {
 };
 
 /** A node's sync over a shared memory catalog, recording what it applies and removes. */
-function node(catalog: MemoryDeploymentCatalog, nodeKey: string, env: Record<string, string> = {}) {
+function node(
+  catalog: MemoryDeploymentCatalog,
+  nodeKey: string,
+  env: Record<string, string> = {},
+  channel: CatalogChannel = quietChannel,
+) {
   const applied: DeploymentSpec[] = [];
   const removed: string[] = [];
   const served = new Set<string>();
   const unresolved = new UnresolvedDeployments();
   const sync = new CatalogSync<string>({
     catalog,
-    channel: quietChannel,
+    channel,
     cipher: createCatalogCipher(nodeKey),
     runtimes,
     secrets: {
@@ -81,6 +86,28 @@ describe("CatalogSync", () => {
     expect(await a.sync.remove("chat")).toEqual({ ok: true, status: "chat" });
     await b.sync.reconcileNow();
     expect(b.removed).toEqual(["chat"]);
+  });
+
+  it("a removal answers with this node's removal even when the change notification's round already did it", async () => {
+    const catalog = new MemoryDeploymentCatalog();
+    // as on Redis: this node's own notification starts a round, which may finish the removal
+    // before the remove call's own round looks for it
+    let onChange: () => Promise<void> = async () => {};
+    const notifying: CatalogChannel = {
+      publish: async () => {
+        await onChange();
+      },
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    const a = node(catalog, "k", {}, notifying);
+    onChange = async () => {
+      await a.sync.reconcileNow();
+      await flushMicrotasks(10);
+    };
+    await a.sync.apply(table("sk-inline"), validated(table("sk-inline")));
+    expect(await a.sync.remove("chat")).toEqual({ ok: true, status: "chat" });
+    expect(a.removed).toEqual(["chat"]);
   });
 
   it("if_version must match the stored version; without it the last writer wins", async () => {

@@ -204,7 +204,10 @@ export class CatalogSync<S> {
     await this.#publish(name);
     await this.reconcileNow();
     const removal = this.#removes.get(name);
-    if (removal) return removal;
+    if (removal) {
+      this.#removes.delete(name);
+      return removal;
+    }
     return {
       ok: false,
       reason: `deployment ${name} was removed from the catalog; this node did not serve it`,
@@ -308,6 +311,7 @@ export class CatalogSync<S> {
   }
 
   #applyRecord(record: DeploymentRecord, names: readonly string[]): void {
+    this.#removes.delete(record.name);
     const { name, version } = record;
     this.#applied.set(name, version);
     const deployment = this.#deploymentOf(record, names);
@@ -350,10 +354,9 @@ export class CatalogSync<S> {
         this.#applied.delete(name);
         this.#applies.delete(name);
       });
+    // kept after it settled, so an admin remove whose own reconcile found it done by a round the
+    // notification started still answers with it; dropped when read or when the name comes back
     this.#removes.set(name, removal);
-    void removal.finally(() => {
-      if (this.#removes.get(name) === removal) this.#removes.delete(name);
-    });
   }
 
   /** Resolves with this node's apply of `version` (or a later one) of `name`, bounded by waitMs. */
