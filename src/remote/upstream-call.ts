@@ -132,40 +132,52 @@ export async function callUpstream(call: UpstreamCall): Promise<AttemptResult> {
   } catch (error) {
     disarm();
     if (signal.aborted || error instanceof ChannelClosedError) return { type: "cancelled", status };
-    if (timedOut === "first_byte") {
-      return {
-        type: "failed",
-        error: errors.timeout(
-          `upstream sent no first byte within ${timeouts.firstByteTimeoutMs} ms`,
-          "first_byte",
-        ),
-        status,
-      };
-    }
-    if (timedOut === "read") {
-      return {
-        type: "failed",
-        error: errors.timeout(`upstream stream stalled for ${timeouts.readTimeoutMs} ms`, "read"),
-        status,
-      };
-    }
-    if (error instanceof InferenceError) return { type: "failed", error, status };
-    const decodeFailure = decoded?.failure();
-    if (decoded !== undefined && decodeFailure !== undefined && status !== undefined) {
-      return { type: "failed", error: undecodable(decoded.codings, decodeFailure, status), status };
-    }
     return {
       type: "failed",
-      error: errors.networkError(
-        `upstream connection failed: ${(error as Error).message ?? String(error)}`,
-        error,
-      ),
+      error: failureOf(error, { timedOut, timeouts, decoded, status, what: "stream" }),
       status,
     };
   } finally {
     signal.removeEventListener("abort", onCancel);
     disarm();
   }
+}
+
+/**
+ * The typed error of an attempt that threw (neither cancelled nor answered): a timeout of the
+ * phase that ran out, an InferenceError as it is, a body that did not decode, else a network error.
+ * The SSE attempt above and the unary one (upstream-unary-call.ts) share it.
+ */
+export function failureOf(
+  error: unknown,
+  attempt: {
+    readonly timedOut: "first_byte" | "read" | undefined;
+    readonly timeouts: TimeoutSettings;
+    readonly decoded: DecodedBody | undefined;
+    readonly status: number | undefined;
+    /** What stalls: "stream" (SSE) or "answer" (unary). */
+    readonly what: "stream" | "answer";
+  },
+): InferenceError {
+  const { timedOut, timeouts, decoded, status } = attempt;
+  if (timedOut === "first_byte") {
+    return errors.timeout(
+      `upstream sent no first byte within ${timeouts.firstByteTimeoutMs} ms`,
+      "first_byte",
+    );
+  }
+  if (timedOut === "read") {
+    return errors.timeout(`upstream ${attempt.what} stalled for ${timeouts.readTimeoutMs} ms`, "read");
+  }
+  if (error instanceof InferenceError) return error;
+  const decodeFailure = decoded?.failure();
+  if (decoded !== undefined && decodeFailure !== undefined && status !== undefined) {
+    return undecodable(decoded.codings, decodeFailure, status);
+  }
+  return errors.networkError(
+    `upstream connection failed: ${(error as Error).message ?? String(error)}`,
+    error,
+  );
 }
 
 // ---- what the upstream answered: content type and content encoding ----------------------------

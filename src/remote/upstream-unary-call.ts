@@ -13,10 +13,10 @@ import {
   type DecodedBody,
   decodeBody,
   errorBodyText,
+  failureOf,
   headerValue,
   isDecodable,
   quoted,
-  undecodable,
 } from "./upstream-call.js";
 import type { UpstreamHeaders } from "./upstream-errors.js";
 
@@ -114,34 +114,9 @@ export async function callUpstreamUnary<T>(call: UnaryUpstreamCall<T>): Promise<
   } catch (error) {
     cancelTimer();
     if (signal.aborted) return { type: "cancelled", status };
-    if (timedOut === "first_byte") {
-      return {
-        type: "failed",
-        error: errors.timeout(
-          `upstream sent no first byte within ${timeouts.firstByteTimeoutMs} ms`,
-          "first_byte",
-        ),
-        status,
-      };
-    }
-    if (timedOut === "read") {
-      return {
-        type: "failed",
-        error: errors.timeout(`upstream answer stalled for ${timeouts.readTimeoutMs} ms`, "read"),
-        status,
-      };
-    }
-    if (error instanceof InferenceError) return { type: "failed", error, status };
-    const decodeFailure = decoded?.failure();
-    if (decoded !== undefined && decodeFailure !== undefined && status !== undefined) {
-      return { type: "failed", error: undecodable(decoded.codings, decodeFailure, status), status };
-    }
     return {
       type: "failed",
-      error: errors.networkError(
-        `upstream connection failed: ${(error as Error).message ?? String(error)}`,
-        error,
-      ),
+      error: failureOf(error, { timedOut, timeouts, decoded, status, what: "answer" }),
       status,
     };
   } finally {

@@ -15,6 +15,7 @@ import type {
   ToolChoice,
   ToolDefinition,
 } from "../../../core/request-features.js";
+import { issueToError } from "../body-issues.js";
 
 export type AnthropicParse =
   | { readonly ok: true; readonly request: ServiceRequest }
@@ -516,42 +517,4 @@ function toFeatures(data: Body): RequestFeatures {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-type Issue = z.core.$ZodIssue;
-type PathSegment = PropertyKey;
-
-/** The first issue, as `path: message`; inside a union, the branch that got furthest is reported. */
-function issueToError(issues: readonly Issue[]): InferenceError {
-  const issue = issues[0];
-  if (!issue) return errors.badRequest("invalid request body");
-  const { path, message } = deepestIssue(issue, []);
-  if (path.length === 0) return errors.badRequest(`request body ${message}`);
-  const field = formatPath(path);
-  return errors.badRequest(`${field}: ${message}`, field);
-}
-
-function deepestIssue(issue: Issue, base: readonly PathSegment[]): { path: PathSegment[]; message: string } {
-  const path = [...base, ...issue.path];
-  if (issue.code === "invalid_union" && issue.errors.length > 0) {
-    // a branch whose first issue lies below the union's own path matched the value's shape (an
-    // array of blocks, say) and failed deeper: its message is the precise one
-    let best: Issue | undefined;
-    for (const branch of issue.errors) {
-      const first = branch[0];
-      if (first && first.path.length > 0 && (!best || first.path.length > best.path.length)) best = first;
-    }
-    if (best) return deepestIssue(best, path);
-  }
-  return { path, message: issue.message };
-}
-
-/** ["messages", 1, "content"] → "messages[1].content". */
-function formatPath(path: readonly PathSegment[]): string {
-  let text = "";
-  for (const segment of path) {
-    if (typeof segment === "number") text += `[${segment}]`;
-    else text += text === "" ? String(segment) : `.${String(segment)}`;
-  }
-  return text;
 }

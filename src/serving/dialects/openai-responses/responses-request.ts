@@ -14,6 +14,7 @@ import {
   type ToolChoice,
   type ToolDefinition,
 } from "../../../core/request-features.js";
+import { formatPath, issueToError, type PathSegment } from "../body-issues.js";
 import { type ConversationItem, decodeEnvelope } from "./responses-items.js";
 import type { FunctionToolJson, ResponseEcho, TextFormatJson, ToolChoiceJson } from "./responses-wire.js";
 
@@ -41,7 +42,6 @@ export type ResponsesBodyParse =
   | { readonly ok: true; readonly body: ResponsesBody }
   | { readonly ok: false; readonly error: InferenceError };
 
-type PathSegment = PropertyKey;
 type Path = readonly PathSegment[];
 
 // ── field schemas ───────────────────────────────────────────────────────────────────────────────
@@ -604,40 +604,6 @@ function formatJson(format: TextFormat | undefined): TextFormatJson {
 function refuse(path: Path, message: string): InferenceError {
   const field = formatPath(path);
   return errors.badRequest(`${field}: ${message}`, field);
-}
-
-type Issue = z.core.$ZodIssue;
-
-/** The first issue, as `path: message`; inside a union, the branch that got furthest is reported. */
-function issueToError(issues: readonly Issue[], base: Path): InferenceError {
-  const issue = issues[0];
-  if (!issue) return errors.badRequest("invalid request body");
-  const { path, message } = deepestIssue(issue, base);
-  if (path.length === 0) return errors.badRequest(`request body ${message}`);
-  return refuse(path, message);
-}
-
-function deepestIssue(issue: Issue, base: Path): { path: PathSegment[]; message: string } {
-  const path = [...base, ...issue.path];
-  if (issue.code === "invalid_union" && issue.errors.length > 0) {
-    let best: Issue | undefined;
-    for (const branch of issue.errors) {
-      const first = branch[0];
-      if (first && first.path.length > 0 && (!best || first.path.length > best.path.length)) best = first;
-    }
-    if (best) return deepestIssue(best, path);
-  }
-  return { path, message: issue.message };
-}
-
-/** ["input", 1, "content"] → "input[1].content". */
-export function formatPath(path: Path): string {
-  let text = "";
-  for (const segment of path) {
-    if (typeof segment === "number") text += `[${segment}]`;
-    else text += text === "" ? String(segment) : `.${String(segment)}`;
-  }
-  return text;
 }
 
 function truncate(text: string): string {

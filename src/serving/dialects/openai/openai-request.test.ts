@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatPath, parseChatRequest, parseCompletionRequest } from "./openai-request.js";
+import { formatPath } from "../body-issues.js";
+import { parseChatRequest, parseCompletionRequest } from "./openai-request.js";
 
 const valid = { model: "tiny", messages: [{ role: "user", content: "hello" }] };
 

@@ -20,6 +20,7 @@ import {
   type ToolChoice,
   type ToolDefinition,
 } from "../../../core/request-features.js";
+import { issueToError } from "../body-issues.js";
 
 export const messageRoles = ["system", "user", "assistant", "tool", "developer"] as const;
 const imageDetails = ["auto", "low", "high"] as const satisfies readonly ImageDetail[];
@@ -481,42 +482,4 @@ function dropUndefined<T extends object>(value: T): T {
     if (value[key] === undefined) delete value[key];
   }
   return value;
-}
-
-type Issue = z.core.$ZodIssue;
-type PathSegment = PropertyKey;
-
-/** The first issue, as `path: message`; inside a union, the branch that got furthest is reported. */
-function issueToError(issues: readonly Issue[]): InferenceError {
-  const issue = issues[0];
-  if (!issue) return errors.badRequest("invalid request body");
-  const { path, message } = deepestIssue(issue, []);
-  if (path.length === 0) return errors.badRequest(`request body ${message}`);
-  const field = formatPath(path);
-  return errors.badRequest(`${field}: ${message}`, field);
-}
-
-function deepestIssue(issue: Issue, base: readonly PathSegment[]): { path: PathSegment[]; message: string } {
-  const path = [...base, ...issue.path];
-  if (issue.code === "invalid_union" && issue.errors.length > 0) {
-    // A branch whose first issue lies below the union's own path matched the value's shape
-    // (e.g. an array of parts) and failed deeper: its message is the precise one.
-    let best: Issue | undefined;
-    for (const branch of issue.errors) {
-      const first = branch[0];
-      if (first && first.path.length > 0 && (!best || first.path.length > best.path.length)) best = first;
-    }
-    if (best) return deepestIssue(best, path);
-  }
-  return { path, message: issue.message };
-}
-
-/** ["messages", 1, "role"] → "messages[1].role". */
-export function formatPath(path: readonly PathSegment[]): string {
-  let text = "";
-  for (const segment of path) {
-    if (typeof segment === "number") text += `[${segment}]`;
-    else text += text === "" ? String(segment) : `.${String(segment)}`;
-  }
-  return text;
 }
