@@ -116,7 +116,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     if (input !== undefined) this.#inputTokens = input;
     if (cacheRead !== undefined) this.#cacheReadTokens = cacheRead;
     if (cacheWrite !== undefined) this.#cacheWriteTokens = cacheWrite;
-    // message_start's output count is a placeholder; message_delta's is the running total
+    // message_start's output count is provisional; message_delta's is the running total
     if (output !== undefined) this.#outputTokens = output;
     if (thinking !== undefined) this.#thinkingTokens = thinking;
   }

@@ -126,7 +126,7 @@ const ANTHROPIC_TOOL_ID = /^[a-zA-Z0-9_-]{1,64}$/;
  * tool_use block and the tool_result that answers it.
  */
 export function anthropicToolId(id: string): string {
-  if (ANTHROPIC_TOOL_ID.test(id)) return id;
+  if (ANTHROPIC_TOOL_ID.exec(id) !== null) return id;
   const digest = createHash("sha256").update(id).digest("base64url").slice(0, 22);
   return `${id.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 32)}_${digest}`;
 }

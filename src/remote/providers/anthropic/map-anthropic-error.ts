@@ -68,7 +68,7 @@ function classify(
   const message = `${prefix}: ${detail}`;
   if (
     (type === "invalid_request_error" || (type === undefined && (status === 400 || status === 413))) &&
-    PROMPT_TOO_LONG.test(detail)
+    PROMPT_TOO_LONG.exec(detail) !== null
   ) {
     const { limit, requested } = promptSizes(detail);
     return errors.contextLengthExceeded(message, limit, requested);

@@ -15,7 +15,7 @@ export const geminiConfigSchema = z
     api_key: secretSchema,
     base_url: baseUrlSchema
       .refine(
-        (value) => !/\/v1(beta)?\/*$/i.test(value),
+        (value) => /\/v1(beta)?\/*$/i.exec(value) === null,
         "must not end with the API version (/v1beta, /v1): it is appended from api_version",
       )
       .optional(),

@@ -78,7 +78,7 @@ export function geminiPrice(model: string): PricingConfig | undefined {
   const models: Readonly<Record<string, PricingConfig>> = geminiPriceTable.models;
   let best: string | undefined;
   for (const listed of Object.keys(models)) {
-    const listedHere = name.startsWith(listed) && versionSuffix.test(name.slice(listed.length));
+    const listedHere = name.startsWith(listed) && versionSuffix.exec(name.slice(listed.length)) !== null;
     if (listedHere && (best === undefined || listed.length > best.length)) best = listed;
   }
   return best === undefined ? undefined : models[best];

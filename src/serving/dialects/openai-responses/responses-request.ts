@@ -5,7 +5,7 @@
 // InferenceError whose message starts with the offending field's path, e.g. `tools[1].type`.
 
 import { z } from "zod";
-import type { ContentPart, ImageDetail, ImageSource, SamplingParams } from "../../../core/batch.js";
+import type { ContentPart, ImageDetail, SamplingParams } from "../../../core/batch.js";
 import { errors, type InferenceError } from "../../../core/inference-error.js";
 import {
   type RequestFeatures,
@@ -15,6 +15,7 @@ import {
   type ToolDefinition,
 } from "../../../core/request-features.js";
 import { formatPath, issueToError, type PathSegment } from "../body-issues.js";
+import { imageSourceOf } from "../openai/image-url.js";
 import { type ConversationItem, decodeEnvelope } from "./responses-items.js";
 import type { FunctionToolJson, ResponseEcho, TextFormatJson, ToolChoiceJson } from "./responses-wire.js";
 
@@ -370,15 +371,6 @@ function outputText(output: string | readonly unknown[], path: Path): Result<str
     texts.push(text.value.text);
   }
   return ok(texts.join(""));
-}
-
-const DATA_URL = /^data:(image\/[A-Za-z0-9.+-]+);base64,([A-Za-z0-9+/]+={0,2})$/;
-
-function imageSourceOf(url: string): ImageSource | undefined {
-  if (/^https?:\/\//i.test(url)) return { kind: "url", url };
-  const data = DATA_URL.exec(url);
-  if (!data) return undefined;
-  return { kind: "base64", mediaType: (data[1] as string).toLowerCase(), data: data[2] as string };
 }
 
 /** `original` (full resolution) is the neutral model's `high`. */

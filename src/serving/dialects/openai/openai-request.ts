@@ -21,6 +21,7 @@ import {
   type ToolDefinition,
 } from "../../../core/request-features.js";
 import { issueToError } from "../body-issues.js";
+import { imageSourceOf } from "./image-url.js";
 
 export const messageRoles = ["system", "user", "assistant", "tool", "developer"] as const;
 const imageDetails = ["auto", "low", "high"] as const satisfies readonly ImageDetail[];
@@ -424,16 +425,6 @@ function toSampling(data: CommonBody, maxTokens: number | null | undefined): Sam
     frequencyPenalty: data.frequency_penalty ?? undefined,
     seed: data.seed ?? undefined,
   });
-}
-
-const DATA_URL = /^data:(image\/[A-Za-z0-9.+-]+);base64,([A-Za-z0-9+/]+={0,2})$/;
-
-/** An image_url's url as a source: an http(s) URL, or a base64 data: URL split; undefined otherwise. */
-function imageSourceOf(url: string): ImageSource | undefined {
-  if (/^https?:\/\//i.test(url)) return { kind: "url", url };
-  const data = DATA_URL.exec(url);
-  if (!data) return undefined;
-  return { kind: "base64", mediaType: (data[1] as string).toLowerCase(), data: data[2] as string };
 }
 
 function toMessage(message: ChatBody["messages"][number]): Message {
